@@ -1,0 +1,3 @@
+"""OpenChat Desktop: a private, local-first AI chat app."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""`python -m openchat_desktop …` runs the `openchat` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

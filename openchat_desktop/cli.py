@@ -1,0 +1,126 @@
+"""The `openchat` command: the window (default), `--browser`, `serve`, `--version`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import webbrowser
+
+from . import __version__, paths
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openchat",
+        description="OpenChat Desktop: a private, local-first AI chat app.",
+    )
+    parser.add_argument("--version", action="version", version=f"OpenChat {__version__}")
+    parser.add_argument("--browser", action="store_true",
+                        help="open the chat page in the default browser instead of a window")
+    _add_server_options(parser)
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="serve headless and print the address")
+    _add_server_options(serve)
+    return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    default = argparse.SUPPRESS if parser.prog != "openchat" else None
+    parser.add_argument("--host", default=default,
+                        help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default,
+                        help="port to listen on (default: a free port)")
+    parser.add_argument("--data-dir", default=default,
+                        help="folder for chats and attachments (env OPENCHAT_HOME)")
+    parser.add_argument("--settings", default=default,
+                        help="settings file (env OPENCHAT_SETTINGS)")
+    parser.add_argument("--token", default=default,
+                        help="fixed access token instead of a random one (env OPENCHAT_TOKEN)")
+
+
+def _runtime(args: argparse.Namespace):
+    from .runtime import Runtime
+    from .store import StoreError
+
+    host = args.host or "127.0.0.1"
+    token = args.token or os.environ.get("OPENCHAT_TOKEN") or None
+    if host not in LOOPBACK and not token:
+        raise SystemExit(
+            f"openchat: listening on {host} makes OpenChat reachable from other machines; "
+            "set a token with --token or OPENCHAT_TOKEN first."
+        )
+    try:
+        return Runtime(
+            data_dir=paths.data_dir(args.data_dir),
+            settings_path=paths.settings_path(args.settings),
+            token=token,
+            host=host,
+            port=args.port or 0,
+        )
+    except StoreError as exc:
+        raise SystemExit(f"openchat: {exc}") from None
+    except OSError as exc:
+        raise SystemExit(f"openchat: could not start the server on {host}: {exc}") from None
+
+
+def serve(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    stopping = threading.Event()
+
+    def stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=runtime.server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    if runtime.settings.problem is not None:
+        print(f"openchat: {runtime.settings.problem.message}", file=sys.stderr, flush=True)
+    print(f"OpenChat is serving at {runtime.url}", flush=True)
+    try:
+        runtime.serve_forever()
+    finally:
+        runtime.shutdown()
+    return 0
+
+
+def browser(args: argparse.Namespace, notice: str | None = None) -> int:
+    runtime = _runtime(args)
+    runtime.start()
+    if notice:
+        print(notice, flush=True)
+    print(f"OpenChat is serving at {runtime.url} (press Ctrl+C to quit)", flush=True)
+    webbrowser.open(runtime.url)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    if args.browser:
+        return browser(args)
+    return browser(args, notice="OpenChat opens in your browser (the desktop window is not "
+                   "available in this version).")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+

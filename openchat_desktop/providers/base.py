@@ -1,0 +1,151 @@
+"""The provider contract: configuration, requests, normalized stream events, model info."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """One `[[providers]]` entry of the settings file, with the API key already resolved."""
+
+    id: str
+    kind: str  # "ollama" | "openai"
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)  # never in logs
+    models: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold secrets
+    connect_timeout: float = 5.0
+    first_byte_timeout: float = 300.0
+    idle_timeout: float = 120.0
+    # Model-name patterns (fnmatch, case-insensitive) whose chat template opens `<think>` in
+    # the prompt, so the reply starts inside reasoning and a bare `</think>` ends it.
+    bare_think_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+    images: tuple[bytes, ...] = ()  # raw image bytes; each provider encodes them its own way
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    model: str  # the provider's own model name, without the "<provider id>/" prefix
+    messages: tuple[ChatMessage, ...]
+    think: bool | str | None = None  # None: leave the server's default
+    options: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    provider: str
+    name: str
+    capabilities: tuple[str, ...] = ("completion",)
+    context_length: int | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+
+# --- normalized stream events -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    raw: dict[str, object]
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    generation_seconds: float | None = None  # server-measured decode time, when it says
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: str | None
+
+
+Event = TextDelta | ReasoningDelta | ToolCall | Usage | Finish
+
+
+class Cancel:
+    """Lets another thread abort a running stream at once (Stop, shutdown).
+
+    A generator blocked in a socket read cannot be `close()`d from another thread, so the
+    provider registers a callback (e.g. shutting the socket down) that unblocks the read.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except OSError:
+                pass  # the socket may already be closed; cancelling is best effort
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run `callback` on cancel (now, if already cancelled); returns an unregister function."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return lambda: self._discard(callback)
+        callback()
+        return lambda: None
+
+    def _discard(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to `timeout` seconds; True if cancelled meanwhile (interruptible backoff)."""
+        return self._event.wait(timeout)
+
+
+class Provider(Protocol):
+    """What the router needs from a provider. `stream_chat` is a generator:
+    closing it closes the upstream HTTP response; `cancel` does the same from another thread."""
+
+    config: ProviderConfig
+
+    def list_models(self) -> list[ModelInfo]: ...
+
+    def model_info(self, name: str) -> ModelInfo: ...
+
+    def stream_chat(self, request: ChatRequest, cancel: Cancel | None = None) -> Iterator[Event]:
+        ...

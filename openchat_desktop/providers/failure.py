@@ -1,0 +1,322 @@
+"""Turn what a server said went wrong into a ProviderError with a sentence a person can act on.
+
+Three inputs end up here: a non-2xx response (status, headers, body), an error object that
+arrived inside a stream, and the retry hints in response headers. Error bodies come in many
+shapes (PROTOCOLS §1.5); `normalize_error` reduces them all to `{message, type, code}`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from .errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ModelNotFound,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    StreamBroken,
+)
+
+ErrorInfo = dict[str, object]  # {"message": str, "type": str | None, "code": str | int | None}
+
+# Statuses the official SDKs retry (§8); 529 is Anthropic's "overloaded".
+_RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# A 429 with one of these will not succeed by waiting a few seconds.
+_NO_RETRY_CODES = frozenset({"insufficient_quota", "enforced_spend_limit_reached"})
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who we were talking to, for the sentences: a label, the provider kind and address."""
+
+    provider_id: str
+    kind: str  # "ollama" | "openai"
+    base_url: str
+    has_key: bool = False
+
+    @property
+    def label(self) -> str:
+        return "Ollama" if self.kind == "ollama" else self.provider_id
+
+
+def normalize_error(payload: object) -> ErrorInfo | None:
+    """Reduce any known error shape to `{message, type, code}`; None if it is not an error."""
+    if isinstance(payload, list):
+        # Gemini's OpenAI-compatible endpoint wraps the error object in an array (QK-5).
+        for item in payload:
+            info = normalize_error(item)
+            if info is not None:
+                return info
+        return None
+    if isinstance(payload, str):
+        return _info(payload) if payload.strip() else None
+    if not isinstance(payload, dict):
+        return None
+    inner = payload.get("error")
+    if isinstance(inner, str) and inner.strip():
+        return _info(inner)  # Ollama native: {"error": "…"}
+    if isinstance(inner, dict):
+        return _from_object(inner)  # OpenAI, Anthropic, Google, OpenRouter
+    detail = payload.get("detail")  # FastAPI-style gateways
+    if isinstance(detail, str) and detail.strip():
+        return _info(detail)
+    if isinstance(detail, list) and detail:
+        parts = [str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail]
+        return _info("; ".join(parts))
+    if "message" in payload:
+        return _from_object(payload)  # Mistral {"object":"error","message":…}
+    return None
+
+
+def error_from_body(status: int, reason: str, body: bytes) -> ErrorInfo:
+    """Normalize a non-2xx body; a text or HTML page (a proxy's) yields the status line."""
+    try:
+        info = normalize_error(json.loads(body.decode("utf-8", "replace")))
+    except ValueError:
+        info = None
+    if info is not None:
+        return info
+    return _info(status_line(status, reason))
+
+
+def status_line(status: int, reason: str = "") -> str:
+    if not reason:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+    return f"{status} {reason}".strip()
+
+
+def retry_decision(
+    status: int, headers: Mapping[str, str], info: ErrorInfo | None
+) -> tuple[bool, float | None]:
+    """Whether waiting and sending the same request again may work, and how long the server
+    asked us to wait (seconds), following the official SDKs (§8)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    retry_after = parse_retry_after(lowered)
+    if status in _RETRYABLE_STATUSES or status >= 500:
+        retryable = True
+    elif status == 402:
+        retryable = retry_after is not None  # OpenRouter: out of credits unless it says when
+    else:
+        retryable = False
+    if status == 429 and info is not None and _codes(info) & _NO_RETRY_CODES:
+        retryable = False
+    should = lowered.get("x-should-retry", "").strip().lower()
+    if should in ("true", "false"):
+        retryable = should == "true"
+    return retryable, retry_after
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """`retry-after-ms` first, then `retry-after` as seconds or an HTTP date (lower-case keys)."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_for_status(
+    status: int,
+    reason: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    origin: Origin,
+    *,
+    model: str | None = None,
+    url: str = "",
+) -> ProviderError:
+    """The exception for a non-2xx answer, with the server's words kept in `detail`."""
+    info = error_from_body(status, reason, body)
+    retryable, retry_after = retry_decision(status, headers, info)
+    message = str(info["message"])
+    detail = f"{status_line(status, reason)}: {message}"
+    label = origin.label
+    kw = {"detail": detail, "retryable": retryable, "retry_after": retry_after}
+
+    if status == 401:
+        if origin.kind == "ollama" and not origin.has_key:
+            return AuthenticationFailed(
+                "Ollama says you are not signed in (401). Run `ollama signin` to use cloud "
+                "models, or pick a local model.",
+                **kw,
+            )
+        return AuthenticationFailed(
+            f"{label} rejected the API key (401). Check the API key for "
+            f"“{origin.provider_id}” in Settings.",
+            **kw,
+        )
+    if status == 403:
+        return AuthenticationFailed(
+            f"{label} refused access (403). Check the API key for “{origin.provider_id}” "
+            "in Settings and that it may use this model.",
+            **kw,
+        )
+    if status == 404:
+        if model and _about_model(info):
+            return ModelNotFound(_missing_model(origin, model), **kw)
+        return ProviderError(
+            f"{label} has nothing at {url or origin.base_url} (404). Check the address in "
+            "Settings (OpenAI-compatible addresses usually end in /v1).",
+            **kw,
+        )
+    if status == 429:
+        if _codes(info) & _NO_RETRY_CODES:
+            return RateLimited(
+                f"{label} says the account is out of quota. Check your plan and billing, "
+                "then try again.",
+                **kw,
+            )
+        wait = f"Wait {_seconds(retry_after)} and try again." if retry_after else (
+            "Wait a moment and try again."
+        )
+        return RateLimited(f"{label} is limiting requests (429). {wait}", **kw)
+    if status == 402:
+        return ProviderError(
+            f"{label} says payment is required (402). Add credits to the account, then "
+            "try again.",
+            **kw,
+        )
+    if status == 413:
+        return BadRequest(
+            f"The request is too large for {label} (413). Remove some images or start a "
+            "new conversation.",
+            **kw,
+        )
+    if status in (400, 422):
+        return BadRequest(_refused(label, status, message), **kw)
+    if status in (408, 504):
+        return ProviderUnavailable(
+            f"{label} timed out ({status}). Try again in a moment.", **kw
+        )
+    if status == 503 and origin.kind == "ollama":
+        return ProviderUnavailable(
+            "Ollama is busy with other requests (503). Wait a moment and try again.", **kw
+        )
+    if status == 529:
+        return ProviderUnavailable(f"{label} is overloaded (529). Try again in a moment.", **kw)
+    if status >= 500:
+        return ProviderUnavailable(
+            f"{label} had a server error ({status}). Try again; if it keeps happening, "
+            "check the server's log.",
+            **kw,
+        )
+    if status == 409:
+        return ProviderUnavailable(f"{label} reported a conflict (409). Try again.", **kw)
+    return ProviderError(_refused(label, status, message), **kw)
+
+
+def error_from_stream(
+    info: ErrorInfo, origin: Origin, *, model: str | None = None
+) -> ProviderError:
+    """The exception for an error object that arrived inside a 2xx stream, by its type/code."""
+    message = str(info["message"])
+    label = origin.label
+    codes = _codes(info)
+    detail = message if not codes else f"{message} ({', '.join(sorted(codes))})"
+    said = f"{label} stopped with an error: {_clip(message)}"
+    if codes & _NO_RETRY_CODES:
+        return RateLimited(
+            f"{label} says the account is out of quota. Check your plan and billing.",
+            detail=detail,
+            retryable=False,
+        )
+    if _matches(codes, "rate_limit", "resource_exhausted", "429"):
+        return RateLimited(f"{said} Wait a moment and try again.", detail=detail)
+    if _matches(codes, "authentication", "permission", "unauthorized", "401", "403"):
+        return AuthenticationFailed(
+            f"{said} Check the API key for “{origin.provider_id}” in Settings.", detail=detail
+        )
+    if _matches(codes, "not_found", "404") and model:
+        return ModelNotFound(_missing_model(origin, model), detail=detail)
+    if _matches(codes, "invalid_request", "context", "invalid_argument", "400", "413", "422"):
+        return BadRequest(f"{said} Check this model's settings, or start a new conversation "
+                          "if it has grown too long.", detail=detail)
+    if _matches(codes, "overloaded", "server_error", "api_error", "internal", "unavailable",
+                "500", "502", "503", "504", "529"):
+        return ProviderUnavailable(f"{said} Try again in a moment.", detail=detail)
+    return StreamBroken(f"{said} Try again.", detail=detail)
+
+
+def _info(message: str, type_: object = None, code: object = None) -> ErrorInfo:
+    return {"message": message, "type": type_, "code": code}
+
+
+def _from_object(obj: dict[str, object]) -> ErrorInfo:
+    message = obj.get("message")
+    if not isinstance(message, str) or not message:
+        message = json.dumps(obj, ensure_ascii=False) if message is None else str(message)
+    type_ = obj.get("type")
+    if not isinstance(type_, str):
+        status = obj.get("status")  # Google puts the symbolic code in `status`
+        type_ = status if isinstance(status, str) else None
+    code = obj.get("code")
+    if not isinstance(code, str | int) or isinstance(code, bool):
+        code = None
+    return _info(message, type_, code)
+
+
+def _codes(info: ErrorInfo) -> set[str]:
+    return {str(v).lower() for v in (info.get("type"), info.get("code")) if v is not None}
+
+
+def _matches(codes: set[str], *needles: str) -> bool:
+    return any(needle in code for code in codes for needle in needles)
+
+
+def _about_model(info: ErrorInfo) -> bool:
+    text = f"{info.get('message')} {info.get('type')} {info.get('code')}".lower()
+    return "model" in text
+
+
+def _missing_model(origin: Origin, model: str) -> str:
+    if origin.kind == "ollama":
+        return (
+            f"Ollama does not have the model “{model}”. Pull it with `ollama pull {model}`, "
+            "or pick another model."
+        )
+    return (
+        f"{origin.label} does not have a model named “{model}”. Check the model name in "
+        "Settings, or pick another model."
+    )
+
+
+def _refused(label: str, status: int, message: str) -> str:
+    return (
+        f"{label} refused the request ({status}): {_clip(message)} Check this model's "
+        "settings, or start a new conversation if it has grown too long."
+    )
+
+
+def _clip(message: str, limit: int = 300) -> str:
+    message = " ".join(message.split())
+    if len(message) > limit:
+        message = message[: limit - 1] + "…"
+    return message if message.endswith((".", "!", "?", "…")) else message + "."
+
+
+def _seconds(value: float | None) -> str:
+    seconds = max(1, round(value or 0))
+    return f"{seconds} second" if seconds == 1 else f"{seconds} seconds"

@@ -1,0 +1,332 @@
+"""OpenAI-compatible Chat Completions: SSE from {base_url}/chat/completions, models from /models.
+
+One class serves every compatible server (LM Studio, llama.cpp, vLLM, OpenRouter, Ollama /v1…);
+each `[[providers]]` entry is one instance. The parser copes with the reasoning variants of
+PROTOCOLS §4 and the quirks of §5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .base import Cancel, ChatRequest, Event, ModelInfo, ProviderConfig, ToolCall, Usage
+from .dialect import DialectParser, as_int, compact_json, load_json
+from .errors import AuthenticationFailed, ProviderError, ProviderUnavailable
+from .failure import ErrorInfo, normalize_error
+from .images import data_url
+from .sse import SSEDecoder, SSEEvent
+from .thinktags import mode_for
+from .transport import Transport, stream_events
+
+# Request options passed through as top-level fields; anything else stays out of the body
+# because strict servers (Mistral, Gemini) answer unknown fields with 400/422.
+_PASSTHROUGH = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "response_format",
+    "tools",
+    "tool_choice",
+)
+
+
+@dataclass(slots=True)
+class _PartialCall:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class OpenAIChatParser(DialectParser):
+    """Chat Completions SSE → events. Reasoning comes from `reasoning_content`, else
+    `reasoning`, else `reasoning_details` (never more than one: they duplicate each other),
+    from Mistral's array content, or from inline `<think>` tags. Tool-call argument pieces
+    are joined per `index` and emitted when the finish reason arrives."""
+
+    def __init__(self, *, think_tags: str = "explicit") -> None:
+        super().__init__(think_tags=think_tags)
+        self._events = SSEDecoder()
+        self._calls: dict[int, _PartialCall] = {}
+
+    def _feed(self, data: bytes) -> None:
+        for event in self._events.feed(data):
+            self._on_event(event)
+
+    def _close(self) -> None:
+        for event in self._events.close():
+            self._on_event(event)
+
+    def feed_document(self, data: bytes) -> list[Event]:
+        """A non-streamed `chat.completion` object, or an error sent with status 200."""
+        if self.terminal is None:
+            value = load_json(data.decode("utf-8", "replace"))
+            if not self._error_in(value) and isinstance(value, dict):
+                self._on_chunk(value, key="message")
+                if self.terminal is None:
+                    self._end("done")
+            elif self.terminal is None:
+                self._end("eof")
+        return self._take()
+
+    def _on_event(self, event: SSEEvent) -> None:
+        if self.terminal is not None:
+            return
+        if "error" in event.fields:
+            # Older llama.cpp: a non-standard `error:` field carrying the error object (QK-1).
+            text = event.fields["error"]
+            self._fail(_error_text(text))
+            return
+        data = event.data.strip()
+        if not data:
+            return
+        if data == "[DONE]":
+            self._end("done")
+            return
+        value = load_json(data)
+        if event.event == "error":
+            self._fail(normalize_error(value) or _plain(data))
+            return
+        if not self._error_in(value) and isinstance(value, dict):
+            self._on_chunk(value, key="delta")
+
+    def _error_in(self, value: object) -> bool:
+        """An error object ends the stream, even if `[DONE]` follows (vLLM, QK-3)."""
+        if isinstance(value, list) or (isinstance(value, dict) and value.get("error")):
+            info = normalize_error(value)
+            if info is not None:
+                if isinstance(value, dict):
+                    # OpenRouter sends finish_reason "error" along with it (QK-6).
+                    self._note_finish(value, flush=False)
+                self._fail(info)
+                return True
+        return False
+
+    def _on_chunk(self, chunk: dict[str, object], *, key: str) -> None:
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = usage
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue  # one reply per request: other choices only appear with n > 1
+            delta = choice.get(key)
+            if isinstance(delta, dict):
+                self._on_delta(delta)
+        self._note_finish(chunk)
+
+    def _on_delta(self, delta: dict[str, object]) -> None:
+        reasoning = delta.get("reasoning_content")
+        if not _text(reasoning):
+            reasoning = delta.get("reasoning")
+        if not _text(reasoning):
+            reasoning = _details_text(delta.get("reasoning_details"))
+        self._reasoning(reasoning)
+        content = delta.get("content")
+        if isinstance(content, list):
+            # Mistral Magistral: typed parts, thinking parts hold their own text parts (RS-5).
+            for part in content:
+                if not isinstance(part, dict):
+                    continue
+                if part.get("type") == "thinking":
+                    self._reasoning(_parts_text(part.get("thinking")))
+                elif part.get("type") == "text":
+                    self._content(part.get("text"))
+        else:
+            self._content(content)
+        for fragment in delta.get("tool_calls") or ():
+            if isinstance(fragment, dict):
+                self._on_tool_fragment(fragment)
+
+    def _on_tool_fragment(self, fragment: dict[str, object]) -> None:
+        index = as_int(fragment.get("index"))
+        if index is None:
+            # Servers that omit `index`: a new id starts a new call, otherwise continue.
+            known = {call.id for call in self._calls.values()}
+            new = isinstance(fragment.get("id"), str) and fragment["id"] not in known
+            index = len(self._calls) if new or not self._calls else max(self._calls)
+        call = self._calls.setdefault(index, _PartialCall())
+        if isinstance(fragment.get("id"), str) and fragment["id"]:
+            call.id = str(fragment["id"])
+        function = fragment.get("function")
+        if isinstance(function, dict):
+            if isinstance(function.get("name"), str) and function["name"]:
+                call.name = str(function["name"])
+            arguments = function.get("arguments")
+            if isinstance(arguments, str):
+                call.arguments.append(arguments)
+            elif isinstance(arguments, dict):
+                call.arguments.append(compact_json(arguments))
+
+    def _note_finish(self, chunk: dict[str, object], *, flush: bool = True) -> None:
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                reason = choice.get("finish_reason")
+                if isinstance(reason, str) and reason:
+                    self.finish_reason = reason
+                    if flush:
+                        self._flush_pending()  # the argument pieces are complete now
+
+    def _pending_calls(self) -> list[ToolCall]:
+        calls = [
+            ToolCall(call.id or f"call_{index}", call.name, "".join(call.arguments) or "{}")
+            for index, call in sorted(self._calls.items())
+        ]
+        self._calls.clear()
+        return calls
+
+    def _usage(self, raw: dict[str, object]) -> Usage:
+        return Usage(
+            raw,
+            prompt_tokens=as_int(raw.get("prompt_tokens")),
+            completion_tokens=as_int(raw.get("completion_tokens")),
+        )
+
+
+class OpenAICompatProvider:
+    """A server that speaks OpenAI Chat Completions; `base_url` already ends in /v1 (or the
+    vendor's equivalent), so paths are joined without adding another.
+
+    Thinking: Chat Completions has no portable on/off switch, and strict servers reject the
+    vendor ones. So `think` as a level string ("low", "medium", "high"…) is sent as
+    `reasoning_effort`, which OpenAI, Ollama /v1, Groq, Together and Gemini understand;
+    `think=True/False/None` sends nothing and leaves the server's default. Other vendor
+    fields go out only when asked for through `options["extra_body"]`.
+    """
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self._http = Transport(config)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OpenAICompatProvider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def chat_body(self, request: ChatRequest) -> dict[str, object]:
+        messages: list[dict[str, object]] = []
+        for message in request.messages:
+            content: object = message.content
+            if message.images:
+                parts: list[dict[str, object]] = []
+                if message.content:
+                    parts.append({"type": "text", "text": message.content})
+                for image in message.images:
+                    parts.append({"type": "image_url", "image_url": {"url": data_url(image)}})
+                content = parts
+            messages.append({"role": message.role, "content": content})
+        body: dict[str, object] = {
+            "model": request.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if isinstance(request.think, str):
+            body["reasoning_effort"] = request.think
+        options = request.options
+        for key in _PASSTHROUGH:
+            if key in options:
+                body[key] = options[key]
+        num_predict = as_int(options.get("num_predict"))
+        if "max_tokens" not in body and num_predict is not None and num_predict > 0:
+            body["max_tokens"] = num_predict  # the Ollama spelling of the same cap
+        extra = options.get("extra_body")
+        if isinstance(extra, dict):
+            body.update(extra)
+        return body
+
+    def stream_chat(self, request: ChatRequest, cancel: Cancel | None = None) -> Iterator[Event]:
+        parser = OpenAIChatParser(
+            think_tags=mode_for(request.model, self.config.bare_think_models)
+        )
+        yield from stream_events(
+            self._http,
+            self._http.url("/chat/completions"),
+            self.chat_body(request),
+            parser,
+            model=request.model,
+            cancel=cancel,
+        )
+
+    def list_models(self) -> list[ModelInfo]:
+        """The settings' `models` first, then what GET /models lists. Many servers have no
+        usable /models (404, 405, odd JSON): the settings' list is then the answer. Only an
+        unreachable server or a rejected key raises."""
+        try:
+            data = self._http.request_json("GET", self._http.url("/models"))
+        except (AuthenticationFailed, ProviderUnavailable):
+            raise
+        except ProviderError:
+            data = None
+        listed: dict[str, int | None] = {}
+        entries = data.get("data") if isinstance(data, dict) else data
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                listed[entry["id"]] = _context_length(entry)
+        names = list(dict.fromkeys([*self.config.models, *listed]))
+        return [ModelInfo(self.config.id, name, context_length=listed.get(name)) for name in names]
+
+    def model_info(self, name: str) -> ModelInfo:
+        """From the model list; a model the server does not list gets the defaults, since
+        compatible servers often route names they do not list."""
+        for info in self.list_models():
+            if info.name == name:
+                return info
+        return ModelInfo(self.config.id, name)
+
+
+def _context_length(entry: dict[str, object]) -> int | None:
+    """Context size where a server volunteers it (OpenRouter, LM Studio, vLLM, llama.cpp)."""
+    for key in ("context_length", "max_context_length", "max_model_len"):
+        value = as_int(entry.get(key))
+        if value:
+            return value
+    meta = entry.get("meta")
+    if isinstance(meta, dict):
+        return as_int(meta.get("n_ctx_train"))
+    return None
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _details_text(details: object) -> str | None:
+    if not isinstance(details, list):
+        return None
+    texts = [
+        str(item.get("text") or item.get("summary") or "")
+        for item in details
+        if isinstance(item, dict)
+    ]
+    return "".join(texts) or None
+
+
+def _parts_text(parts: object) -> str | None:
+    if isinstance(parts, str):
+        return parts
+    if isinstance(parts, list):
+        return "".join(
+            str(part.get("text", "")) for part in parts if isinstance(part, dict)
+        ) or None
+    return None
+
+
+def _error_text(text: str) -> ErrorInfo:
+    try:
+        value = load_json(text)
+    except ProviderError:
+        return _plain(text)
+    return normalize_error(value) or _plain(text)
+
+
+def _plain(message: str) -> ErrorInfo:
+    return {"message": message, "type": None, "code": None}

@@ -1,0 +1,103 @@
+"""The running application: settings, store, engine, chat service, Flask app and HTTP server.
+
+One `Runtime` serves `openchat serve`, `openchat --browser` and the desktop window alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from pathlib import Path
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import paths
+from .chat import ChatService
+from .engine import Engine
+from .providers.router import Router
+from .server import create_app
+from .server.security import allowed_hosts
+from .settings import SettingsStore
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        settings_path: Path,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.token = token or secrets.token_urlsafe(32)
+        self.web_dir = paths.resource_dir("web")
+        self.settings = SettingsStore(settings_path)
+        self.store = Store(paths.database_path(data_dir))
+        self.interrupted_at_start = self.store.mark_interrupted()
+        self.engine = Engine(self.store)
+        self._router_lock = threading.Lock()
+        self._router: Router | None = None
+        self._router_version = -1
+        self.chat = ChatService(self.store, self.engine, self.settings, self.router)
+        self._thread: threading.Thread | None = None
+        self.server: BaseWSGIServer = make_server(host, port, None, threaded=True)  # type: ignore[arg-type]
+        self.port = self.server.server_port
+        self.app = create_app(self, token=self.token, hosts=allowed_hosts(host, self.port))
+        self.server.app = self.app
+        self._closed = False
+
+    def router(self) -> Router:
+        """The provider router for the current settings, rebuilt when the file changes."""
+        settings = self.settings.current
+        with self._router_lock:
+            if self._router is None or self._router_version != self.settings.version:
+                self._router = Router(settings.providers)
+                self._router_version = self.settings.version
+            return self._router
+
+    @property
+    def base_url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The page's address with the launch token (exchanged for a cookie on first load)."""
+        return f"{self.base_url}/?token={self.token}"
+
+    def start(self) -> None:
+        """Serve in a daemon thread (the window owns the main thread)."""
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="http-server", daemon=True
+        )
+        self._thread.start()
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def shutdown(self) -> None:
+        """Save running replies, stop serving, close the database. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        saved = self.engine.shutdown()
+        if saved:
+            log.info("saved %d running repl%s", saved, "y" if saved == 1 else "ies")
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(2)
+        self.server.server_close()
+        self.store.close()

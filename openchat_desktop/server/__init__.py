@@ -1,0 +1,55 @@
+"""The Flask app: routes stay thin; the rules live in `chat`, `settings` and the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from flask import Flask, current_app
+
+from ..chat import ChatService
+from ..providers.router import Router
+from ..settings import SettingsStore
+
+
+class Services(Protocol):
+    """What the routes need from the running application (see `runtime.Runtime`)."""
+
+    chat: ChatService
+    settings: SettingsStore
+    web_dir: Path
+
+    def router(self) -> Router: ...
+
+
+def services() -> Services:
+    return current_app.extensions["openchat"]
+
+
+def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        OPENCHAT_TOKEN=token,
+        ALLOWED_HOSTS=hosts,
+        MAX_CONTENT_LENGTH=app_services.settings.current.limits.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.extensions["openchat"] = app_services
+
+    from . import errors, security
+    from .routes import chat, health, models, page, roles, search, sessions, settings
+    from .openapi import bp as openapi_bp
+
+    @app.before_request
+    def apply_limits() -> None:
+        # Read per request so a changed `limits.max_request_bytes` applies without a restart.
+        app.config["MAX_CONTENT_LENGTH"] = app_services.settings.current.limits.max_request_bytes
+
+    errors.init_app(app)
+    security.init_app(app)
+    for module in (health, models, settings, sessions, chat, roles, search, page):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(openapi_bp)
+    return app

@@ -1,0 +1,329 @@
+"""GET /api/openapi.json: the OpenAPI 3.1 description of every route (a test checks coverage)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from .. import __version__
+
+bp = Blueprint("openapi", __name__)
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema: dict, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = {"$ref": "#/components/responses/Error"}
+STREAM = {
+    "description": "Server-Sent Events: start, reasoning, delta, render, then done or error.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+NO_CONTENT = {"description": "Deleted."}
+
+
+def _id_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+SCHEMAS: dict[str, dict] = {
+    "Error": {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["code", "message"],
+            }
+        },
+        "required": ["error"],
+    },
+    "Session": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "model": _NULLABLE_STR,
+            "role_id": _NULLABLE_STR,
+            "system_prompt": _NULLABLE_STR,
+            "pinned": {"type": "boolean"},
+            "draft": {"type": "string"},
+            "leaf_id": _NULLABLE_STR,
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+        "required": ["id", "title", "model", "role_id", "system_prompt", "pinned",
+                     "created_at", "updated_at"],
+    },
+    "SessionInput": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "model": _NULLABLE_STR,
+            "role_id": _NULLABLE_STR,
+            "system_prompt": _NULLABLE_STR,
+            "pinned": {"type": "boolean"},
+            "draft": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+    "Message": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "session_id": {"type": "string"},
+            "parent_id": _NULLABLE_STR,
+            "role": {"enum": ["user", "assistant"]},
+            "content": {"type": "string"},
+            "reasoning": {"type": "string"},
+            "html": {"type": "string"},
+            "model": _NULLABLE_STR,
+            "status": {"enum": ["complete", "streaming", "stopped", "error", "interrupted"]},
+            "error": {"type": ["object", "null"]},
+            "usage": {"type": ["object", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "stream_seq": {"type": "integer", "description": "Live replies only: pass as `after`."},
+            "sibling_ids": {"type": "array", "items": {"type": "string"}},
+            "sibling_index": {"type": "integer"},
+        },
+        "required": ["id", "session_id", "parent_id", "role", "content", "reasoning", "html",
+                     "model", "status", "error", "usage", "created_at"],
+    },
+    "ChatRequest": {
+        "type": "object",
+        "properties": {
+            "message": {"type": "string"},
+            "model": {"type": "string", "description": "\"<provider id>/<model name>\""},
+            "think": {"type": ["boolean", "string"]},
+            "parent_id": {
+                "type": ["string", "null"],
+                "description": "Edit and resend: the message the new one answers (null: a new "
+                "first message). Absent: the end of the current branch.",
+            },
+        },
+        "required": ["message"],
+        "additionalProperties": False,
+    },
+    "Role": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "instructions": {"type": "string"},
+            "created_at": {"type": "string"},
+            "updated_at": {"type": "string"},
+        },
+        "required": ["id", "name", "instructions", "created_at", "updated_at"],
+    },
+    "RoleInput": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "instructions": {"type": "string"}},
+        "additionalProperties": False,
+    },
+    "Model": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "provider": {"type": "string"},
+            "name": {"type": "string"},
+            "capabilities": {"type": "array", "items": {"type": "string"}},
+            "context_length": {"type": ["integer", "null"]},
+        },
+        "required": ["id", "provider", "name", "capabilities", "context_length"],
+    },
+    "ProviderStatus": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"type": "string"},
+            "status": {"enum": ["ok", "unreachable", "unauthorized", "error"]},
+            "message": _NULLABLE_STR,
+        },
+        "required": ["id", "kind", "status", "message"],
+    },
+    "Settings": {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string"},
+            "problem": {"type": ["object", "null"]},
+            "settings": {"type": "object"},
+        },
+        "required": ["path", "problem", "settings"],
+    },
+}
+
+MESSAGE_LIST = {
+    "type": "object",
+    "properties": {"messages": {"type": "array", "items": _ref("Message")},
+                   "has_more": {"type": "boolean"}},
+}
+
+PATHS: dict[str, dict] = {
+    "/api/health": {
+        "get": {"summary": "Liveness and version; needs no token.", "security": [],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "status": {"const": "ok"}, "version": {"type": "string"}}})}},
+    },
+    "/api/models": {
+        "get": {"summary": "Models of every provider, and each provider's status.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "models": {"type": "array", "items": _ref("Model")},
+                    "providers": {"type": "array", "items": _ref("ProviderStatus")},
+                    "default_model": _NULLABLE_STR}})}},
+    },
+    "/api/settings": {
+        "get": {"summary": "The settings (API keys masked), the file's path and any problem.",
+                "responses": {"200": _json(_ref("Settings"))}},
+        "patch": {"summary": "Change settings; written to the file keeping its comments.",
+                  "requestBody": _body({"type": "object"}),
+                  "responses": {"200": _json(_ref("Settings")), "422": ERROR, "409": ERROR}},
+    },
+    "/api/sessions": {
+        "get": {"summary": "Chats: pinned first, then newest first.",
+                "parameters": [_query("q", {"type": "string"}, "Filter by title."),
+                               _query("limit", {"type": "integer"}, "At most this many.")],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "sessions": {"type": "array", "items": _ref("Session")}}})}},
+        "post": {"summary": "Create a chat.", "requestBody": _body(_ref("SessionInput"), False),
+                 "responses": {"201": _json(_ref("Session"), "Created"), "422": ERROR}},
+    },
+    "/api/sessions/{session_id}": {
+        "parameters": [_id_param("session_id")],
+        "get": {"summary": "One chat.", "responses": {"200": _json(_ref("Session")),
+                                                      "404": ERROR}},
+        "patch": {"summary": "Rename, pin, choose model or role, set system prompt or draft.",
+                  "requestBody": _body(_ref("SessionInput")),
+                  "responses": {"200": _json(_ref("Session")), "404": ERROR, "422": ERROR}},
+        "delete": {"summary": "Delete a chat with its messages.",
+                   "responses": {"204": NO_CONTENT, "404": ERROR}},
+    },
+    "/api/sessions/{session_id}/messages": {
+        "parameters": [_id_param("session_id")],
+        "get": {"summary": "The current branch, oldest first (newest `limit` before `before`).",
+                "parameters": [_query("limit", {"type": "integer"}, "Newest N messages."),
+                               _query("before", {"type": "string"}, "A message id: older only.")],
+                "responses": {"200": _json(MESSAGE_LIST), "404": ERROR}},
+    },
+    "/api/sessions/{session_id}/chat/stream": {
+        "parameters": [_id_param("session_id")],
+        "post": {"summary": "Send a message and stream the reply.",
+                 "requestBody": _body(_ref("ChatRequest")),
+                 "responses": {"200": STREAM, "404": ERROR, "413": ERROR, "422": ERROR,
+                               "502": ERROR}},
+    },
+    "/api/messages/{message_id}": {
+        "parameters": [_id_param("message_id")],
+        "get": {"summary": "One message (a live reply shows its newest text).",
+                "responses": {"200": _json(_ref("Message")), "404": ERROR}},
+    },
+    "/api/messages/{message_id}/events": {
+        "parameters": [_id_param("message_id"),
+                       _query("after", {"type": "integer"}, "Replay events after this id.")],
+        "get": {"summary": "Re-attach to a reply's stream (or `Last-Event-ID`).",
+                "responses": {"200": STREAM, "404": ERROR}},
+    },
+    "/api/messages/{message_id}/stop": {
+        "parameters": [_id_param("message_id")],
+        "post": {"summary": "Stop a reply; the partial text is saved as `stopped`.",
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "message": _ref("Message")}}), "404": ERROR}},
+    },
+    "/api/messages/{message_id}/regenerate": {
+        "parameters": [_id_param("message_id")],
+        "post": {"summary": "A new reply beside this one (a sibling branch).",
+                 "requestBody": _body({"type": "object", "properties": {
+                     "model": {"type": "string"}}}, False),
+                 "responses": {"200": STREAM, "404": ERROR, "422": ERROR, "502": ERROR}},
+    },
+    "/api/messages/{message_id}/siblings": {
+        "parameters": [_id_param("message_id")],
+        "get": {"summary": "The versions of a message (same parent), oldest first.",
+                "responses": {"200": _json(MESSAGE_LIST), "404": ERROR}},
+    },
+    "/api/messages/{message_id}/select": {
+        "parameters": [_id_param("message_id")],
+        "post": {"summary": "Show the branch through this message; returns that branch.",
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "session": _ref("Session"), "messages": {"type": "array",
+                                                              "items": _ref("Message")}}}),
+                               "404": ERROR}},
+    },
+    "/api/roles": {
+        "get": {"summary": "Roles ordered by name.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "roles": {"type": "array", "items": _ref("Role")}}})}},
+        "post": {"summary": "Create a role.", "requestBody": _body(_ref("RoleInput")),
+                 "responses": {"201": _json(_ref("Role"), "Created"), "409": ERROR,
+                               "422": ERROR}},
+    },
+    "/api/roles/{role_id}": {
+        "parameters": [_id_param("role_id")],
+        "get": {"summary": "One role.", "responses": {"200": _json(_ref("Role")), "404": ERROR}},
+        "put": {"summary": "Rename or edit a role.", "requestBody": _body(_ref("RoleInput")),
+                "responses": {"200": _json(_ref("Role")), "404": ERROR, "409": ERROR}},
+        "delete": {"summary": "Delete a role; chats using it have none.",
+                   "responses": {"204": NO_CONTENT, "404": ERROR}},
+    },
+    "/api/search": {
+        "get": {"summary": "Full-text search over finished messages.",
+                "parameters": [{"name": "q", "in": "query", "required": True,
+                                "schema": {"type": "string"}},
+                               _query("limit", {"type": "integer"}, "At most this many.")],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "results": {"type": "array", "items": {"type": "object"}}}}),
+                    "422": ERROR}},
+    },
+    "/api/openapi.json": {
+        "get": {"summary": "This document.", "responses": {"200": _json({"type": "object"})}},
+    },
+    "/": {
+        "get": {"summary": "The chat page; `?token=` is exchanged for a cookie.",
+                "security": [],
+                "parameters": [_query("token", {"type": "string"}, "The launch token.")],
+                "responses": {"200": {"description": "HTML"}, "303": {"description": "Cookie"},
+                              "401": ERROR}},
+    },
+    "/{filename}": {
+        "parameters": [{"name": "filename", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "get": {"summary": "Static files of the page (web/).", "security": [],
+                "responses": {"200": {"description": "A file"}, "404": ERROR}},
+    },
+}
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "OpenChat Desktop", "version": __version__},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"cookie": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Error": _json(_ref("Error"), "An error")},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "openchat_token"},
+            },
+        },
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    return document()

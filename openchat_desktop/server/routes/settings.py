@@ -1,0 +1,33 @@
+"""GET/PATCH /api/settings: the settings file, keys masked, its path and any problem."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ...errors import Conflict, InvalidRequest
+from ...settings import SettingsError
+from .. import services
+from ..validation import json_body
+
+bp = Blueprint("settings", __name__)
+
+
+@bp.get("/api/settings")
+def get_settings():
+    return services().settings.public()
+
+
+@bp.patch("/api/settings")
+def patch_settings():
+    store = services().settings
+    body = json_body()
+    if store.problem is not None and store.problem.fatal:
+        raise Conflict(
+            f"{store.problem.message} Fix the file first; the settings were not changed.",
+            code="settings_file_invalid",
+        )
+    try:
+        store.update(body)
+    except SettingsError as exc:
+        raise InvalidRequest(str(exc), code="invalid_settings") from None
+    return store.public()

@@ -1,0 +1,30 @@
+"""The chat database (one SQLite file): sessions, message trees, roles, search, migrations."""
+
+from __future__ import annotations
+
+from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
+from .migrate import SCHEMA_REVISION
+from .records import (
+    FINISHED_STATUSES,
+    ROLES,
+    STATUSES,
+    MessageRecord,
+    RoleRecord,
+    SessionRecord,
+)
+from .store import Store
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "ROLES",
+    "SCHEMA_REVISION",
+    "STATUSES",
+    "MessageNotFound",
+    "MessageRecord",
+    "RoleNameTaken",
+    "RoleRecord",
+    "SessionNotFound",
+    "SessionRecord",
+    "Store",
+    "StoreError",
+]

@@ -1,0 +1,113 @@
+"""ORM mapping of the chat database; the schema itself is created by the migrations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON kept in a TEXT column, so SQLite's type affinity can never turn it into a number."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("name", name="uq_roles_name"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    # NOCASE makes the unique index case-insensitive for ASCII; the store checks Unicode names
+    name: Mapped[str] = mapped_column(String(collation="NOCASE"))
+    instructions: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String)
+    updated_at: Mapped[str] = mapped_column(String)
+
+
+class ChatSession(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_pinned_updated_at", "pinned", "updated_at"),
+        Index("ix_sessions_role_id", "role_id"),
+        Index("ix_sessions_leaf_id", "leaf_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(Text)
+    role_id: Mapped[str | None] = mapped_column(
+        ForeignKey("roles.id", ondelete="SET NULL", name="fk_sessions_role_id")
+    )
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    pinned: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
+    draft: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    # use_alter: sessions and messages point at each other
+    leaf_id: Mapped[str | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL", use_alter=True, name="fk_sessions_leaf_id")
+    )
+    created_at: Mapped[str] = mapped_column(String)
+    updated_at: Mapped[str] = mapped_column(String)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_messages_id"),
+        CheckConstraint("role IN ('system', 'user', 'assistant')", name="ck_messages_role"),
+        CheckConstraint(
+            "status IN ('complete', 'streaming', 'stopped', 'error', 'interrupted')",
+            name="ck_messages_status",
+        ),
+        Index("ix_messages_session_id_parent_id", "session_id", "parent_id", "created_at"),
+        Index("ix_messages_parent_id", "parent_id", "created_at"),
+        Index("ix_messages_streaming", "session_id", sqlite_where=text("status = 'streaming'")),
+    )
+
+    # seq is the rowid: the search index refers to it, and VACUUM may renumber an implicit rowid
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE", name="fk_messages_session_id")
+    )
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE", name="fk_messages_parent_id")
+    )
+    role: Mapped[str] = mapped_column(String)
+    content: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    reasoning: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    html: Mapped[str | None] = mapped_column(Text)
+    html_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    model: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    created_at: Mapped[str] = mapped_column(String)
+    updated_at: Mapped[str] = mapped_column(String)

@@ -1,0 +1,51 @@
+"""Plain, frozen copies of rows: safe to hand to any thread after the session is gone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ROLES = ("system", "user", "assistant")
+STATUSES = ("complete", "streaming", "stopped", "error", "interrupted")
+FINISHED_STATUSES = tuple(s for s in STATUSES if s != "streaming")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    title: str
+    model: str | None
+    role_id: str | None
+    system_prompt: str | None
+    pinned: bool
+    draft: str
+    leaf_id: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: str
+    session_id: str
+    parent_id: str | None
+    role: str
+    content: str
+    reasoning: str
+    html: str | None
+    html_version: int
+    model: str | None
+    status: str
+    error: dict[str, Any] | None
+    usage: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRecord:
+    id: str
+    name: str
+    instructions: str
+    created_at: str
+    updated_at: str

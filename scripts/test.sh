@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (lint, then pytest), setting up what it needs first.
+# Arguments go to pytest (e.g. `scripts/test.sh -k settings`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --dev
+.venv/bin/ruff check openchat_desktop tests bench
+exec .venv/bin/pytest "$@"
