@@ -24,7 +24,7 @@ from .store import MessageRecord, Store
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL = 0.25  # seconds: at most ~4 database writes per second per reply
-KEEPALIVE_INTERVAL = 15.0  # seconds of silence before an SSE comment keeps proxies and clients awake
+KEEPALIVE_INTERVAL = 15.0  # seconds of silence before an SSE comment keeps clients awake
 FINISHED_GRACE = 120.0  # seconds a finished generation's log stays replayable from memory
 
 StreamFactory = Callable[[Cancel], Iterator[Event]]
@@ -79,7 +79,8 @@ class Generation:
         self._progress = _Progress()
         self._renderer = StreamRenderer()
         self._end_status: str | None = None  # set by stop()/shutdown before cancelling
-        self._finalized = False
+        self._claimed = False  # the first ending (worker, stop fallback) wins
+        self._finalized = False  # the final events are in the log
         self.finished_at: float | None = None
         self.started_at = time.monotonic()
         self.accepted = threading.Event()  # first provider event, or the end
@@ -132,7 +133,7 @@ class Generation:
         error: ProviderError | None = None
         try:
             for event in self._stream(self.cancel):
-                if self._finalized:
+                if self._claimed:
                     return
                 self._apply(event)
                 now = time.monotonic()
@@ -223,9 +224,9 @@ class Generation:
 
     def _finalize(self, status: str, error: ProviderError | None) -> None:
         with self._cond:
-            if self._finalized:
+            if self._claimed:
                 return
-            self._finalized = True
+            self._claimed = True
         ended_at = time.monotonic()
         content = "".join(self._progress.content)
         error_dict = {"code": error.code, "message": error.message} if error else None
@@ -255,6 +256,7 @@ class Generation:
                 self._append_locked("done", {"message": message})
             self.final_message = message
             self.finished_at = time.monotonic()
+            self._finalized = True
             self._cond.notify_all()
         self.accepted.set()
 

@@ -60,7 +60,9 @@ class Runtime:
         settings = self.settings.current
         with self._router_lock:
             if self._router is None or self._router_version != self.settings.version:
-                self._router = Router(settings.providers)
+                old, self._router = self._router, Router(settings.providers)
+                if old is not None:
+                    old.close()  # replies already running keep their own provider sessions
                 self._router_version = self.settings.version
             return self._router
 
@@ -100,4 +102,6 @@ class Runtime:
             self.server.shutdown()
             self._thread.join(2)
         self.server.server_close()
+        if self._router is not None:
+            self._router.close()
         self.store.close()

@@ -345,7 +345,7 @@ def test_utf8_split_inside_characters(split):
     decoder = NDJSONDecoder()
     line = json.dumps({"t": text}, ensure_ascii=False).encode()
     values = [v for i in range(len(line)) for v in decoder.feed(line[i : i + 1])]
-    assert values + decoder.close() == [{"t": text}]
+    assert values + list(decoder.close()) == [{"t": text}]
 
 
 def test_line_cap_stops_a_hostile_server():
@@ -360,7 +360,7 @@ def test_line_cap_stops_a_hostile_server():
         for _ in range(100):
             many.feed(b"data: " + b"z" * 50 + b"\n")
     with pytest.raises(StreamBroken):
-        NDJSONDecoder(max_line=100).feed(b"[" + b"1," * 100)
+        list(NDJSONDecoder(max_line=100).feed(b"[" + b"1," * 100))
 
 
 def test_feeding_one_byte_at_a_time_is_linear():
@@ -387,16 +387,18 @@ def test_feeding_one_byte_at_a_time_is_linear():
 
 def test_ndjson_crlf_blank_lines_and_a_last_line_without_newline():
     decoder = NDJSONDecoder()
-    values = decoder.feed(b'{"a":1}\r\n\r\n  \n{"b":')
+    values = list(decoder.feed(b'{"a":1}\r\n\r\n  \n{"b":'))
     values += decoder.feed(b"2}\r")
     values += decoder.feed(b'\n{"c":3}')
     assert values == [{"a": 1}, {"b": 2}]
-    assert decoder.close() == [{"c": 3}]
+    assert list(decoder.close()) == [{"c": 3}]
 
 
 def test_ndjson_garbage_line_breaks_the_stream():
+    values = NDJSONDecoder().feed(b'{"a":1}\nthis is not json\n')
+    assert next(values) == {"a": 1}
     with pytest.raises(StreamBroken) as caught:
-        NDJSONDecoder().feed(b'{"a":1}\nthis is not json\n')
+        next(values)
     assert caught.value.detail == "this is not json"
 
 
@@ -447,6 +449,12 @@ def test_think_tags_off_and_mode_selection():
 
 def run(parser: DialectParser, body: bytes) -> tuple[list[Event], DialectParser]:
     return parser.feed(body) + parser.close(), parser
+
+
+def test_garbage_after_the_end_is_ignored():
+    events, parser = run(OllamaChatParser(), b'{"message":{"content":"a"},"done":true}\nnot json\n')
+    assert events == [TextDelta("a"), Finish(None)]
+    assert parser.terminal == "done" and parser.failure is None
 
 
 def test_openai_error_wins_over_a_following_done():
@@ -562,9 +570,32 @@ def test_openai_document_instead_of_a_stream():
     assert failed.terminal == "error"
 
 
-def test_openai_malformed_data_breaks_the_stream():
-    with pytest.raises(StreamBroken):
-        OpenAIChatParser().feed(b"data: {not json\n\n")
+@pytest.mark.parametrize(
+    ("parser", "body"),
+    [
+        (
+            OpenAIChatParser,
+            b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\ndata: {no\n\n',
+        ),
+        (OllamaChatParser, b'{"message":{"content":"a"},"done":false}\n<html>\n'),
+        (
+            GeminiParser,
+            b'data: {"candidates":[{"content":{"parts":[{"text":"a"}]}}]}\n\ndata: ]\n\n',
+        ),
+        (
+            AnthropicParser,
+            b'data: {"type":"content_block_delta","index":0,'
+            b'"delta":{"type":"text_delta","text":"a"}}\n\ndata: {\n\n',
+        ),
+    ],
+)
+def test_garbage_ends_the_stream_after_what_came_before_it(parser, body):
+    stream = parser()
+    events = stream.feed(body)
+    assert events == [TextDelta("a")]  # the text before the garbage in the same read
+    assert isinstance(stream.failure, StreamBroken)
+    assert stream.terminal == "error" and not stream.complete
+    assert stream.feed(b'data: {"x":1}\n\n') == [] and stream.close() == []
 
 
 def test_usage_is_normalized_per_dialect():

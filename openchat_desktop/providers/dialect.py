@@ -7,7 +7,8 @@ when the reply ended the way the protocol says a complete reply ends.
 `terminal` is None while the stream is open, then:
   "done"   the protocol's end marker arrived
   "eof"    the bytes ran out first (a truncated reply, except Gemini after a finishReason)
-  "error"  the server sent an error inside the stream; `error` holds {message, type, code}
+  "error"  the server sent an error inside the stream; `error` holds {message, type, code},
+           or the bytes could not be parsed; `failure` holds that StreamBroken
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class DialectParser(ABC):
         self.error: ErrorInfo | None = None
         self.finish_reason: str | None = None
         self.usage: dict[str, object] | None = None  # the provider's own usage object
+        self.failure: StreamBroken | None = None  # garbage or an oversized line
         self._tags = ThinkTagSplitter(think_tags)
         self._out: list[Event] = []
 
@@ -36,8 +38,13 @@ class DialectParser(ABC):
         return self.terminal == "done"
 
     def feed(self, data: bytes) -> list[Event]:
+        """The events `data` completes. After a parse failure it returns what came before it
+        in the same read; the caller raises `failure` once it has passed those on."""
         if self.terminal is None and data:
-            self._feed(data)
+            try:
+                self._feed(data)
+            except StreamBroken as exc:
+                self._break(exc)
         return self._take()
 
     def feed_document(self, data: bytes) -> list[Event]:
@@ -47,7 +54,10 @@ class DialectParser(ABC):
     def close(self) -> list[Event]:
         """Call at EOF: flushes what the framing held and settles `terminal`."""
         if self.terminal is None:
-            self._close()
+            try:
+                self._close()
+            except StreamBroken as exc:
+                self._break(exc)
             if self.terminal is None:
                 self._end("eof")
         return self._take()
@@ -89,6 +99,11 @@ class DialectParser(ABC):
         self.error = info
         self._end("error")
 
+    def _break(self, exc: StreamBroken) -> None:
+        if self.terminal is None:
+            self.failure = exc
+            self._end("error")
+
     def _end(self, terminal: str) -> None:
         self.terminal = terminal
         self._out.extend(self._tags.flush())
@@ -122,4 +137,3 @@ def compact_json(value: object) -> str:
 
 def as_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-

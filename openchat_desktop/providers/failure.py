@@ -189,14 +189,13 @@ def error_for_status(
                 "then try again.",
                 **kw,
             )
-        wait = f"Wait {_seconds(retry_after)} and try again." if retry_after else (
-            "Wait a moment and try again."
-        )
+        wait = "Wait a moment and try again."
+        if retry_after:
+            wait = f"Wait {_seconds(retry_after)} and try again."
         return RateLimited(f"{label} is limiting requests (429). {wait}", **kw)
     if status == 402:
         return ProviderError(
-            f"{label} says payment is required (402). Add credits to the account, then "
-            "try again.",
+            f"{label} says payment is required (402). Add credits to the account, then try again.",
             **kw,
         )
     if status == 413:
@@ -208,9 +207,7 @@ def error_for_status(
     if status in (400, 422):
         return BadRequest(_refused(label, status, message), **kw)
     if status in (408, 504):
-        return ProviderUnavailable(
-            f"{label} timed out ({status}). Try again in a moment.", **kw
-        )
+        return ProviderUnavailable(f"{label} timed out ({status}). Try again in a moment.", **kw)
     if status == 503 and origin.kind == "ollama":
         return ProviderUnavailable(
             "Ollama is busy with other requests (503). Wait a moment and try again.", **kw
@@ -252,10 +249,24 @@ def error_from_stream(
     if _matches(codes, "not_found", "404") and model:
         return ModelNotFound(_missing_model(origin, model), detail=detail)
     if _matches(codes, "invalid_request", "context", "invalid_argument", "400", "413", "422"):
-        return BadRequest(f"{said} Check this model's settings, or start a new conversation "
-                          "if it has grown too long.", detail=detail)
-    if _matches(codes, "overloaded", "server_error", "api_error", "internal", "unavailable",
-                "500", "502", "503", "504", "529"):
+        return BadRequest(
+            f"{said} Check this model's settings, or start a new conversation "
+            "if it has grown too long.",
+            detail=detail,
+        )
+    if _matches(
+        codes,
+        "overloaded",
+        "server_error",
+        "api_error",
+        "internal",
+        "unavailable",
+        "500",
+        "502",
+        "503",
+        "504",
+        "529",
+    ):
         return ProviderUnavailable(f"{said} Try again in a moment.", detail=detail)
     return StreamBroken(f"{said} Try again.", detail=detail)
 

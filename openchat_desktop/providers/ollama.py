@@ -42,16 +42,18 @@ class OllamaChatParser(DialectParser):
         self._calls = 0
 
     def _feed(self, data: bytes) -> None:
-        for value in self._lines.feed(data):
-            self._on_value(value)
+        self._take_values(self._lines.feed(data))
 
     def _close(self) -> None:
-        for value in self._lines.close():
+        self._take_values(self._lines.close())
+
+    def _take_values(self, values: Iterator[object]) -> None:
+        for value in values:
+            if self.terminal is not None:
+                break  # what follows the end is not even parsed
             self._on_value(value)
 
     def _on_value(self, value: object) -> None:
-        if self.terminal is not None:
-            return
         if not isinstance(value, dict):
             raise StreamBroken(
                 "Ollama sent something other than a chat line, so the reply was stopped. "
@@ -114,7 +116,7 @@ class OllamaPullParser:
             self.terminal = "eof"
         return progress
 
-    def _progress(self, values: list[object]) -> list[dict[str, object]]:
+    def _progress(self, values: Iterator[object]) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
         for value in values:
             if self.terminal is not None:
@@ -183,9 +185,7 @@ class OllamaProvider:
         return body
 
     def stream_chat(self, request: ChatRequest, cancel: Cancel | None = None) -> Iterator[Event]:
-        parser = OllamaChatParser(
-            think_tags=mode_for(request.model, self.config.bare_think_models)
-        )
+        parser = OllamaChatParser(think_tags=mode_for(request.model, self.config.bare_think_models))
         yield from stream_events(
             self._http,
             self._http.url("/api/chat"),

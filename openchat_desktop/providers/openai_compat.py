@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .base import Cancel, ChatRequest, Event, ModelInfo, ProviderConfig, ToolCall, Usage
 from .dialect import DialectParser, as_int, compact_json, load_json
-from .errors import AuthenticationFailed, ProviderError, ProviderUnavailable
+from .errors import AuthenticationFailed, ProviderError, ProviderUnavailable, StreamBroken
 from .failure import ErrorInfo, normalize_error
 from .images import data_url
 from .sse import SSEDecoder, SSEEvent
@@ -65,7 +65,11 @@ class OpenAIChatParser(DialectParser):
     def feed_document(self, data: bytes) -> list[Event]:
         """A non-streamed `chat.completion` object, or an error sent with status 200."""
         if self.terminal is None:
-            value = load_json(data.decode("utf-8", "replace"))
+            try:
+                value = load_json(data.decode("utf-8", "replace"))
+            except StreamBroken as exc:
+                self._break(exc)
+                return self._take()
             if not self._error_in(value) and isinstance(value, dict):
                 self._on_chunk(value, key="message")
                 if self.terminal is None:
@@ -244,9 +248,7 @@ class OpenAICompatProvider:
         return body
 
     def stream_chat(self, request: ChatRequest, cancel: Cancel | None = None) -> Iterator[Event]:
-        parser = OpenAIChatParser(
-            think_tags=mode_for(request.model, self.config.bare_think_models)
-        )
+        parser = OpenAIChatParser(think_tags=mode_for(request.model, self.config.bare_think_models))
         yield from stream_events(
             self._http,
             self._http.url("/chat/completions"),
@@ -314,9 +316,9 @@ def _parts_text(parts: object) -> str | None:
     if isinstance(parts, str):
         return parts
     if isinstance(parts, list):
-        return "".join(
-            str(part.get("text", "")) for part in parts if isinstance(part, dict)
-        ) or None
+        return (
+            "".join(str(part.get("text", "")) for part in parts if isinstance(part, dict)) or None
+        )
     return None
 
 

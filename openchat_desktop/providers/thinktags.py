@@ -85,7 +85,7 @@ class ThinkTagSplitter:
 
 
 def mode_for(model: str, bare_think_models: Iterable[str]) -> str:
-    """"heuristic" for a model matching one of the settings' patterns, else "explicit"."""
+    """Heuristic mode for a model matching one of the settings' patterns, else explicit."""
     lowered = model.lower()
     if any(fnmatchcase(lowered, pattern.lower()) for pattern in bare_think_models):
         return "heuristic"

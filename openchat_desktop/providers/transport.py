@@ -30,7 +30,7 @@ _READ_SIZE = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
 _DOCUMENT_LIMIT = 16 * 1024 * 1024
 _DRAIN_LIMIT = 1024 * 1024
-METADATA_TIMEOUT = 10.0
+METADATA_TIMEOUT = 10.0  # seconds: a model list must not hang like a model load may
 _READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 # A refused connection to this machine usually means the server is starting or not running:
 # one quick retry is worth it, a long backoff is not.
@@ -45,6 +45,9 @@ class Transport:
         self.base_url = config.base_url.rstrip("/")
         self.origin = Origin(config.id, config.kind, self.base_url, bool(config.api_key))
         self.session = requests.Session()
+        if _is_local(self.base_url):
+            # A proxy from the environment must never see traffic meant for this machine.
+            self.session.trust_env = False
         self.session.headers.update(dict(config.headers))
         if config.api_key:
             self.session.headers["Authorization"] = f"Bearer {config.api_key}"
@@ -95,8 +98,11 @@ class Transport:
                 f"{self.origin.label} closed the connection without answering. Try again.",
                 detail=str(exc),
             ) from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as exc:
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
             raise ProviderError(
                 f"The address “{self.base_url}” for “{config.id}” is not valid. Fix it in "
                 "Settings.",
@@ -161,7 +167,6 @@ class Transport:
         self, method: str, url: str, *, json_body: object = None, model: str | None = None
     ) -> object:
         """A small metadata request (model lists and details); None for an empty body."""
-        # Listing must not hang the model picker for minutes like a loading model may.
         timeout = min(self.config.first_byte_timeout, METADATA_TIMEOUT)
         response = self.open(method, url, json_body=json_body, model=model, read_timeout=timeout)
         with response:
@@ -197,7 +202,8 @@ class Transport:
         return b"".join(parts)
 
     def finish(self, response: requests.Response) -> None:
-        """Read the few bytes after the end marker so the connection can be reused."""
+        """Read what follows the end marker (the chunked terminator): urllib3 returns the
+        connection to the pool once the body has been read to its end."""
         _set_read_timeout(response, min(self.config.idle_timeout, 1.0))
         size = 0
         try:
@@ -206,8 +212,7 @@ class Transport:
                 if size > _DRAIN_LIMIT:
                     return  # the server keeps talking; closing the response drops it
         except _READ_ERRORS:
-            return
-        response.raw.release_conn()
+            pass  # closing the response discards the connection
 
     def _unreachable(self, exc: Exception) -> ProviderUnavailable:
         if self.origin.kind == "ollama":
@@ -269,6 +274,8 @@ def stream_events(
             raise
         if cancel is not None and cancel.cancelled:
             return
+        if parser.failure is not None:
+            raise parser.failure
         if parser.terminal == "error" and parser.error is not None:
             raise error_from_stream(parser.error, transport.origin, model=model)
         if not parser.complete:

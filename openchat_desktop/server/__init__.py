@@ -39,8 +39,8 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     app.extensions["openchat"] = app_services
 
     from . import errors, security
-    from .routes import chat, health, models, page, roles, search, sessions, settings
     from .openapi import bp as openapi_bp
+    from .routes import chat, health, models, page, roles, search, sessions, settings
 
     @app.before_request
     def apply_limits() -> None:

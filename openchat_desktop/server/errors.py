@@ -1,4 +1,4 @@
-"""One handler renders every failure as `{"error": {"code", "message"}}`: never HTML or a traceback."""
+"""One handler renders every failure as `{"error": {"code", "message"}}`, never HTML."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 HTTP_SENTENCES = {
     400: ("bad_request", "The request could not be understood."),
-    401: ("unauthorized", "Open OpenChat from the link it printed; this request has no valid token."),
+    401: ("unauthorized", "Open OpenChat from the link it printed; the token is missing."),
     403: ("forbidden", "This request is not allowed."),
     404: ("not_found", "There is nothing at this address."),
     405: ("method_not_allowed", "This address does not accept that method."),

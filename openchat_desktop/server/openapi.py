@@ -297,6 +297,10 @@ PATHS: dict[str, dict] = {
                 "responses": {"200": {"description": "HTML"}, "303": {"description": "Cookie"},
                               "401": ERROR}},
     },
+    "/css/highlight.css": {
+        "get": {"summary": "Code highlighting styles for the dark and light themes.",
+                "security": [], "responses": {"200": {"description": "CSS"}}},
+    },
     "/{filename}": {
         "parameters": [{"name": "filename", "in": "path", "required": True,
                         "schema": {"type": "string"}}],

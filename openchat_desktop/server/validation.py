@@ -56,7 +56,9 @@ def only_fields(body: dict, allowed: set[str]) -> None:
         )
 
 
-def int_arg(name: str, *, default: int | None = None, low: int = 0, high: int = 10_000) -> int | None:
+def int_arg(
+    name: str, *, default: int | None = None, low: int = 0, high: int = 10_000
+) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default

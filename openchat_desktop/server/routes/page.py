@@ -7,7 +7,6 @@ from functools import cache
 from flask import Blueprint, Response, redirect, request, send_from_directory
 
 from ... import rendering
-
 from .. import services
 from ..errors import error_response
 from ..security import TOKEN_COOKIE, request_token, token_matches

@@ -1,0 +1,172 @@
+"""Route "<provider id>/<model name>" to a provider, retry what is worth retrying, list models.
+
+A Router is built from the settings' provider entries and never changes; the app builds a new
+one when the settings change.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from .base import (
+    Cancel,
+    ChatRequest,
+    Event,
+    ModelInfo,
+    Provider,
+    ProviderConfig,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+)
+from .errors import AuthenticationFailed, ModelNotFound, ProviderError, ProviderUnavailable
+from .kinds import build_provider
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 2
+MAX_WAIT = 10.0  # seconds: a server asking for a longer wait gets a sentence, not a hang
+BACKOFF_BASE = 0.5  # seconds, doubled per attempt, with jitter (as the official SDKs do)
+BACKOFF_CAP = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """How listing one provider's models went: "ok", "unreachable", "unauthorized", "error"."""
+
+    id: str
+    kind: str
+    status: str
+    message: str | None = None
+
+
+class Router:
+    def __init__(
+        self,
+        configs: Sequence[ProviderConfig],
+        *,
+        factory: Callable[[ProviderConfig], Provider] = build_provider,
+        max_retries: int = MAX_RETRIES,
+        max_wait: float = MAX_WAIT,
+    ) -> None:
+        providers: dict[str, Provider] = {}
+        for config in configs:
+            if config.id in providers:
+                raise ValueError(f"Two providers are called “{config.id}”; ids must be unique.")
+            providers[config.id] = factory(config)
+        self._providers = MappingProxyType(providers)
+        self._max_retries = max_retries
+        self._max_wait = max_wait
+
+    @property
+    def providers(self) -> Mapping[str, Provider]:
+        return self._providers
+
+    def close(self) -> None:
+        """Close every provider's connections (streams already running keep theirs)."""
+        for provider in self._providers.values():
+            provider.close()
+
+    def __enter__(self) -> Router:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def resolve(self, model_id: str) -> tuple[Provider, str]:
+        """Split at the first "/": model names may contain slashes themselves."""
+        provider_id, slash, name = model_id.partition("/")
+        if not slash or not provider_id or not name:
+            raise ModelNotFound(
+                f"“{model_id}” is not a model id; it should look like “ollama/llama3.2”. "
+                "Pick a model from the list."
+            )
+        provider = self._providers.get(provider_id)
+        if provider is None:
+            raise ModelNotFound(
+                f"There is no provider “{provider_id}” for the model “{name}”. Add it in "
+                "Settings, or pick another model."
+            )
+        return provider, name
+
+    def stream_chat(
+        self, model_id: str, request: ChatRequest, cancel: Cancel | None = None
+    ) -> Iterator[Event]:
+        """The provider's events for `model_id`. A retryable failure is retried (at most
+        `max_retries` times) only while nothing meaningful has been delivered: never after
+        text, reasoning or a tool call, which would duplicate them. `cancel` ends a backoff
+        at once; closing the generator closes the upstream response."""
+        provider, name = self.resolve(model_id)
+        request = replace(request, model=name)
+        cancel = cancel if cancel is not None else Cancel()
+        attempt = 0
+        while True:
+            delivered = False
+            stream = provider.stream_chat(request, cancel)
+            try:
+                for event in stream:
+                    if isinstance(event, TextDelta | ReasoningDelta | ToolCall):
+                        delivered = True
+                    yield event
+                return
+            except ProviderError as exc:
+                if delivered or cancel.cancelled or not exc.retryable:
+                    raise
+                if attempt >= self._max_retries:
+                    raise
+                wait = self._wait(exc, attempt, provider.config)
+                attempt += 1
+                log.info("retrying %s in %.2f s after: %s", model_id, wait, exc.detail or exc)
+                if cancel.wait(wait):
+                    return
+            finally:
+                stream.close()
+
+    def list_all(self) -> tuple[list[ModelInfo], list[ProviderStatus]]:
+        """Every provider's models, asked concurrently, with each provider's status. A failing
+        provider is reported, never raised, and still lists the models its settings name."""
+        providers = list(self._providers.values())
+        if not providers:
+            return [], []
+        with ThreadPoolExecutor(max_workers=len(providers)) as pool:
+            results = list(pool.map(_list_one, providers))
+        models = [model for listed, _ in results for model in listed]
+        return models, [status for _, status in results]
+
+    def _wait(self, exc: ProviderError, attempt: int, config: ProviderConfig) -> float:
+        if exc.retry_after is None:
+            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+            return delay * (0.75 + random.random() / 4)
+        if exc.retry_after <= self._max_wait:
+            return exc.retry_after
+        label = "Ollama" if config.kind == "ollama" else config.id
+        seconds = round(exc.retry_after)
+        raise type(exc)(
+            f"{label} asked to wait {seconds} seconds before another try. Try again after that.",
+            detail=exc.detail,
+            retryable=exc.retryable,
+            retry_after=exc.retry_after,
+        ) from exc
+
+
+def _list_one(provider: Provider) -> tuple[list[ModelInfo], ProviderStatus]:
+    config = provider.config
+    configured = [ModelInfo(config.id, name) for name in config.models]
+    try:
+        models = provider.list_models()
+    except AuthenticationFailed as exc:
+        return configured, ProviderStatus(config.id, config.kind, "unauthorized", exc.message)
+    except ProviderUnavailable as exc:
+        return configured, ProviderStatus(config.id, config.kind, "unreachable", exc.message)
+    except ProviderError as exc:
+        return configured, ProviderStatus(config.id, config.kind, "error", exc.message)
+    except Exception as exc:  # a bug must not take the whole model list down with it
+        log.exception("listing the models of %s failed", config.id)
+        message = f"Listing the models of “{config.id}” failed unexpectedly ({exc!r})."
+        return configured, ProviderStatus(config.id, config.kind, "error", message)
+    return models, ProviderStatus(config.id, config.kind, "ok")

@@ -1,0 +1,219 @@
+"""The generation engine with a scripted stream and a real SQLite store."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from openchat_desktop import engine as engine_module
+from openchat_desktop.engine import Engine
+from openchat_desktop.providers.base import Finish, ReasoningDelta, TextDelta, Usage
+from openchat_desktop.providers.errors import ProviderUnavailable, StreamBroken
+from openchat_desktop.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "chat.sqlite3")
+    yield s
+    s.close()
+
+
+def view(record):
+    return {"id": record.id, "status": record.status, "content": record.content}
+
+
+def parse(raw: bytes) -> list[tuple[int, str, str]]:
+    """(id, event, data) triples from SSE bytes."""
+    out = []
+    for block in raw.decode().split("\n\n"):
+        if not block or block.startswith(":"):
+            continue
+        fields = dict(line.split(": ", 1) for line in block.split("\n"))
+        out.append((int(fields["id"]), fields["event"], fields["data"]))
+    return out
+
+
+def messages(store):
+    session = store.create_session()
+    user = store.add_message(session_id=session.id, parent_id=None, role="user", content="hi")
+    reply = store.add_message(
+        session_id=session.id, parent_id=user.id, role="assistant", content="",
+        status="streaming", model="fake/m",
+    )
+    return user, reply
+
+
+class Gate:
+    """A scripted provider stream that can be held open and cancelled like a socket read."""
+
+    def __init__(self, events, hold_after=None):
+        self.events = events
+        self.hold_after = hold_after
+        self.release = threading.Event()
+        self.reached = threading.Event()
+
+    def __call__(self, cancel):
+        cancel.on_cancel(self.release.set)
+        for index, event in enumerate(self.events):
+            if index == self.hold_after:
+                self.reached.set()
+                self.release.wait(10)
+                if cancel.cancelled:
+                    raise StreamBroken("closed")
+            yield event
+
+
+def test_complete_reply_is_logged_rendered_and_saved(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+    stream = Gate([ReasoningDelta("think "), TextDelta("Hello "), TextDelta("**world**"),
+                   Usage({"eval_count": 2}, prompt_tokens=3, completion_tokens=2,
+                         generation_seconds=0.5), Finish("stop")])
+    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
+                              message_view=view)
+    assert generation.wait_finished(5)
+    events = parse(b"".join(generation.follow(0)))
+    kinds = [kind for _, kind, _ in events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert [seq for seq, _, _ in events] == sorted(seq for seq, _, _ in events)
+    saved = store.get_message(reply.id)
+    assert saved.status == "complete"
+    assert saved.content == "Hello **world**"
+    assert saved.reasoning == "think "
+    assert saved.usage["tokens_per_second"] == 4.0
+    assert saved.usage["completion_tokens"] == 2
+    assert generation.final_message["status"] == "complete"
+
+
+def test_replay_after_a_sequence_number_has_no_gap_and_no_repeat(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+    texts = [TextDelta(f"w{i} ") for i in range(40)]
+    generation = engine.start(user_message=user, assistant_message=reply,
+                              stream=Gate(texts), message_view=view)
+    assert generation.wait_finished(5)
+    full = parse(b"".join(generation.follow(0)))
+    for cut in (0, 1, 7, 20, len(full) - 1):
+        tail = parse(b"".join(generation.follow(cut)))
+        assert [seq for seq, _, _ in tail if seq] == [
+            seq for seq, kind, _ in full if seq > cut and (kind != "render" or seq == max(
+                s for s, k, _ in full if k == "render" and s > cut))
+        ]
+        deltas_before = [d for s, k, d in full if k == "delta" and s <= cut]
+        deltas_after = [d for s, k, d in tail if k == "delta"]
+        assert len(deltas_before) + len(deltas_after) == 40
+
+
+def test_stop_closes_the_stream_and_saves_partial_text(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+    stream = Gate([TextDelta("partial "), TextDelta("never")], hold_after=1)
+    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
+                              message_view=view)
+    assert stream.reached.wait(5)
+    started = time.monotonic()
+    engine.stop(reply.id)
+    assert time.monotonic() - started < 1
+    saved = store.get_message(reply.id)
+    assert saved.status == "stopped"
+    assert saved.content == "partial "
+    assert generation.final_message["status"] == "stopped"
+
+
+def test_a_stream_that_ignores_cancel_is_still_ended_by_stop(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+    blocked = threading.Event()
+
+    def stubborn(cancel):
+        yield TextDelta("kept")
+        blocked.wait(10)  # a read that cancel cannot unblock
+        yield TextDelta("late")
+
+    engine.start(user_message=user, assistant_message=reply, stream=stubborn,
+                 message_view=view)
+    time.sleep(0.1)
+    engine.stop(reply.id, timeout=0.3)
+    saved = store.get_message(reply.id)
+    assert (saved.status, saved.content) == ("stopped", "kept")
+    blocked.set()
+
+
+def test_provider_error_keeps_partial_text(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+
+    def failing(cancel):
+        yield TextDelta("half")
+        raise StreamBroken("The reply was cut off.")
+
+    generation = engine.start(user_message=user, assistant_message=reply, stream=failing,
+                              message_view=view)
+    assert generation.wait_finished(5)
+    saved = store.get_message(reply.id)
+    assert saved.status == "error"
+    assert saved.content == "half"
+    assert saved.error == {"code": "stream_broken", "message": "The reply was cut off."}
+    assert generation.early_error is None
+    assert parse(b"".join(generation.follow(0)))[-1][1] == "error"
+
+
+def test_error_before_any_text_is_reported_early(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+
+    def down(cancel):
+        raise ProviderUnavailable("Ollama is not running.")
+        yield  # pragma: no cover
+
+    generation = engine.start(user_message=user, assistant_message=reply, stream=down,
+                              message_view=view)
+    assert generation.accepted.wait(5)
+    assert isinstance(generation.early_error, ProviderUnavailable)
+
+
+def test_checkpoints_save_text_while_streaming(store, monkeypatch):
+    monkeypatch.setattr(engine_module, "CHECKPOINT_INTERVAL", 0.0)
+    user, reply = messages(store)
+    engine = Engine(store)
+    stream = Gate([TextDelta("first "), TextDelta("second")], hold_after=1)
+    engine.start(user_message=user, assistant_message=reply, stream=stream, message_view=view)
+    assert stream.reached.wait(5)
+    saved = store.get_message(reply.id)
+    assert saved.status == "streaming" and saved.content == "first "
+    stream.release.set()
+
+
+def test_shutdown_saves_running_replies_as_interrupted(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+    stream = Gate([TextDelta("so far"), TextDelta("more")], hold_after=1)
+    engine.start(user_message=user, assistant_message=reply, stream=stream, message_view=view)
+    assert stream.reached.wait(5)
+    assert engine.shutdown() == 1
+    saved = store.get_message(reply.id)
+    assert (saved.status, saved.content) == ("interrupted", "so far")
+    with pytest.raises(RuntimeError):
+        engine.start(user_message=user, assistant_message=reply, stream=stream,
+                     message_view=view)
+
+
+def test_live_follower_sees_every_event(store):
+    user, reply = messages(store)
+    engine = Engine(store)
+    stream = Gate([TextDelta(f"{i},") for i in range(200)], hold_after=100)
+    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
+                              message_view=view)
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.extend(generation.follow(0)))
+    reader.start()
+    assert stream.reached.wait(5)
+    stream.release.set()
+    reader.join(5)
+    text = "".join(
+        __import__("json").loads(d)["text"] for _, k, d in parse(b"".join(chunks)) if k == "delta"
+    )
+    assert text == "".join(f"{i}," for i in range(200))
