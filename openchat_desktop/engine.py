@@ -2,8 +2,9 @@
 
 A `Generation` pulls provider events in a worker thread, appends them to an in-memory,
 sequence-numbered event log (each event formatted as SSE bytes once, however many clients
-read it), checkpoints the reply to SQLite at most every `CHECKPOINT_INTERVAL` seconds and at
-the end, and lets any number of clients attach and replay from a sequence number. Only Stop
+read it), and lets any number of clients attach and replay from a sequence number. The
+engine's checkpoint thread saves every reply that changed at most every `CHECKPOINT_INTERVAL`
+seconds — also when the provider goes quiet — and the worker saves the end. Only Stop
 or shutdown ends a generation early; a client going away never does.
 """
 
@@ -80,6 +81,8 @@ class Generation:
         self._renderer = StreamRenderer()
         self._end_status: str | None = None  # set by stop()/shutdown before cancelling
         self._claimed = False  # the first ending (worker, stop fallback) wins
+        self._dirty = False  # text arrived since the last checkpoint
+        self._save_lock = threading.Lock()  # a late checkpoint must never follow the final save
         self._finalized = False  # the final events are in the log
         self.finished_at: float | None = None
         self.started_at = time.monotonic()
@@ -129,17 +132,12 @@ class Generation:
 
     def _run(self) -> None:
         progress = self._progress
-        last_checkpoint = time.monotonic()
         error: ProviderError | None = None
         try:
             for event in self._stream(self.cancel):
                 if self._claimed:
                     return
                 self._apply(event)
-                now = time.monotonic()
-                if now - last_checkpoint >= CHECKPOINT_INTERVAL:
-                    last_checkpoint = now
-                    self._checkpoint()
         except ProviderError as exc:
             error = exc
         except Exception as exc:  # a bug or an unexpected transport failure: keep the text
@@ -167,6 +165,7 @@ class Generation:
             if progress.first_token_at is None:
                 progress.first_token_at = time.monotonic()
             progress.content.append(event.text)
+            self._dirty = True
             update = self._renderer.feed(event.text)
             with self._cond:
                 self._append_locked("delta", {"text": event.text})
@@ -179,6 +178,7 @@ class Generation:
             if progress.first_token_at is None:
                 progress.first_token_at = time.monotonic()
             progress.reasoning.append(event.text)
+            self._dirty = True
             self._append("reasoning", {"text": event.text})
         elif isinstance(event, Usage):
             progress.usage = event
@@ -186,15 +186,21 @@ class Generation:
             progress.finish_reason = event.reason
         self.accepted.set()
 
-    def _checkpoint(self) -> None:
-        try:
-            self._store.save_progress(
-                self.message_id,
-                content="".join(self._progress.content),
-                reasoning="".join(self._progress.reasoning),
-            )
-        except Exception:  # a busy or full disk must not kill the stream; the end saves again
-            log.exception("checkpoint of %s failed", self.message_id)
+    def checkpoint(self) -> None:
+        """Save the text so far if it changed (called by the engine's checkpoint thread)."""
+        with self._save_lock:
+            if self._claimed or not self._dirty:
+                return
+            self._dirty = False
+            try:
+                self._store.save_progress(
+                    self.message_id,
+                    content="".join(self._progress.content),
+                    reasoning="".join(self._progress.reasoning),
+                )
+            except Exception:  # a busy or full disk must not end the reply; the end saves again
+                self._dirty = True
+                log.exception("checkpoint of %s failed", self.message_id)
 
     def _usage(self, ended_at: float) -> dict | None:
         progress = self._progress
@@ -231,14 +237,15 @@ class Generation:
         content = "".join(self._progress.content)
         error_dict = {"code": error.code, "message": error.message} if error else None
         try:
-            self._store.save_progress(
+            with self._save_lock:
+                self._store.save_progress(
                 self.message_id,
-                content=content,
-                reasoning="".join(self._progress.reasoning),
-                status=status,
-                error=error_dict,
-                usage=self._usage(ended_at),
-            )
+                    content=content,
+                    reasoning="".join(self._progress.reasoning),
+                    status=status,
+                    error=error_dict,
+                    usage=self._usage(ended_at),
+                )
             record = self._store.get_message(self.message_id)
             message = self._view(record) if record else None
         except Exception:
@@ -337,6 +344,8 @@ class Engine:
         self._lock = threading.Lock()
         self._generations: dict[str, Generation] = {}
         self._closed = False
+        self._wake = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     def start(
         self,
@@ -360,8 +369,18 @@ class Engine:
                 raise RuntimeError("the engine is shut down")
             self._prune_locked()
             self._generations[generation.message_id] = generation
+            if self._checkpointer is None:
+                self._checkpointer = threading.Thread(
+                    target=self._checkpoint_loop, name="checkpoints", daemon=True
+                )
+                self._checkpointer.start()
         generation.start()
         return generation
+
+    def _checkpoint_loop(self) -> None:
+        while not self._wake.wait(CHECKPOINT_INTERVAL):
+            for generation in self.running():
+                generation.checkpoint()
 
     def get(self, message_id: str) -> Generation | None:
         with self._lock:
@@ -392,6 +411,7 @@ class Engine:
         with self._lock:
             self._closed = True
             running = [g for g in self._generations.values() if not g.finished]
+        self._wake.set()
         for generation in running:
             generation.stop("interrupted")
         deadline = time.monotonic() + timeout

@@ -8,6 +8,7 @@ language (model-chosen text) is validated before it reaches an attribute. See do
 from __future__ import annotations
 
 import functools
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,11 @@ _TASK_CHECKBOXES = frozenset(
 )
 # Scoped so the page switches themes with one attribute on <html>; the styles ship with pygments.
 _THEMES = {"dark": "github-dark", "light": "default"}
+# After rendering work that took c seconds the stream renderer rests at least c * _COOLDOWN, so
+# it never takes more than about a tenth of the feeding thread. Typical tails render in well
+# under a millisecond and never notice; one huge block (a 1,000-item list) refreshes its
+# preview less often instead of making the stream quadratic.
+_COOLDOWN = 9.0
 
 
 def _is_allowed_url(url: str) -> bool:
@@ -309,7 +315,8 @@ class StreamRenderer:
     """Renders a reply as it streams, in time linear in its length; one instance per reply.
 
     Finished top-level blocks are rendered (and highlighted) once; only the unfinished tail is
-    re-rendered, at most every `min_interval` seconds. Not thread-safe: feed it from one thread.
+    re-rendered, at most every `min_interval` seconds and less often when that is expensive.
+    `clock` measures both. Not thread-safe: feed it from one thread.
     """
 
     def __init__(
@@ -325,7 +332,8 @@ class StreamRenderer:
         self._references: dict[str, Any] = {}  # link reference definitions in finished blocks
         self._blocks: list[str] = []
         self._tail = ""
-        self._last_emit: float | None = None
+        self._next_render = -math.inf  # the first delta is shown at once
+        self._next_check = -math.inf
         self._final: RenderUpdate | None = None
 
     @property
@@ -358,17 +366,22 @@ class StreamRenderer:
         self._incoming.append(delta)
 
         now = self._clock()
-        due = self._last_emit is None or now - self._last_emit >= self._min_interval
-        # Blocks can only finish when a line completes, so without a newline nothing to check.
-        if not due and "\n" not in delta:
+        due = now >= self._next_render
+        # Blocks only finish when a line completes, so only a newline warrants an early look.
+        check = "\n" in delta and now >= self._next_check
+        if not (due or check):
             return None
         self._absorb()
         start = len(self._blocks)
         finished = self._commit_finished()
-        if not due and not finished:
+        if due or finished:
+            self._tail = self._render_tail()
+        end = self._clock()
+        cooldown = (end - now) * _COOLDOWN
+        self._next_check = end + cooldown
+        if not (due or finished):
             return None
-        self._tail = self._render_tail()
-        self._last_emit = now
+        self._next_render = max(now + self._min_interval, end + cooldown)
         return RenderUpdate(start, tuple(finished), self._tail)
 
     def finish(self) -> RenderUpdate:
@@ -431,3 +444,7 @@ class StreamRenderer:
             return ""
         env: dict[str, Any] = {"references": dict(self._references), _PLAIN_CODE: True}
         return _render(_md.parse(self._pending, env), env)
+
+
+# Bump when the HTML for the same text changes, so cached message HTML is rendered anew.
+RENDER_VERSION = 1

@@ -83,12 +83,13 @@ class Runtime:
     def start(self) -> None:
         """Serve in a daemon thread (the window owns the main thread)."""
         self._thread = threading.Thread(
-            target=self.server.serve_forever, name="http-server", daemon=True
+            target=self.serve_forever, name="http-server", daemon=True
         )
         self._thread.start()
 
     def serve_forever(self) -> None:
-        self.server.serve_forever()
+        # A short poll interval lets shutdown (closing the window, Ctrl+C) finish quickly.
+        self.server.serve_forever(poll_interval=0.1)
 
     def shutdown(self) -> None:
         """Save running replies, stop serving, close the database. Safe to call twice."""

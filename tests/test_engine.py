@@ -21,6 +21,20 @@ def store(tmp_path):
     s.close()
 
 
+@pytest.fixture
+def engines(store):
+    """Engines made by a test, shut down after it (their checkpoint threads end)."""
+    made: list[Engine] = []
+
+    def make() -> Engine:
+        made.append(Engine(store))
+        return made[-1]
+
+    yield make
+    for engine in made:
+        engine.shutdown(timeout=0.5)
+
+
 def view(record):
     return {"id": record.id, "status": record.status, "content": record.content}
 
@@ -46,6 +60,17 @@ def messages(store):
     return user, reply
 
 
+def wait_saved(store, message_id, content, timeout=2.0):
+    """The row once the checkpoint thread has saved `content` (it runs on its own clock)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = store.get_message(message_id)
+        if record.content == content:
+            return record
+        time.sleep(0.01)
+    raise AssertionError(f"never saved {content!r}")
+
+
 class Gate:
     """A scripted provider stream that can be held open and cancelled like a socket read."""
 
@@ -66,9 +91,9 @@ class Gate:
             yield event
 
 
-def test_complete_reply_is_logged_rendered_and_saved(store):
+def test_complete_reply_is_logged_rendered_and_saved(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
     stream = Gate([ReasoningDelta("think "), TextDelta("Hello "), TextDelta("**world**"),
                    Usage({"eval_count": 2}, prompt_tokens=3, completion_tokens=2,
                          generation_seconds=0.5), Finish("stop")])
@@ -88,9 +113,9 @@ def test_complete_reply_is_logged_rendered_and_saved(store):
     assert generation.final_message["status"] == "complete"
 
 
-def test_replay_after_a_sequence_number_has_no_gap_and_no_repeat(store):
+def test_replay_after_a_sequence_number_has_no_gap_and_no_repeat(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
     texts = [TextDelta(f"w{i} ") for i in range(40)]
     generation = engine.start(user_message=user, assistant_message=reply,
                               stream=Gate(texts), message_view=view)
@@ -107,9 +132,9 @@ def test_replay_after_a_sequence_number_has_no_gap_and_no_repeat(store):
         assert len(deltas_before) + len(deltas_after) == 40
 
 
-def test_stop_closes_the_stream_and_saves_partial_text(store):
+def test_stop_closes_the_stream_and_saves_partial_text(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
     stream = Gate([TextDelta("partial "), TextDelta("never")], hold_after=1)
     generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
                               message_view=view)
@@ -123,9 +148,9 @@ def test_stop_closes_the_stream_and_saves_partial_text(store):
     assert generation.final_message["status"] == "stopped"
 
 
-def test_a_stream_that_ignores_cancel_is_still_ended_by_stop(store):
+def test_a_stream_that_ignores_cancel_is_still_ended_by_stop(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
     blocked = threading.Event()
 
     def stubborn(cancel):
@@ -142,9 +167,9 @@ def test_a_stream_that_ignores_cancel_is_still_ended_by_stop(store):
     blocked.set()
 
 
-def test_provider_error_keeps_partial_text(store):
+def test_provider_error_keeps_partial_text(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
 
     def failing(cancel):
         yield TextDelta("half")
@@ -161,9 +186,9 @@ def test_provider_error_keeps_partial_text(store):
     assert parse(b"".join(generation.follow(0)))[-1][1] == "error"
 
 
-def test_error_before_any_text_is_reported_early(store):
+def test_error_before_any_text_is_reported_early(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
 
     def down(cancel):
         raise ProviderUnavailable("Ollama is not running.")
@@ -175,21 +200,21 @@ def test_error_before_any_text_is_reported_early(store):
     assert isinstance(generation.early_error, ProviderUnavailable)
 
 
-def test_checkpoints_save_text_while_streaming(store, monkeypatch):
-    monkeypatch.setattr(engine_module, "CHECKPOINT_INTERVAL", 0.0)
+def test_checkpoints_save_text_while_streaming(store, engines, monkeypatch):
+    monkeypatch.setattr(engine_module, "CHECKPOINT_INTERVAL", 0.01)
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
     stream = Gate([TextDelta("first "), TextDelta("second")], hold_after=1)
     engine.start(user_message=user, assistant_message=reply, stream=stream, message_view=view)
     assert stream.reached.wait(5)
-    saved = store.get_message(reply.id)
-    assert saved.status == "streaming" and saved.content == "first "
+    saved = wait_saved(store, reply.id, "first ")
+    assert saved.status == "streaming"
     stream.release.set()
 
 
-def test_shutdown_saves_running_replies_as_interrupted(store):
+def test_shutdown_saves_running_replies_as_interrupted(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
     stream = Gate([TextDelta("so far"), TextDelta("more")], hold_after=1)
     engine.start(user_message=user, assistant_message=reply, stream=stream, message_view=view)
     assert stream.reached.wait(5)
@@ -201,9 +226,9 @@ def test_shutdown_saves_running_replies_as_interrupted(store):
                      message_view=view)
 
 
-def test_live_follower_sees_every_event(store):
+def test_live_follower_sees_every_event(store, engines):
     user, reply = messages(store)
-    engine = Engine(store)
+    engine = engines()
     stream = Gate([TextDelta(f"{i},") for i in range(200)], hold_after=100)
     generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
                               message_view=view)
