@@ -298,17 +298,26 @@ def _line_starts(text: str) -> list[int]:
     return [0, *(m.end() for m in re.finditer("\n", text))]
 
 
-def _closed_fence(block: list[Token], text: str, starts: list[int]) -> bool:
-    """Whether a top-level fence ends with its closing fence line (and so can never change)."""
+def _final_when_last(block: list[Token], text: str, starts: list[int]) -> bool:
+    """Whether the last block of `text` (complete lines only) can no longer change."""
     token = block[0]
-    if token.type != "fence" or token.map is None:
+    if token.type in ("heading_open", "hr"):  # one line, or a setext underline: done
+        return True
+    if token.map is None:
         return False
     first, end = token.map
-    if end - first < 2:
-        return False
-    last_line = text[starts[end - 1] : starts[end]]
-    closing = re.escape(token.markup[0]) + "{" + str(len(token.markup)) + ",}"
-    return re.fullmatch(r" {0,3}" + closing + r"[ \t]*\n", last_line) is not None
+    lines = len(starts) - 1
+    if token.type == "fence":
+        # Closed iff its last line is a closing fence: same character, at least as many.
+        if end - first < 2:
+            return False
+        closing = re.escape(token.markup[0]) + "{" + str(len(token.markup)) + ",}"
+        last_line = text[starts[end - 1] : starts[end]]
+        return re.fullmatch(r" {0,3}" + closing + r"[ \t]*\n", last_line) is not None
+    # A blank line ends these for good; it does not end a list or an indented code block.
+    if token.type in ("paragraph_open", "blockquote_open", "table_open") and end < lines:
+        return text[starts[lines - 1] :].strip(" \t\n") == ""
+    return False
 
 
 class StreamRenderer:
@@ -418,10 +427,9 @@ class StreamRenderer:
             return []
         starts = _line_starts(stable)
         # A block is finished once another has started after it (CommonMark never reopens a
-        # closed block); a closed fence, a heading or a rule is finished as soon as it is complete.
+        # closed block); some are finished sooner, such as a fence by its closing line.
         done = len(blocks) - 1
-        last = blocks[-1][0]
-        if last.type in ("heading_open", "hr") or _closed_fence(blocks[-1], stable, starts):
+        if _final_when_last(blocks[-1], stable, starts):
             done = len(blocks)
         if done == 0:
             return []

@@ -894,6 +894,16 @@ def fake_provider() -> Iterator[FakeProvider]:
         yield fake
 
 
+def cycle_tokens(text: str, count: int, max_chars: int = 0) -> list[str]:
+    """`count` tokens of `text`, starting again from its beginning as often as needed; a
+    token is a word with its leading whitespace, or at most `max_chars` characters of one."""
+    pattern = re.compile(rf"\s*\S{{1,{max_chars}}}|\s+") if max_chars > 0 else _TOKEN
+    tokens = pattern.findall(text)
+    if not tokens:
+        raise ValueError("the text has no tokens")
+    return [tokens[i % len(tokens)] for i in range(count)]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve until interrupted, every reply streaming `--tokens` tokens (for benchmarks)."""
     parser = argparse.ArgumentParser(prog="python -m tests.fake_provider", description=main.__doc__)
@@ -901,8 +911,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--delay-ms", type=float, default=0.0, help="pause before each token")
     parser.add_argument("--models", default="llama3.2:3b,qwen3:8b", help="comma-separated")
+    parser.add_argument(
+        "--text-file",
+        help="stream this file's text (repeated as needed) instead of ' tok' tokens",
+    )
+    parser.add_argument(
+        "--token-chars",
+        type=int,
+        default=0,
+        help="with --text-file: at most this many non-space characters per token (0: a word)",
+    )
     args = parser.parse_args(argv)
-    reply = Reply(chunks=[" tok"] * args.tokens, delay=args.delay_ms / 1000)
+    chunks = [" tok"] * args.tokens
+    if args.text_file:
+        with open(args.text_file, encoding="utf-8") as file:
+            chunks = cycle_tokens(file.read(), args.tokens, args.token_chars)
+    reply = Reply(chunks=chunks, delay=args.delay_ms / 1000)
     fake = FakeProvider(models=args.models.split(","), default=reply, port=args.port)
     fake.start()
     print(f"fake provider: Ollama at {fake.ollama_url}, OpenAI-compatible at {fake.openai_url}")

