@@ -117,14 +117,12 @@ class ChatService:
         return view
 
     def branch_view(self, records: list[MessageRecord]) -> list[dict]:
+        versions = self.store.sibling_ids(records)
         views = []
         for record in records:
             view = self.message_view(record)
-            siblings = self.store.siblings(record.id)
-            view["sibling_ids"] = [s.id for s in siblings]
-            view["sibling_index"] = next(
-                (i for i, s in enumerate(siblings) if s.id == record.id), 0
-            )
+            view["sibling_ids"] = versions[record.id]
+            view["sibling_index"] = versions[record.id].index(record.id)
             views.append(view)
         return views
 

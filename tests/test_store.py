@@ -808,3 +808,18 @@ def test_many_threads_write_at_once(store: Store) -> None:
         assert len(path) == replies_n * 2
         assert path[-1].content == f"answer {replies_n - 1}" and path[-1].status == "complete"
     assert len(store.search("answer", limit=1000)) == threads_n * replies_n
+
+
+def test_sibling_ids_for_a_whole_branch_in_one_call(store):
+    session = store.create_session()
+    other = store.create_session()
+    q1 = store.add_message(session_id=session.id, parent_id=None, role="user", content="q1")
+    q1b = store.add_message(session_id=session.id, parent_id=None, role="user", content="q1b")
+    store.add_message(session_id=other.id, parent_id=None, role="user", content="elsewhere")
+    a1 = store.add_message(session_id=session.id, parent_id=q1b.id, role="assistant",
+                           content="a1")
+    a2 = store.add_message(session_id=session.id, parent_id=q1b.id, role="assistant",
+                           content="a2")
+    versions = store.sibling_ids([q1b, a2])
+    assert versions == {q1b.id: [q1.id, q1b.id], a2.id: [a1.id, a2.id]}
+    assert store.sibling_ids([]) == {}

@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -483,6 +484,33 @@ class Store:
                 same_place = Message.parent_id == row.parent_id
             stmt = select(Message).where(same_place).order_by(Message.created_at, Message.seq)
             return [_message_record(m) for m in s.scalars(stmt)]
+
+    def sibling_ids(self, messages: list[MessageRecord]) -> dict[str, list[str]]:
+        """For each message, the ids of its alternatives (itself included), oldest first:
+        one query for a whole branch instead of one per message."""
+        if not messages:
+            return {}
+        parents = {m.parent_id for m in messages if m.parent_id is not None}
+        roots = {m.session_id for m in messages if m.parent_id is None}
+        where = []
+        if parents:
+            where.append(Message.parent_id.in_(parents))
+        if roots:
+            where.append(and_(Message.session_id.in_(roots), Message.parent_id.is_(None)))
+        stmt = (
+            select(Message.id, Message.parent_id, Message.session_id)
+            .where(or_(*where))
+            .order_by(Message.created_at, Message.seq)
+        )
+        groups: dict[tuple[str | None, str | None], list[str]] = {}
+        with self._transaction(write=False) as s:
+            for row in s.execute(stmt):
+                place = (row.parent_id, None if row.parent_id else row.session_id)
+                groups.setdefault(place, []).append(row.id)
+        return {
+            m.id: groups.get((m.parent_id, None if m.parent_id else m.session_id), [m.id])
+            for m in messages
+        }
 
     def select_branch(self, message_id: str) -> SessionRecord:
         """Show the branch through `message_id`, down to its newest descendant.
