@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from pygments.formatters.html import HtmlFormatter
     from pygments.lexer import Lexer
 
-__all__ = ["RenderUpdate", "StreamRenderer", "highlight_css", "render_markdown"]
+__all__ = ["RENDER_VERSION", "RenderUpdate", "StreamRenderer", "highlight_css", "render_markdown"]
+
+# Bump when the HTML for the same text changes, so cached message HTML is rendered anew.
+RENDER_VERSION = 1
 
 # The scheme and the "//" are both required: "http:foo" would resolve against the app's own
 # origin, and anything scheme-less (relative paths, "#x", "//host") has no meaning in a chat.
@@ -452,7 +455,3 @@ class StreamRenderer:
             return ""
         env: dict[str, Any] = {"references": dict(self._references), _PLAIN_CODE: True}
         return _render(_md.parse(self._pending, env), env)
-
-
-# Bump when the HTML for the same text changes, so cached message HTML is rendered anew.
-RENDER_VERSION = 1

@@ -258,6 +258,18 @@ function init() {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && state.streaming) stop();
   });
+  $("messages").addEventListener("click", (event) => {
+    const button = event.target.closest(".copy-code");
+    if (!button) return;
+    const code = button.closest(".code-block").querySelector("pre code");
+    navigator.clipboard.writeText(code.textContent).then(
+      () => {
+        button.textContent = "Copied";
+        setTimeout(() => (button.textContent = "Copy"), 1500);
+      },
+      () => notify("Copying needs clipboard permission."),
+    );
+  });
   $("stop").addEventListener("click", stop);
   $("new-chat").addEventListener("click", newChat);
   loadModels().catch((error) => notify(error.message));

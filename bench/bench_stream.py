@@ -1,0 +1,943 @@
+"""Streaming through `openchat serve` against reading the model server directly (not a test).
+
+Usage: .venv/bin/python bench/bench_stream.py [--quick] [--json PATH]
+
+The benchmark starts fake Ollama servers (`python -m tests.fake_provider`, one per reply
+shape) and one `openchat serve` whose settings point a provider at each of them. Every
+streaming measurement alternates a direct read of the fake (POST /api/chat, NDJSON) with the
+same reply read through openchat (POST /api/sessions/<id>/chat/stream, SSE), so machine noise
+falls on both alike, and reports the relayed figure against the direct one. Both sides use
+the same client: `http.client`, a new connection per stream, counting token lines in the
+bytes as they arrive. Each relayed run uses a chat of its own, created before the clock
+starts, so every run is a chat's first message with the same one-message context.
+
+Then it times fresh start-ups and reads the idle memory of a server whose database holds
+10,000 messages. Numbers and what they mean: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MODEL = "llama3.2:3b"
+HOST = "127.0.0.1"
+READY = re.compile(r"OpenChat is serving at http://127\.0\.0\.1:(\d+)/\?token=(\S+)")
+FAKE_READY = re.compile(r"Ollama at http://127\.0\.0\.1:(\d+)")
+DIRECT_TOKEN = b'"done": false'  # one per content line of the fake's NDJSON
+RELAYED_TOKEN = b"event: delta\n"  # one per delta event of openchat's SSE
+TOKEN_CHARS = 4  # non-space characters per token at most, about what models stream
+PROMPT = "Explain how to configure the worker, with an example."
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Replies are this text, cut into ~4-character tokens and repeated as needed: paragraphs,
+# lists, inline code and a fenced block now and then, like a model's answer.
+REPLY_TEXT = """\
+Sure! Here is how the worker is configured, step by step.
+
+The worker reads its settings **once** at start-up, so a reload never races with a job
+that is already running. Each option has a sensible default; you only set what differs.
+
+1. Install the package with `pip install worker`.
+2. Create `worker.toml` next to your project and set `workers = 4`.
+3. Restart the service so it picks up the change.
+
+A minimal handler looks like this:
+
+```python
+def handle(job: Job, retries: int = 3) -> Result:
+    for attempt in range(retries):
+        try:
+            return job.run()
+        except TransientError:
+            time.sleep(2 ** attempt)
+    raise JobFailed(job.id)
+```
+
+Keep the handler small: anything slow belongs in the job itself, where a timeout can
+stop it. If a job fails three times it is marked *failed* and kept for inspection.
+
+- `timeout` is in seconds; 0 disables it, which is rarely what you want.
+- `workers` should not exceed the number of cores.
+- Logs go to standard output unless `log_file` is set.
+
+That is all you need for a first run; the next section covers monitoring.
+
+"""
+
+TARGETS = {
+    "ttft_added_median_ms": 3.0,
+    "relayed_tokens_per_s": 20_000.0,
+    "cpu_growth": 1.5,
+    "concurrent_added_ms": 50.0,
+    "startup_s": 1.0,
+    "idle_rss_mb": 60.0,
+}
+
+
+class BenchError(RuntimeError):
+    """Something the benchmark depends on did not work; the message says what."""
+
+
+@dataclass(frozen=True)
+class Config:
+    ttft_runs: int
+    warmup: int
+    stream_tokens: int
+    stream_reps: int
+    cpu_sizes: tuple[int, ...]
+    cpu_reps: int
+    streams: int
+    stream_len: int
+    stream_delay_ms: float
+    concurrent_rounds: int
+    startups: int
+    messages: int
+
+
+FULL = Config(
+    ttft_runs=50,
+    warmup=5,
+    stream_tokens=20_000,
+    stream_reps=3,
+    cpu_sizes=(1_000, 5_000, 10_000, 20_000),
+    cpu_reps=3,
+    streams=32,
+    stream_len=200,
+    stream_delay_ms=5.0,
+    concurrent_rounds=3,
+    startups=5,
+    messages=10_000,
+)
+QUICK = Config(
+    ttft_runs=15,
+    warmup=2,
+    stream_tokens=5_000,
+    stream_reps=1,
+    cpu_sizes=(1_000, 5_000),
+    cpu_reps=1,
+    streams=8,
+    stream_len=100,
+    stream_delay_ms=5.0,
+    concurrent_rounds=1,
+    startups=2,
+    messages=2_000,
+)
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) with linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+class Processes:
+    """Every child the benchmark starts; all are stopped on exit, whatever the exit."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self._children: list[subprocess.Popen[str]] = []
+        self._count = 0
+
+    def spawn(self, args: list[str], name: str) -> tuple[subprocess.Popen[str], Path]:
+        self._count += 1
+        log = self.logs / f"{self._count:02d}-{name}.log"
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENCHAT_TOKEN", "OLLAMA_HOST")}
+        env["PYTHONUNBUFFERED"] = "1"
+        with open(log, "w") as stderr:
+            child = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                start_new_session=True,  # Ctrl+C reaches the benchmark, which stops them all
+            )
+        self._children.append(child)
+        return child, log
+
+    def stop(self, child: subprocess.Popen[str], timeout: float = 5.0) -> None:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+        if child in self._children:
+            self._children.remove(child)
+
+    def stop_all(self) -> None:
+        for child in list(self._children):
+            if child.poll() is None:
+                child.terminate()
+        for child in list(self._children):
+            self.stop(child, timeout=3.0)
+
+
+def read_line(child: subprocess.Popen[str], pattern: re.Pattern[str], log: Path,
+              timeout: float = 30.0) -> re.Match[str]:
+    """Wait for the child's stdout line matching `pattern`, then keep draining its stdout."""
+    stdout = child.stdout
+    assert stdout is not None
+    found: list[re.Match[str]] = []
+    seen = threading.Event()
+
+    def drain(out: IO[str]) -> None:
+        try:
+            for line in out:
+                match = pattern.search(line)
+                if match and not found:
+                    found.append(match)
+                    seen.set()
+        except (OSError, ValueError):
+            pass  # closed when the child is stopped
+        seen.set()
+
+    threading.Thread(target=drain, args=(stdout,), daemon=True).start()
+    seen.wait(timeout)
+    if not found:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise BenchError(f"{' '.join(child.args)} did not get ready:\n{tail}")  # type: ignore[arg-type]
+    return found[0]
+
+
+@dataclass
+class Fake:
+    name: str
+    tokens: int
+    delay_ms: float
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def start_fakes(procs: Processes, fakes: list[Fake], text_file: Path) -> None:
+    started = []
+    for fake in fakes:
+        args = [
+            sys.executable, "-m", "tests.fake_provider", "--port", "0",
+            "--tokens", str(fake.tokens), "--delay-ms", str(fake.delay_ms), "--models", MODEL,
+            "--text-file", str(text_file), "--token-chars", str(TOKEN_CHARS),
+        ]
+        started.append((fake, *procs.spawn(args, f"fake-{fake.name}")))
+    for fake, child, log in started:
+        fake.port = int(read_line(child, FAKE_READY, log).group(1))
+
+
+@dataclass
+class Serve:
+    process: subprocess.Popen[str]
+    log: Path
+    port: int
+    token: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+
+def settings_text(fakes: list[Fake]) -> str:
+    """The first fake is provider `ollama` (the default model); the others are named after
+    their reply shape."""
+    lines = [f'default_model = "ollama/{MODEL}"']
+    for index, fake in enumerate(fakes):
+        provider = "ollama" if index == 0 else fake.name
+        lines += ["", "[[providers]]", f'id = "{provider}"', 'kind = "ollama"',
+                  f'base_url = "{fake.url}"']
+    return "\n".join(lines) + "\n"
+
+
+def serve_args(data_dir: Path, settings: Path, port: int = 0) -> list[str]:
+    return [
+        sys.executable, "-m", "openchat_desktop", "serve", "--port", str(port),
+        "--data-dir", str(data_dir), "--settings", str(settings),
+    ]
+
+
+def start_serve(procs: Processes, data_dir: Path, settings: Path) -> Serve:
+    child, log = procs.spawn(serve_args(data_dir, settings), "serve")
+    match = read_line(child, READY, log)
+    return Serve(child, log, int(match.group(1)), match.group(2))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+# --- /proc -----------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS (private pages) from smaps_rollup, and peak RSS, in MB (10^6 bytes)."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[-1] == "kB":
+            values[name] = int(parts[0])
+    peak = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1])
+    uss = values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)
+    return {
+        "rss_mb": round(values.get("Rss", 0) * 1024 / 1e6, 1),
+        "pss_mb": round(values.get("Pss", 0) * 1024 / 1e6, 1),
+        "uss_mb": round(uss * 1024 / 1e6, 1),
+        "peak_rss_mb": round(peak * 1024 / 1e6, 1),
+    }
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stream:
+    first: float  # seconds from the request's start to the first whole token
+    end: float  # seconds from the request's start to the end of the body
+    tokens: int
+
+
+def read_stream(port: int, path: str, body: bytes, headers: dict[str, str], marker: bytes,
+                boundary: bytes, on_chunk: Callable[[bytes], None] | None = None) -> Stream:
+    """POST and read the streamed body as it arrives, counting `marker` in every part that
+    ends at a `boundary` (a line for NDJSON, an event for SSE)."""
+    start = time.perf_counter()
+    connection = http.client.HTTPConnection(HOST, port, timeout=120)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        if response.status != 200:
+            raise BenchError(f"POST {path} -> {response.status}: {response.read()[:500]!r}")
+        first: float | None = None
+        tokens = 0
+        carry = b""
+        while data := response.read1(65536):
+            if on_chunk is not None:
+                on_chunk(data)
+            if carry:
+                data = carry + data
+            cut = data.rfind(boundary)
+            if cut < 0:
+                carry = data
+                continue
+            cut += len(boundary)
+            count = data.count(marker, 0, cut)
+            carry = data[cut:]
+            if count and first is None:
+                first = time.perf_counter() - start
+            tokens += count
+        end = time.perf_counter() - start
+    finally:
+        connection.close()
+    if first is None:
+        raise BenchError(f"POST {path}: the stream ended without a token")
+    return Stream(first, end, tokens)
+
+
+def direct_body(prompt: str = PROMPT) -> bytes:
+    request = {"model": MODEL, "messages": [{"role": "user", "content": prompt}], "stream": True}
+    return json.dumps(request).encode()
+
+
+def read_direct(fake: Fake, on_chunk: Callable[[bytes], None] | None = None) -> Stream:
+    headers = {"Content-Type": "application/json"}
+    return read_stream(fake.port, "/api/chat", direct_body(), headers, DIRECT_TOKEN, b"\n",
+                       on_chunk)
+
+
+def read_relayed(serve: Serve, session_id: str, provider: str,
+                 on_chunk: Callable[[bytes], None] | None = None) -> Stream:
+    body = json.dumps({"message": PROMPT, "model": f"{provider}/{MODEL}"}).encode()
+    return read_stream(serve.port, f"/api/sessions/{session_id}/chat/stream", body,
+                       serve.headers(), RELAYED_TOKEN, b"\n\n", on_chunk)
+
+
+def api(serve: Serve, method: str, path: str, body: object = None) -> Any:
+    connection = http.client.HTTPConnection(HOST, serve.port, timeout=60)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, body=data, headers=serve.headers())
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status >= 300:
+            raise BenchError(f"{method} {path} -> {response.status}: {payload[:500]!r}")
+        return json.loads(payload) if payload else None
+    finally:
+        connection.close()
+
+
+def new_sessions(serve: Serve, count: int) -> list[str]:
+    return [api(serve, "POST", "/api/sessions", {})["id"] for _ in range(count)]
+
+
+T = TypeVar("T")
+
+
+def alternate(index: int, direct: Callable[[], T], relayed: Callable[[], T]) -> tuple[T, T]:
+    """Run both; which goes first alternates, so neither always follows the other."""
+    if index % 2 == 0:
+        first = direct()
+        return first, relayed()
+    second = relayed()
+    return direct(), second
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def check_same_text(serve: Serve, fake: Fake, provider: str) -> int:
+    """Parse one reply fully on both sides: the relayed deltas must add up to the direct text."""
+    direct_raw: list[bytes] = []
+    relayed_raw: list[bytes] = []
+    read_direct(fake, direct_raw.append)
+    (session_id,) = new_sessions(serve, 1)
+    read_relayed(serve, session_id, provider, relayed_raw.append)
+    direct_text = "".join(
+        json.loads(line)["message"]["content"]
+        for line in b"".join(direct_raw).splitlines()
+        if line.strip()
+    )
+    relayed_text = []
+    final = None
+    for block in b"".join(relayed_raw).decode().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if fields.get("event") == "delta":
+            relayed_text.append(json.loads(fields["data"])["text"])
+        elif fields.get("event") in ("done", "error"):
+            final = (fields["event"], json.loads(fields["data"]))
+    if final is None or final[0] != "done" or final[1]["message"]["status"] != "complete":
+        raise BenchError(f"the relayed reply did not end with a complete message: {final}")
+    if "".join(relayed_text) != direct_text:
+        raise BenchError("the relayed text differs from the direct text")
+    return len(relayed_text)
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+def measure_ttft(serve: Serve, fake: Fake, config: Config) -> dict[str, Any]:
+    direct: list[float] = []
+    relayed: list[float] = []
+    sessions = iter(new_sessions(serve, config.ttft_runs + config.warmup))
+    for index in range(config.warmup + config.ttft_runs):
+        d, r = alternate(
+            index, lambda: read_direct(fake), lambda: read_relayed(serve, next(sessions), "ollama")
+        )
+        if index >= config.warmup:
+            direct.append(d.first)
+            relayed.append(r.first)
+    paired = [r - d for r, d in zip(relayed, direct, strict=True)]
+    return {
+        "runs": config.ttft_runs,
+        "reply_tokens": fake.tokens,
+        "direct_median_ms": ms(statistics.median(direct)),
+        "direct_p95_ms": ms(percentile(direct, 0.95)),
+        "relayed_median_ms": ms(statistics.median(relayed)),
+        "relayed_p95_ms": ms(percentile(relayed, 0.95)),
+        "added_median_ms": ms(statistics.median(relayed) - statistics.median(direct)),
+        "added_p95_ms": ms(percentile(relayed, 0.95) - percentile(direct, 0.95)),
+        "paired_difference_median_ms": ms(statistics.median(paired)),
+    }
+
+
+def measure_throughput(serve: Serve, fake: Fake, provider: str, reps: int) -> dict[str, Any]:
+    direct: list[float] = []
+    relayed: list[float] = []
+    sessions = iter(new_sessions(serve, reps + 1))
+    for index in range(reps + 1):  # the first pair warms up
+        d, r = alternate(
+            index, lambda: read_direct(fake), lambda: read_relayed(serve, next(sessions), provider)
+        )
+        for name, stream in (("direct", d), ("relayed", r)):
+            if stream.tokens != fake.tokens:
+                raise BenchError(f"{name}: {stream.tokens} tokens, expected {fake.tokens}")
+        if index:
+            direct.append(d.tokens / d.end)
+            relayed.append(r.tokens / r.end)
+    return {
+        "tokens": fake.tokens,
+        "reps": reps,
+        "direct_tokens_per_s": round(statistics.median(direct)),
+        "relayed_tokens_per_s": round(statistics.median(relayed)),
+        "relayed_over_direct": round(statistics.median(relayed) / statistics.median(direct), 3),
+    }
+
+
+def measure_cpu(serve: Serve, providers: dict[int, str], reps: int) -> dict[str, Any]:
+    rows = []
+    for size, provider in sorted(providers.items()):
+        sessions = iter(new_sessions(serve, reps))
+        cpu = 0.0
+        wall: list[float] = []
+        for _ in range(reps):
+            before = cpu_seconds(serve.pid)
+            stream = read_relayed(serve, next(sessions), provider)
+            cpu += cpu_seconds(serve.pid) - before
+            if stream.tokens != size:
+                raise BenchError(f"relayed: {stream.tokens} tokens, expected {size}")
+            wall.append(stream.end)
+        rows.append({
+            "tokens": size,
+            "reps": reps,
+            "cpu_s_per_reply": round(cpu / reps, 3),
+            "cpu_us_per_token": round(cpu / (reps * size) * 1e6, 1),
+            "relayed_tokens_per_s": round(size / statistics.median(wall)),
+            "rss_mb_after": memory_mb(serve.pid)["rss_mb"],
+        })
+    growth = rows[-1]["cpu_us_per_token"] / rows[0]["cpu_us_per_token"]
+    return {"sizes": rows, "growth": round(growth, 2), "clock_tick_s": 1 / CLK_TCK}
+
+
+def concurrent_round(streams: int, run: Callable[[int], Stream]) -> list[Stream]:
+    """Start `streams` readers at once; each returns its Stream."""
+    barrier = threading.Barrier(streams)
+    results: list[Stream | BaseException | None] = [None] * streams
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = run(index)
+        except BaseException as exc:  # reported below, in the main thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(streams)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        if not isinstance(result, Stream):
+            raise BenchError(f"a concurrent stream failed: {result!r}")
+    return [r for r in results if isinstance(r, Stream)]
+
+
+def relay_nth(serve: Serve, sessions: list[str], provider: str, index: int) -> Stream:
+    return read_relayed(serve, sessions[index], provider)
+
+
+def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config) -> dict:
+    direct: list[Stream] = []
+    relayed: list[Stream] = []
+    for index in range(config.concurrent_rounds):
+        sessions = new_sessions(serve, config.streams)
+        d, r = alternate(
+            index,
+            partial(concurrent_round, config.streams, lambda i: read_direct(fake)),
+            partial(concurrent_round, config.streams,
+                    partial(relay_nth, serve, sessions, provider)),
+        )
+        direct += d
+        relayed += r
+        time.sleep(0.3)  # let the last checkpoints land before the next round
+    for stream in direct + relayed:
+        if stream.tokens != fake.tokens:
+            raise BenchError(f"a concurrent stream got {stream.tokens} of {fake.tokens} tokens")
+    result: dict[str, Any] = {
+        "streams": config.streams,
+        "rounds": config.concurrent_rounds,
+        "tokens": fake.tokens,
+        "delay_ms": fake.delay_ms,
+    }
+    for name, runs in (("direct", direct), ("relayed", relayed)):
+        firsts = [s.first for s in runs]
+        result[f"{name}_median_ms"] = ms(statistics.median(firsts))
+        result[f"{name}_p95_ms"] = ms(percentile(firsts, 0.95))
+        result[f"{name}_max_ms"] = ms(max(firsts))
+        result[f"{name}_stream_median_s"] = round(statistics.median(s.end for s in runs), 3)
+    for stat in ("median", "p95", "max"):
+        result[f"added_{stat}_ms"] = round(
+            result[f"relayed_{stat}_ms"] - result[f"direct_{stat}_ms"], 2
+        )
+    return result
+
+
+def wait_healthy(port: int, child: subprocess.Popen[str], log: Path, timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if child.poll() is not None:
+            raise BenchError(f"openchat serve exited:\n{log.read_text(errors='replace')[-2000:]}")
+        connection = http.client.HTTPConnection(HOST, port, timeout=5)
+        try:
+            connection.request("GET", "/api/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.002)
+    raise BenchError("openchat serve did not answer /api/health in time")
+
+
+def measure_startup(procs: Processes, work: Path, settings: Path, runs: int) -> dict[str, Any]:
+    times = []
+    memory: dict[str, float] = {}
+    for index in range(runs):
+        port = free_port()
+        began = time.perf_counter()
+        child, log = procs.spawn(serve_args(work / f"start-{index}", settings, port), "start")
+        wait_healthy(port, child, log)
+        times.append(time.perf_counter() - began)
+        if index == runs - 1:
+            time.sleep(2.0)
+            memory = memory_mb(child.pid)
+        procs.stop(child)
+    return {
+        "runs": runs,
+        "median_s": round(statistics.median(times), 3),
+        "min_s": round(min(times), 3),
+        "max_s": round(max(times), 3),
+        "idle_empty_memory": memory,
+    }
+
+
+def fill_store(data_dir: Path, total: int) -> tuple[str, float]:
+    """A database of `total` messages: one long chat with most of them and 100 short ones.
+    Returns the long chat's id and the seconds it took."""
+    from openchat_desktop import paths
+    from openchat_desktop.store import Store
+
+    began = time.perf_counter()
+    store = Store(paths.database_path(data_dir))
+    try:
+        short_chats, short_length = 100, 20
+        if total < short_chats * short_length * 2:
+            short_chats = 0
+        long_length = total - short_chats * short_length
+        sections = REPLY_TEXT.split("\n\n")
+
+        def add_chat(title: str, length: int) -> str:
+            session = store.create_session(title=title, model=f"ollama/{MODEL}")
+            parent = None
+            for i in range(length):
+                if i % 2 == 0:
+                    role, text = "user", f"Question {i}: how do I set up the worker for case {i}?"
+                else:
+                    # a few paragraphs of the reply, varying in length and start
+                    start = i % len(sections)
+                    text = "\n\n".join(sections[start:] + sections[:start][: i % 3])
+                    role = "assistant"
+                parent = store.add_message(session_id=session.id, parent_id=parent and parent.id,
+                                           role=role, content=text)
+            return session.id
+
+        for chat in range(short_chats):
+            add_chat(f"Short chat {chat}", short_length)
+        long_id = add_chat("The long chat", long_length)
+        if store.count_messages() != total:
+            raise BenchError(f"the store holds {store.count_messages()} messages, not {total}")
+    finally:
+        store.close()
+    return long_id, time.perf_counter() - began
+
+
+def measure_memory(procs: Processes, work: Path, settings: Path, total: int) -> dict[str, Any]:
+    data_dir = work / "big"
+    long_id, fill_s = fill_store(data_dir, total)
+    serve = start_serve(procs, data_dir, settings)
+    try:
+        before = memory_mb(serve.pid)
+        sessions = api(serve, "GET", "/api/sessions")["sessions"]
+        page = api(serve, "GET", f"/api/sessions/{long_id}/messages?limit=50")
+        if len(page["messages"]) != 50:
+            raise BenchError(f"expected 50 messages, got {len(page['messages'])}")
+        models = api(serve, "GET", "/api/models")
+        if not models["models"]:
+            raise BenchError(f"/api/models listed nothing: {models}")
+        time.sleep(2.0)
+        after = memory_mb(serve.pid)
+    finally:
+        procs.stop(serve.process)
+    return {
+        "messages": total,
+        "sessions": len(sessions),
+        "fill_s": round(fill_s, 1),
+        "database_mb": round(sum(
+            p.stat().st_size for p in data_dir.iterdir() if p.name.startswith("openchat.sqlite3")
+        ) / 1e6, 1),
+        "at_ready": before,
+        "idle": after,
+    }
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    mhz = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name") and cpu == "unknown":
+            cpu = line.split(":", 1)[1].strip()
+        if line.startswith("cpu MHz") and not mhz:
+            mhz = line.split(":", 1)[1].strip()
+    memory_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory_kb = int(line.split()[1])
+    system = platform.platform()
+    os_release = Path("/etc/os-release")
+    if os_release.exists():
+        for line in os_release.read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                system = f"{line.split('=', 1)[1].strip(chr(34))}, Linux {platform.release()}"
+    return {
+        "cpu": cpu,
+        "cpu_mhz": mhz,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "os": system,
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def report(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Machine: {m['cpu']} ({m['cpu_mhz']} MHz), {m['usable_cores']} of {m['cores']} cores "
+        f"usable, {m['memory_gb']} GB; Python {m['python']}, SQLite {m['sqlite']}; {m['os']}",
+        "",
+        "| measure | direct | through openchat | difference | target | |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    t = results.get("ttft")
+    if t:
+        lines.append(
+            f"| time to first token, median of {t['runs']} | {t['direct_median_ms']} ms "
+            f"| {t['relayed_median_ms']} ms | +{t['added_median_ms']} ms | ≤ 3 ms added "
+            f"| {verdict(t['added_median_ms'] <= TARGETS['ttft_added_median_ms'])} |"
+        )
+        lines.append(
+            f"| time to first token, p95 | {t['direct_p95_ms']} ms | {t['relayed_p95_ms']} ms "
+            f"| +{t['added_p95_ms']} ms | | |"
+        )
+    s = results.get("throughput")
+    if s:
+        lines.append(
+            f"| tokens/s, one {s['tokens']:,}-token reply at 0 ms/token "
+            f"| {s['direct_tokens_per_s']:,} | {s['relayed_tokens_per_s']:,} "
+            f"| ×{s['relayed_over_direct']} | ≥ 20,000 relayed "
+            f"| {verdict(s['relayed_tokens_per_s'] >= TARGETS['relayed_tokens_per_s'])} |"
+        )
+    c = results.get("cpu")
+    if c:
+        first, last = c["sizes"][0], c["sizes"][-1]
+        lines.append(
+            f"| serve CPU per token, {first['tokens']:,} → {last['tokens']:,} tokens | "
+            f"| {first['cpu_us_per_token']} → {last['cpu_us_per_token']} µs | ×{c['growth']} "
+            f"| flat (≤ ×1.5) | {verdict(c['growth'] <= TARGETS['cpu_growth'])} |"
+        )
+    k = results.get("concurrency")
+    if k:
+        ok = k["added_p95_ms"] <= TARGETS["concurrent_added_ms"]
+        for stat in ("median", "p95", "max"):
+            lines.append(
+                f"| first token, {k['streams']} streams at {k['delay_ms']:g} ms/token, {stat} "
+                f"| {k[f'direct_{stat}_ms']} ms | {k[f'relayed_{stat}_ms']} ms "
+                f"| +{k[f'added_{stat}_ms']} ms "
+                + (f"| ≤ 50 ms added | {verdict(ok)} |" if stat == "p95" else "| | |")
+            )
+    u = results.get("startup")
+    if u:
+        lines.append(
+            f"| start-up to /api/health 200, median of {u['runs']} | | {u['median_s']} s "
+            f"(min {u['min_s']}, max {u['max_s']}) | | ≤ 1 s "
+            f"| {verdict(u['median_s'] <= TARGETS['startup_s'])} |"
+        )
+    mem = results.get("memory")
+    if mem:
+        idle = mem["idle"]
+        lines.append(
+            f"| idle memory, {mem['messages']:,} messages stored (RSS / PSS / USS) | "
+            f"| {idle['rss_mb']} / {idle['pss_mb']} / {idle['uss_mb']} MB | | ≤ 60 MB RSS "
+            f"| {verdict(idle['rss_mb'] <= TARGETS['idle_rss_mb'])} |"
+        )
+    if c:
+        lines += [
+            "",
+            "| reply tokens | serve CPU per reply | µs per token | tokens/s relayed "
+            "| serve RSS after |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for row in c["sizes"]:
+            lines.append(
+                f"| {row['tokens']:,} | {row['cpu_s_per_reply']} s | {row['cpu_us_per_token']} "
+                f"| {row['relayed_tokens_per_s']:,} | {row['rss_mb_after']} MB |"
+            )
+    if mem or u:
+        lines += ["", "| memory of `openchat serve` | RSS | PSS | USS | peak RSS |",
+                  "|---|---:|---:|---:|---:|"]
+        rows = []
+        if u and u["idle_empty_memory"]:
+            rows.append(("idle, empty data dir, 2 s after start", u["idle_empty_memory"]))
+        if mem:
+            rows.append((f"{mem['messages']:,} messages, at ready", mem["at_ready"]))
+            rows.append((f"{mem['messages']:,} messages, idle after requests", mem["idle"]))
+        if results.get("memory_after_streaming"):
+            rows.append(("after all streaming runs", results["memory_after_streaming"]))
+        for label, values in rows:
+            lines.append(
+                f"| {label} | {values['rss_mb']} MB | {values['pss_mb']} MB "
+                f"| {values['uss_mb']} MB | {values['peak_rss_mb']} MB |"
+            )
+    return "\n".join(lines)
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the run like Ctrl+C, so the clean-up below still runs."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def progress(message: str) -> None:
+    print(f"… {message}", file=sys.stderr, flush=True)
+
+
+def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": machine(), "config": config.__dict__}
+    text_file = work / "reply.md"
+    text_file.write_text(REPLY_TEXT)
+    short = Fake("short", 64, 0.0)
+    cpu_fakes = [Fake(f"t{n}", n, 0.0) for n in config.cpu_sizes if n != config.stream_tokens]
+    long = Fake("long", config.stream_tokens, 0.0)
+    many = Fake("many", config.stream_len, config.stream_delay_ms)
+    fakes = [short, long, many, *cpu_fakes]
+    progress(f"starting {len(fakes)} fake model servers and openchat serve")
+    start_fakes(procs, fakes, text_file)
+    settings = work / "settings.toml"
+    settings.write_text(settings_text(fakes))
+    serve = start_serve(procs, work / "data", settings)
+    wait_healthy(serve.port, serve.process, serve.log)
+    tokens = check_same_text(serve, short, "ollama")
+    progress(f"checked: the relayed deltas add up to the direct text ({tokens} tokens)")
+
+    progress(f"1/6 time to first token, {config.ttft_runs} runs each way")
+    results["ttft"] = measure_ttft(serve, short, config)
+    progress(f"2/6 tokens/s, {config.stream_tokens:,}-token reply")
+    results["throughput"] = measure_throughput(serve, long, "long", config.stream_reps)
+    progress(f"3/6 serve CPU per token, replies of {config.cpu_sizes}")
+    by_size = {f.tokens: f.name for f in cpu_fakes}
+    if config.stream_tokens in config.cpu_sizes:
+        by_size[config.stream_tokens] = "long"
+    results["cpu"] = measure_cpu(serve, by_size, config.cpu_reps)
+    progress(f"4/6 {config.streams} concurrent streams at {config.stream_delay_ms:g} ms/token")
+    results["concurrency"] = measure_concurrency(serve, many, "many", config)
+    results["memory_after_streaming"] = memory_mb(serve.pid)
+    procs.stop(serve.process)
+
+    one = work / "one-provider.toml"
+    one.write_text(settings_text([short]))
+    progress(f"5/6 start-up, {config.startups} fresh starts")
+    results["startup"] = measure_startup(procs, work, one, config.startups)
+    progress(f"6/6 idle memory with {config.messages:,} messages stored")
+    results["memory"] = measure_memory(procs, work, one, config.messages)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer and shorter runs (~30 s)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    began = time.perf_counter()
+    with ExitStack() as stack:
+        stack.enter_context(signals_raise())
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="openchat-bench-")))
+        logs = work / "logs"
+        logs.mkdir()
+        procs = Processes(logs)
+        stack.callback(procs.stop_all)
+        try:
+            results = run(config, work, procs)
+        except BenchError as exc:
+            print(f"bench_stream: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("bench_stream: interrupted; stopping the servers", file=sys.stderr)
+            return 130
+    results["elapsed_s"] = round(time.perf_counter() - began, 1)
+    print(report(results))
+    print(f"\n(run took {results['elapsed_s']} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
