@@ -261,7 +261,7 @@ def start_fakes(procs: Processes, fakes: list[Fake], text_file: Path) -> None:
         args = [
             sys.executable, "-m", "tests.fake_provider", "--port", "0",
             "--tokens", str(fake.tokens), "--delay-ms", str(fake.delay_ms), "--models", MODEL,
-            "--text-file", str(text_file), "--token-chars", str(TOKEN_CHARS),
+            "--text-file", str(text_file), "--token-chars", str(TOKEN_CHARS), "--nodelay",
         ]
         started.append((fake, *procs.spawn(args, f"fake-{fake.name}")))
     for fake, child, log in started:
@@ -575,7 +575,7 @@ def relay_nth(serve: Serve, sessions: list[str], provider: str, index: int) -> S
 def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config) -> dict:
     direct: list[Stream] = []
     relayed: list[Stream] = []
-    for index in range(config.concurrent_rounds):
+    for index in range(config.concurrent_rounds + 1):  # the first pair of rounds warms up
         sessions = new_sessions(serve, config.streams)
         d, r = alternate(
             index,
@@ -583,8 +583,9 @@ def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config)
             partial(concurrent_round, config.streams,
                     partial(relay_nth, serve, sessions, provider)),
         )
-        direct += d
-        relayed += r
+        if index:
+            direct += d
+            relayed += r
         time.sleep(0.3)  # let the last checkpoints land before the next round
     for stream in direct + relayed:
         if stream.tokens != fake.tokens:

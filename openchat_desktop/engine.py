@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .providers.base import Cancel, Event, Finish, ReasoningDelta, TextDelta, Usage
 from .providers.errors import ProviderError
-from .rendering import RenderUpdate, StreamRenderer
+from .rendering import RENDER_VERSION, RenderUpdate, StreamRenderer
 from .store import MessageRecord, Store
 
 log = logging.getLogger(__name__)
@@ -236,6 +236,7 @@ class Generation:
         ended_at = time.monotonic()
         content = "".join(self._progress.content)
         error_dict = {"code": error.code, "message": error.message} if error else None
+        update = self._renderer.finish()  # its html equals a full render of the final text
         try:
             with self._save_lock:
                 self._store.save_progress(
@@ -246,12 +247,12 @@ class Generation:
                     error=error_dict,
                     usage=self._usage(ended_at),
                 )
+                self._store.set_html(self.message_id, self._renderer.html, RENDER_VERSION)
             record = self._store.get_message(self.message_id)
             message = self._view(record) if record else None
         except Exception:
             log.exception("final save of %s failed", self.message_id)
             message = None
-        update = self._renderer.finish()
         with self._cond:
             self._append_render_locked(update)
             if error is not None:

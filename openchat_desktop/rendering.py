@@ -72,7 +72,7 @@ def _is_allowed_url(url: str) -> bool:
 class _SafeMarkdownIt(MarkdownIt):
     """MarkdownIt whose parser drops links and images that are not http(s) or mailto."""
 
-    def validateLink(self, url: str) -> bool:  # noqa: N802 - markdown-it's name
+    def validateLink(self, url: str) -> bool:
         """Reject at parse time, so a refused link stays visible as its literal text."""
         return _is_allowed_url(url)
 
@@ -253,6 +253,11 @@ def render_markdown(text: str) -> str:
 
 
 @functools.cache
+def warm_up() -> None:
+    """Load pygments and a common lexer ahead of the first reply that needs them."""
+    render_markdown("```python\npass\n```")
+
+
 def highlight_css(theme: str) -> str:
     """The pygments stylesheet for "dark" or "light", scoped under [data-theme] .code-block."""
     if theme not in _THEMES:
@@ -318,7 +323,7 @@ def _final_when_last(block: list[Token], text: str, starts: list[int]) -> bool:
         last_line = text[starts[end - 1] : starts[end]]
         return re.fullmatch(r" {0,3}" + closing + r"[ \t]*\n", last_line) is not None
     # A blank line ends these for good; it does not end a list or an indented code block.
-    if token.type in ("paragraph_open", "blockquote_open", "table_open") and end < lines:
+    if token.type in ("paragraph_open", "blockquote_open", "table_open"):
         return text[starts[lines - 1] :].strip(" \t\n") == ""
     return False
 

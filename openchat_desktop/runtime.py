@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import paths
+from . import paths, rendering
 from .chat import ChatService
 from .engine import Engine
 from .providers.router import Router
@@ -54,6 +54,8 @@ class Runtime:
         self.app = create_app(self, token=self.token, hosts=allowed_hosts(host, self.port))
         self.server.app = self.app
         self._closed = False
+        # The first highlighted code block loads pygments (~50 ms): do it before anyone waits.
+        threading.Thread(target=rendering.warm_up, name="warm-up", daemon=True).start()
 
     def router(self) -> Router:
         """The provider router for the current settings, rebuilt when the file changes."""

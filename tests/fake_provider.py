@@ -921,6 +921,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=0,
         help="with --text-file: at most this many non-space characters per token (0: a word)",
     )
+    parser.add_argument(
+        "--nodelay",
+        action="store_true",
+        help="send each token at once (TCP_NODELAY, as Ollama's Go server does); without it a "
+        "reused connection can hold a token back ~40 ms (Nagle's algorithm vs delayed ACKs)",
+    )
     args = parser.parse_args(argv)
     chunks = [" tok"] * args.tokens
     if args.text_file:
@@ -929,6 +935,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     reply = Reply(chunks=chunks, delay=args.delay_ms / 1000)
     fake = FakeProvider(models=args.models.split(","), default=reply, port=args.port)
     fake.start()
+    if fake._server is not None:
+        # socketserver listens with a backlog of 5, so a burst of clients (a concurrency
+        # benchmark) loses connections that retry only after a second; Ollama takes more.
+        fake._server.socket.listen(128)
+        if args.nodelay:
+            # Set on the listening socket: Linux gives accepted connections the same option.
+            fake._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     print(f"fake provider: Ollama at {fake.ollama_url}, OpenAI-compatible at {fake.openai_url}")
     try:
         threading.Event().wait()

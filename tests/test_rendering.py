@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
 from html.parser import HTMLParser
 
 import pytest
+from markdown_it.token import Token
 
 from openchat_desktop import rendering
 from openchat_desktop.rendering import RenderUpdate, StreamRenderer, highlight_css, render_markdown
@@ -302,6 +304,20 @@ def test_the_audit_catches_what_it_looks_for() -> None:
             assert_safe(leaked)
 
 
+def test_renderer_escapes_markup_the_parser_never_makes() -> None:
+    # html=False and validateLink stop these at parse time; the renderer holds the line too,
+    # in case a plugin ever builds such tokens.
+    image = Token("image", "img", 0, attrs={"src": "javascript:alert(1)"}, content="x")
+    image.children = [Token("text", "", 0, content="x")]
+    tokens = [
+        Token("html_inline", "", 0, content="<img src=x onerror=alert(1)>"),
+        Token("html_block", "", 0, content="<script>alert(1)</script>\n"),
+        image,
+    ]
+    html = rendering._md.renderer.render(tokens, rendering._md.options, {})
+    assert html == "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(1)&lt;/script&gt;\nx"
+
+
 def test_refused_links_stay_as_text_and_images_never_load() -> None:
     html = render_markdown("[a](file:///etc/passwd) ![b](https://evil.example/p.png) ![c](/x.png)")
     assert "<p>[a](file:///etc/passwd) " in html
@@ -422,6 +438,28 @@ def test_streamed_blocks_are_final_and_finish_completes_them(text: str, sizes: l
     assert "".join(final.apply_to(blocks)) == render_markdown(text)
 
 
+# Lines chosen to sit on block boundaries: partial headings and fences, lazy continuations,
+# setext underlines, tables without bodies, indentation at every depth.
+AWKWARD_LINES = [
+    "para text", "# head", "#", "#x", "- item", "-", "--", "---", "* star", "1. one", "2. two",
+    "  indented cont", "    code", "```", "```py", "~~~", "> quote", ">", "| a | b |",
+    "|---|---|", "|-|", "| 1 | 2 |", "", "", "", "   ", "\t", "===", "  - nested", "\tTab", "***",
+    "foo ```", "- [ ] t", "```x`", "1)", "  ```", "   > q", "a | b", "     code5", "  1. x",
+    "> - li", ">     code", "  > q2", "- ```", "+ plus", "10. ten", "> ```", "|x|",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_awkward_documents_stream_final_blocks(seed: int) -> None:
+    rnd = random.Random(seed)
+    for _ in range(60):
+        lines = rnd.choices(AWKWARD_LINES, k=rnd.randint(1, 16))
+        text = "\n".join(lines) + rnd.choice(["", "\n"])
+        _, final, blocks = stream(chunks(text, rnd.choice([[1], [2, 1, 5], [9, 3]])))
+        assert (final.start, blocks) == (len(blocks), rendering._render_blocks(text)[: len(blocks)])
+        assert "".join(final.apply_to(blocks)) == render_markdown(text)
+
+
 def test_realistic_reply_streams_most_blocks_before_the_end() -> None:
     _, final, blocks = stream(chunks(REALISTIC[0], [4]))
     assert len(blocks) >= 9
@@ -473,6 +511,33 @@ def test_code_is_plain_while_the_fence_is_open_and_highlighted_once_it_closes() 
     assert closed.start == 0
     assert '<span class="k">def</span>' in closed.blocks[0]
     assert closed.tail == ""
+
+
+def test_a_shorter_fence_inside_a_longer_one_does_not_close_it() -> None:
+    text = "````markdown\n```python\nx = 1\n```\n````\n\nAfter.\n"
+    renderer = StreamRenderer(min_interval=0, clock=FakeClock())
+    sent = []
+    for line in text.splitlines(keepends=True):
+        update = renderer.feed(line)
+        assert update is not None
+        sent.append(len(update.blocks))
+    assert sent == [0, 0, 0, 0, 1, 0, 0]  # the outer fence finishes on its own closing line
+    final = renderer.finish()
+    assert (final.start, final.blocks) == (1, ("<p>After.</p>\n",))
+
+
+@pytest.mark.parametrize(
+    ("block", "html"),
+    [
+        ("> quoted\n> more\n", "<blockquote>\n<p>quoted\nmore</p>\n</blockquote>\n"),
+        ("| a |\n|---|\n| 1 |\n", render_markdown("| a |\n|---|\n| 1 |")),
+    ],
+)
+def test_a_blank_line_finishes_quotes_and_tables(block: str, html: str) -> None:
+    renderer = StreamRenderer(min_interval=0, clock=FakeClock())
+    first = renderer.feed(block)
+    assert first is not None and first.blocks == ()
+    assert renderer.feed("\n") == RenderUpdate(0, (html,), "")
 
 
 def test_throttle_respects_min_interval() -> None:

@@ -63,16 +63,14 @@ function applyRender(article, update) {
     blocks.replaceChildren();
     blocks.dataset.mode = "blocks";
   }
-  update.blocks.forEach((html, offset) => {
-    const index = update.start + offset;
-    let block = blocks.children[index];
-    if (!block) {
-      block = document.createElement("div");
-      block.className = "md-block";
-      blocks.append(block);
-    }
+  // Blocks from `start` on are replaced by the update's blocks (usually: appended).
+  while (blocks.children.length > update.start) blocks.lastElementChild.remove();
+  for (const html of update.blocks) {
+    const block = document.createElement("div");
+    block.className = "md-block";
     block.innerHTML = html;
-  });
+    blocks.append(block);
+  }
   const tail = article.querySelector(".tail");
   tail.innerHTML = update.tail;
 }
