@@ -2,8 +2,9 @@
 
 Usage: .venv/bin/python bench/bench_stream.py [--quick] [--json PATH]
 
-The benchmark starts fake Ollama servers (`python -m tests.fake_provider`, one per reply
-shape) and one `openchat serve` whose settings point a provider at each of them. Every
+The benchmark starts fake Ollama servers (`python -m tests.fake_provider --nodelay`, one per
+reply shape; TCP_NODELAY as Ollama's Go server has) and one `openchat serve` whose settings
+point a provider at each of them. Every
 streaming measurement alternates a direct read of the fake (POST /api/chat, NDJSON) with the
 same reply read through openchat (POST /api/sessions/<id>/chat/stream, SSE), so machine noise
 falls on both alike, and reports the relayed figure against the direct one. Both sides use
@@ -857,7 +858,11 @@ def signals_raise() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {
+        signum: signal.signal(signum, interrupt)
+        for signum in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(signum) is not signal.SIG_IGN  # e.g. nohup: keep ignoring
+    }
     try:
         yield
     finally:

@@ -201,24 +201,27 @@ class ChatService:
         parent_given: bool = False,
         think: bool | str | None = None,
     ) -> Generation:
+        """Save the user's message, then start the reply. Without `parent_given` the message
+        continues the branch on screen; with it, it answers `parent_id` (an edit)."""
         session = self.session(session_id)
         text = self.check_text(text)
         model_id = self.resolve_model(model, session)
         if parent_given:
-            if parent_id is not None:
-                parent = self.message(parent_id)
-                if parent.session_id != session.id:
-                    raise InvalidRequest("`parent_id` must be a message of this chat.")
+            if parent_id is not None and self.message(parent_id).session_id != session.id:
+                raise InvalidRequest("`parent_id` must be a message of this chat.")
         else:
             parent_id = session.leaf_id
-        if session.title == DEFAULT_TITLE and not self.store.branch(session.id, limit=1):
-            self.store.update_session(session.id, title=make_title(text))
+        changes: dict[str, str] = {}
+        if session.title == DEFAULT_TITLE and session.leaf_id is None:
+            changes["title"] = make_title(text)
         if model_id != session.model:
-            self.store.update_session(session.id, model=model_id)
-        user = self.store.add_message(
-            session_id=session.id, parent_id=parent_id, role="user", content=text
+            changes["model"] = model_id
+        history = self.store.path_to(parent_id) if parent_id else []
+        user, reply = self.store.start_reply(
+            session_id=session.id, parent_id=parent_id, user_content=text, model=model_id,
+            session_changes=changes,
         )
-        return self._generate(session.id, user, model_id, think)
+        return self._generate(session, [*history, user], user, reply, think)
 
     def regenerate(self, message_id: str, *, model: str | None = None) -> Generation:
         """A new reply to the same user message, kept beside the old one as a branch."""
@@ -227,25 +230,25 @@ class ChatService:
             raise InvalidRequest("Only a reply can be regenerated.")
         session = self.session(old.session_id)
         model_id = self.resolve_model(model or old.model, session)
-        user = self.message(old.parent_id)
-        return self._generate(session.id, user, model_id, None)
+        history = self.store.path_to(old.parent_id)
+        user, reply = self.store.start_reply(
+            session_id=session.id, parent_id=old.parent_id, user_content=None, model=model_id
+        )
+        return self._generate(session, history, user, reply, None)
 
     def _generate(
-        self, session_id: str, user: MessageRecord, model_id: str, think: bool | str | None
+        self,
+        session: SessionRecord,
+        history: list[MessageRecord],
+        user: MessageRecord,
+        reply: MessageRecord,
+        think: bool | str | None,
     ) -> Generation:
-        session = self.session(session_id)
+        model_id = reply.model or ""
         request = ChatRequest(
             model=model_id.split("/", 1)[1] if "/" in model_id else model_id,
-            messages=tuple(self.context(session, user)),
+            messages=tuple(self.context(session, history)),
             think=think,
-        )
-        assistant = self.store.add_message(
-            session_id=session_id,
-            parent_id=user.id,
-            role="assistant",
-            content="",
-            model=model_id,
-            status="streaming",
         )
         router = self.router()
 
@@ -254,7 +257,7 @@ class ChatService:
 
         generation = self.engine.start(
             user_message=user,
-            assistant_message=assistant,
+            assistant_message=reply,
             stream=stream,
             message_view=self.message_view,
         )
@@ -263,7 +266,7 @@ class ChatService:
             raise generation.early_error
         return generation
 
-    def context(self, session: SessionRecord, user: MessageRecord) -> list[ChatMessage]:
+    def context(self, session: SessionRecord, history: list[MessageRecord]) -> list[ChatMessage]:
         """The system prompt (role instructions, then the chat's own prompt) and the branch."""
         system = []
         if session.role_id:
@@ -273,7 +276,7 @@ class ChatService:
         if session.system_prompt and session.system_prompt.strip():
             system.append(session.system_prompt.strip())
         messages = [ChatMessage("system", "\n\n".join(system))] if system else []
-        for record in self.store.path_to(user.id):
+        for record in history:
             if record.role not in ("user", "assistant") or not record.content.strip():
                 continue
             messages.append(ChatMessage(record.role, record.content))

@@ -4,7 +4,8 @@ A `Generation` pulls provider events in a worker thread, appends them to an in-m
 sequence-numbered event log (each event formatted as SSE bytes once, however many clients
 read it), and lets any number of clients attach and replay from a sequence number. The
 engine's checkpoint thread saves every reply that changed at most every `CHECKPOINT_INTERVAL`
-seconds — also when the provider goes quiet — and the worker saves the end. Only Stop
+seconds — also when the provider goes quiet — in one transaction for all of them, and the
+worker saves the end. Only Stop
 or shutdown ends a generation early; a client going away never does.
 """
 
@@ -82,7 +83,6 @@ class Generation:
         self._end_status: str | None = None  # set by stop()/shutdown before cancelling
         self._claimed = False  # the first ending (worker, stop fallback) wins
         self._dirty = False  # text arrived since the last checkpoint
-        self._save_lock = threading.Lock()  # a late checkpoint must never follow the final save
         self._finalized = False  # the final events are in the log
         self.finished_at: float | None = None
         self.started_at = time.monotonic()
@@ -186,21 +186,22 @@ class Generation:
             progress.finish_reason = event.reason
         self.accepted.set()
 
-    def checkpoint(self) -> None:
-        """Save the text so far if it changed (called by the engine's checkpoint thread)."""
-        with self._save_lock:
-            if self._claimed or not self._dirty:
-                return
-            self._dirty = False
-            try:
-                self._store.save_progress(
-                    self.message_id,
-                    content="".join(self._progress.content),
-                    reasoning="".join(self._progress.reasoning),
-                )
-            except Exception:  # a busy or full disk must not end the reply; the end saves again
-                self._dirty = True
-                log.exception("checkpoint of %s failed", self.message_id)
+    def take_checkpoint(self) -> tuple[str, str, str] | None:
+        """(id, content, reasoning) if the text changed since the last checkpoint.
+
+        The store writes checkpoints only while the row is still 'streaming', so one that
+        lands after the final save cannot overwrite it."""
+        if self._claimed or not self._dirty:
+            return None
+        self._dirty = False
+        return (
+            self.message_id,
+            "".join(self._progress.content),
+            "".join(self._progress.reasoning),
+        )
+
+    def checkpoint_failed(self) -> None:
+        self._dirty = True
 
     def _usage(self, ended_at: float) -> dict | None:
         progress = self._progress
@@ -238,16 +239,15 @@ class Generation:
         error_dict = {"code": error.code, "message": error.message} if error else None
         update = self._renderer.finish()  # its html equals a full render of the final text
         try:
-            with self._save_lock:
-                self._store.save_progress(
+            self._store.save_progress(
                 self.message_id,
-                    content=content,
-                    reasoning="".join(self._progress.reasoning),
-                    status=status,
-                    error=error_dict,
-                    usage=self._usage(ended_at),
-                )
-                self._store.set_html(self.message_id, self._renderer.html, RENDER_VERSION)
+                content=content,
+                reasoning="".join(self._progress.reasoning),
+                status=status,
+                error=error_dict,
+                usage=self._usage(ended_at),
+            )
+            self._store.set_html(self.message_id, self._renderer.html, RENDER_VERSION)
             record = self._store.get_message(self.message_id)
             message = self._view(record) if record else None
         except Exception:
@@ -380,8 +380,22 @@ class Engine:
 
     def _checkpoint_loop(self) -> None:
         while not self._wake.wait(CHECKPOINT_INTERVAL):
-            for generation in self.running():
-                generation.checkpoint()
+            self.checkpoint()
+            with self._lock:
+                self._prune_locked()
+
+    def checkpoint(self) -> None:
+        """Save every running reply whose text changed, in one transaction."""
+        taken = [(g, g.take_checkpoint()) for g in self.running()]
+        taken = [(g, saved) for g, saved in taken if saved is not None]
+        if not taken:
+            return
+        try:
+            self._store.save_progress_many([saved for _, saved in taken])
+        except Exception:  # a busy or full disk must not end the replies; the end saves again
+            log.exception("checkpoint failed")
+            for generation, _ in taken:
+                generation.checkpoint_failed()
 
     def get(self, message_id: str) -> Generation | None:
         with self._lock:

@@ -823,3 +823,58 @@ def test_sibling_ids_for_a_whole_branch_in_one_call(store):
     versions = store.sibling_ids([q1b, a2])
     assert versions == {q1b.id: [q1.id, q1b.id], a2.id: [a1.id, a2.id]}
     assert store.sibling_ids([]) == {}
+
+
+def test_start_reply_writes_a_send_in_one_transaction(store):
+    session = store.create_session()
+    user, reply = store.start_reply(
+        session_id=session.id, parent_id=None, user_content="Hello?", model="p/m",
+        session_changes={"title": "Hello?", "model": "p/m"},
+    )
+    assert (user.role, user.content, user.parent_id) == ("user", "Hello?", None)
+    assert (reply.role, reply.status, reply.parent_id, reply.model) == (
+        "assistant", "streaming", user.id, "p/m")
+    assert store.get_message(reply.id) == reply
+    after = store.get_session(session.id)
+    assert (after.leaf_id, after.title, after.model) == (reply.id, "Hello?", "p/m")
+    assert after.updated_at >= session.updated_at
+
+    again_user, again = store.start_reply(
+        session_id=session.id, parent_id=user.id, user_content=None, model="p/other"
+    )
+    assert again_user == user and again.parent_id == user.id
+    assert [m.id for m in store.siblings(again.id)] == [reply.id, again.id]
+    assert store.get_session(session.id).model == "p/m"
+
+
+def test_start_reply_refuses_what_it_cannot_answer(store):
+    session = store.create_session()
+    other = store.create_session()
+    _, reply = store.start_reply(session_id=session.id, parent_id=None, user_content="q",
+                                 model="p/m")
+    with pytest.raises(SessionNotFound):
+        store.start_reply(session_id="nope", parent_id=None, user_content="q", model="p/m")
+    with pytest.raises(MessageNotFound):
+        store.start_reply(session_id=session.id, parent_id="nope", user_content="q",
+                          model="p/m")
+    with pytest.raises(StoreError):
+        store.start_reply(session_id=other.id, parent_id=reply.id, user_content="q",
+                          model="p/m")
+    with pytest.raises(StoreError):  # a regenerate must answer a user message
+        store.start_reply(session_id=session.id, parent_id=reply.id, user_content=None,
+                          model="p/m")
+    assert store.count_messages() == 2
+
+
+def test_save_progress_many_never_touches_a_finished_reply(store):
+    session = store.create_session()
+    _, one = store.start_reply(session_id=session.id, parent_id=None, user_content="a",
+                               model="p/m")
+    _, two = store.start_reply(session_id=session.id, parent_id=None, user_content="b",
+                               model="p/m")
+    store.save_progress(two.id, content="final", reasoning="", status="complete")
+    store.save_progress_many([(one.id, "so far", "thinking"), (two.id, "stale", "")])
+    assert (store.get_message(one.id).content, store.get_message(one.id).reasoning) == (
+        "so far", "thinking")
+    assert store.get_message(two.id).content == "final"
+    store.save_progress_many([])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -189,9 +190,12 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.backup_path = prepare(self.path)  # set when an upgrade copied the old file first
+        # Request threads, reply workers and the checkpoint thread each hold a connection
+        # briefly; enough of them that 32 streams starting at once never wait for one.
         self._engine: Engine = create_engine(
-            URL.create("sqlite", database=str(self.path)), pool_size=5, max_overflow=20
+            URL.create("sqlite", database=str(self.path)), pool_size=8, max_overflow=56
         )
+        self._write_lock = threading.Lock()
         event.listen(self._engine, "connect", _on_connect)
         event.listen(self._engine, "begin", _on_begin)
         self._read = sessionmaker(self._engine, expire_on_commit=False)
@@ -227,9 +231,12 @@ class Store:
     def _transaction(self, *, write: bool) -> Iterator[Session]:
         if self._closed:
             raise StoreError("The chat database is closed.")
+        # Writers of this process queue on a lock that wakes the next one at once; SQLite's
+        # busy handler would sleep in growing steps (up to 100 ms) while the lock is taken.
+        lock = self._write_lock if write else nullcontext()
         factory = self._write if write else self._read
         try:
-            with factory.begin() as session:
+            with lock, factory.begin() as session:
                 yield session
         except DBAPIError as exc:
             raise StoreError(f"The chat database could not do that: {exc.orig}") from exc
@@ -379,6 +386,83 @@ class Store:
                 .execution_options(synchronize_session=False)
             )
         return record
+
+    def start_reply(
+        self,
+        *,
+        session_id: str,
+        parent_id: str | None,
+        user_content: str | None,
+        model: str,
+        session_changes: dict[str, Any] | None = None,
+    ) -> tuple[MessageRecord, MessageRecord]:
+        """Everything a send (or regenerate) writes, in one short transaction: the user's
+        message (when `user_content` is given; else `parent_id` is the user message being
+        answered again), the reply's row with status 'streaming', and the chat's leaf,
+        `updated_at` and any `session_changes` (title, model).
+
+        Returns (user message, reply). One transaction keeps the time to first token low.
+        """
+        now = utc_now()
+        changes = dict(session_changes or {})
+        unknown = set(changes) - {"title", "model"}
+        if unknown:
+            raise StoreError(f"start_reply cannot change {sorted(unknown)}.")
+        with self._transaction(write=True) as s:
+            conn = s.connection()
+            if conn.exec_driver_sql(
+                "SELECT 1 FROM sessions WHERE id = ?", (session_id,)
+            ).first() is None:
+                raise SessionNotFound(f"There is no chat {session_id}.")
+            parent = None
+            if parent_id is not None:
+                parent = conn.exec_driver_sql(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (parent_id,)
+                ).first()
+                if parent is None:
+                    raise MessageNotFound(f"There is no message {parent_id} to reply to.")
+                if parent.session_id != session_id:
+                    raise StoreError(
+                        f"Message {parent_id} belongs to another chat than {session_id}."
+                    )
+            if user_content is not None:
+                user = MessageRecord(
+                    id=new_id(), session_id=session_id, parent_id=parent_id, role="user",
+                    content=user_content, reasoning="", html=None, html_version=0, model=None,
+                    status="complete", error=None, usage=None, created_at=now, updated_at=now,
+                )
+                conn.exec_driver_sql(_INSERT_MESSAGE, _message_params(user))
+            elif parent is not None and parent.role == "user":
+                user = _message_from_row(parent)
+            else:
+                raise StoreError("A reply must answer a user message.")
+            reply = MessageRecord(
+                id=new_id(), session_id=session_id, parent_id=user.id, role="assistant",
+                content="", reasoning="", html=None, html_version=0, model=model,
+                status="streaming", error=None, usage=None, created_at=utc_now(),
+                updated_at=now,
+            )
+            conn.exec_driver_sql(_INSERT_MESSAGE, _message_params(reply))
+            changes.update(leaf_id=reply.id, updated_at=now)
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            conn.exec_driver_sql(
+                f"UPDATE sessions SET {assignments} WHERE id = ?", (*changes.values(), session_id)
+            )
+        return user, reply
+
+    def save_progress_many(self, progress: list[tuple[str, str, str]]) -> None:
+        """Checkpoint several streaming replies, (id, content, reasoning) each, in one
+        transaction: one write per tick however many replies are running."""
+        if not progress:
+            return
+        now = utc_now()
+        with self._transaction(write=True) as s:
+            s.connection().exec_driver_sql(
+                "UPDATE messages SET content = ?, reasoning = ?, html = NULL, updated_at = ? "
+                "WHERE id = ? AND status = 'streaming'",
+                [(content, reasoning, now, message_id) for message_id, content, reasoning in
+                 progress],
+            )
 
     def get_message(self, message_id: str) -> MessageRecord | None:
         with self._transaction(write=False) as s:
@@ -648,6 +732,33 @@ class Store:
             stmt = stmt.where(Role.id != role_id)
         if s.scalar(stmt.limit(1)) is not None:
             raise RoleNameTaken(f"A role named {name!r} already exists.")
+
+
+_MESSAGE_FIELDS = (
+    "id", "session_id", "parent_id", "role", "content", "reasoning", "html", "html_version",
+    "model", "status", "error", "usage", "created_at", "updated_at",
+)
+_MESSAGE_COLUMNS = ", ".join(_MESSAGE_FIELDS)
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * len(_MESSAGE_FIELDS))})"
+)
+
+
+def _message_params(record: MessageRecord) -> tuple[Any, ...]:
+    """A record as the raw INSERT's parameters (JSON columns as text, like JSONText)."""
+    values = _fields(record)
+    for name in ("error", "usage"):
+        if values[name] is not None:
+            values[name] = json.dumps(values[name], ensure_ascii=False, separators=(",", ":"))
+    return tuple(values[name] for name in _MESSAGE_FIELDS)
+
+
+def _message_from_row(row: Any) -> MessageRecord:
+    values = dict(zip(_MESSAGE_FIELDS, row, strict=True))
+    for name in ("error", "usage"):
+        if values[name] is not None:
+            values[name] = json.loads(values[name])
+    return MessageRecord(**values)
 
 
 def _fields(record: Any) -> dict[str, Any]:
