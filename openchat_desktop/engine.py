@@ -15,7 +15,10 @@ import json
 import logging
 import threading
 import time
+from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .providers.base import Cancel, Event, Finish, ReasoningDelta, TextDelta, Usage
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_INTERVAL = 0.25  # seconds: at most ~4 database writes per second per reply
 KEEPALIVE_INTERVAL = 15.0  # seconds of silence before an SSE comment keeps clients awake
 FINISHED_GRACE = 120.0  # seconds a finished generation's log stays replayable from memory
+COMPACT_AFTER = 5.0  # seconds after its end a reply's per-token log is folded (see _FinishedLog)
 
 StreamFactory = Callable[[Cancel], Iterator[Event]]
 MessageView = Callable[[MessageRecord], dict]
@@ -45,6 +49,59 @@ def sse_bytes(seq: int, event_type: str, data: dict) -> bytes:
     """One Server-Sent Event: `id`, `event` and a single `data:` line of JSON."""
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return f"id: {seq}\nevent: {event_type}\ndata: {payload}\n\n".encode()
+
+
+class _TextTrack:
+    """Where each delta of one kind (reply text or reasoning) ended, so the text after any
+    sequence number can be cut from the whole without keeping one event per token."""
+
+    def __init__(self, events: list[LoggedEvent], kind: str) -> None:
+        self.seqs = array("q")
+        self.ends = array("q")
+        pieces = []
+        end = 0
+        for event in events:
+            if event.type == kind:
+                pieces.append(event.data["text"])
+                end += len(pieces[-1])
+                self.seqs.append(event.seq)
+                self.ends.append(end)
+        self.text = "".join(pieces)
+
+    def after(self, seq: int) -> tuple[int, str] | None:
+        """(sequence number of the last delta, all text after `seq`), or None."""
+        index = bisect_right(self.seqs, seq)
+        if index == len(self.seqs):
+            return None
+        start = self.ends[index - 1] if index else 0
+        return self.seqs[-1], self.text[start:]
+
+
+class _FinishedLog:
+    """A finished reply's log in a few kilobytes instead of ~500 bytes per token.
+
+    Replaying after any sequence number stays exact: the deltas after it arrive as one
+    `delta` (and one `reasoning`) carrying the last delta's sequence number, and the render
+    updates as one snapshot, so concatenated text has no gap and no repeat."""
+
+    def __init__(self, events: list[LoggedEvent], render_state: RenderUpdate | None) -> None:
+        self.length = len(events)
+        self.tracks = {kind: _TextTrack(events, kind) for kind in ("delta", "reasoning")}
+        self.others = [e for e in events if e.type not in ("delta", "reasoning", "render")]
+        renders = [e.seq for e in events if e.type == "render"]
+        self.render_seq = renders[-1] if renders else None
+        self.render = render_state.to_json() if render_state is not None else None
+
+    def replay(self, after: int) -> bytes:
+        items = [(e.seq, e.wire) for e in self.others if e.seq > after]
+        for kind, track in self.tracks.items():
+            found = track.after(after)
+            if found is not None:
+                items.append((found[0], sse_bytes(found[0], kind, {"text": found[1]})))
+        if self.render_seq is not None and self.render_seq > after and self.render is not None:
+            items.append((self.render_seq, sse_bytes(self.render_seq, "render", self.render)))
+        items.sort(key=lambda item: item[0])
+        return b"".join(wire for _, wire in items)
 
 
 @dataclass(slots=True)
@@ -77,6 +134,8 @@ class Generation:
         self.cancel = Cancel()
         self._cond = threading.Condition()
         self._events: list[LoggedEvent] = []
+        self._folded: _FinishedLog | None = None  # replaces _events once finished and idle
+        self._followers = 0
         self._render_state: RenderUpdate | None = None
         self._progress = _Progress()
         self._renderer = StreamRenderer()
@@ -96,14 +155,9 @@ class Generation:
         if extra_start:
             start.update(extra_start)
         self._append("start", start)
-        self._thread = threading.Thread(
-            target=self._run, name=f"generation-{self.message_id[:8]}", daemon=True
-        )
 
     # --- life cycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread.start()
 
     @property
     def finished(self) -> bool:
@@ -116,10 +170,6 @@ class Generation:
                 self._end_status = status
         self.cancel.cancel()
 
-    def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
     def wait_finished(self, timeout: float) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: self._finalized, timeout)
@@ -130,7 +180,8 @@ class Generation:
 
     # --- the worker -------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """The worker: pull provider events until the reply ends, then save its end."""
         progress = self._progress
         error: ProviderError | None = None
         try:
@@ -289,7 +340,16 @@ class Generation:
 
     @property
     def last_seq(self) -> int:
-        return len(self._events)
+        return self._folded.length if self._folded is not None else len(self._events)
+
+    def compact(self) -> bool:
+        """Fold the finished log when nobody follows it any more; True if it was folded."""
+        with self._cond:
+            if not self._finalized or self._followers or self._folded is not None:
+                return False
+            self._folded = _FinishedLog(self._events, self._render_state)
+            self._events = []
+            return True
 
     def snapshot(self) -> tuple[str, str, int, str]:
         """(content, reasoning, last sequence number, html so far) of the live reply."""
@@ -299,12 +359,14 @@ class Generation:
             return (
                 "".join(self._progress.content),
                 "".join(self._progress.reasoning),
-                len(self._events),
+                self.last_seq,
                 html,
             )
 
     def _replay_locked(self, after: int) -> bytes:
         """Events after `after`; the render updates among them fold into one full snapshot."""
+        if self._folded is not None:
+            return self._folded.replay(after)
         pending = self._events[after:]
         last_render = max((e.seq for e in pending if e.type == "render"), default=None)
         parts = []
@@ -318,23 +380,28 @@ class Generation:
     def follow(self, after: int = 0) -> Iterator[bytes]:
         """SSE bytes: the replay after `after`, then live events until the generation ends."""
         with self._cond:
-            after = max(0, min(after, len(self._events)))
+            after = max(0, min(after, self.last_seq))
             chunk = self._replay_locked(after)
-            position = len(self._events)
+            position = self.last_seq
             ended = self._finalized
-        if chunk:
-            yield chunk
-        while not ended:
+            self._followers += 1
+        try:
+            if chunk:
+                yield chunk
+            while not ended:
+                with self._cond:
+                    if position == len(self._events) and not self._finalized:
+                        self._cond.wait(KEEPALIVE_INTERVAL)
+                    batch = self._events[position:]
+                    position += len(batch)
+                    ended = self._finalized and position == len(self._events)
+                if batch:
+                    yield b"".join(event.wire for event in batch)
+                elif not ended:
+                    yield b": keep-alive\n\n"
+        finally:
             with self._cond:
-                if position == len(self._events) and not self._finalized:
-                    self._cond.wait(KEEPALIVE_INTERVAL)
-                batch = self._events[position:]
-                position += len(batch)
-                ended = self._finalized and position == len(self._events)
-            if batch:
-                yield b"".join(event.wire for event in batch)
-            elif not ended:
-                yield b": keep-alive\n\n"
+                self._followers -= 1
 
 
 class Engine:
@@ -347,6 +414,9 @@ class Engine:
         self._closed = False
         self._wake = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        # Reused worker threads: starting a new thread per reply waits for it to be
+        # scheduled (~1 ms on a busy machine), straight in the time to first token.
+        self._workers = ThreadPoolExecutor(max_workers=64, thread_name_prefix="generation")
 
     def start(
         self,
@@ -375,7 +445,7 @@ class Engine:
                     target=self._checkpoint_loop, name="checkpoints", daemon=True
                 )
                 self._checkpointer.start()
-        generation.start()
+        self._workers.submit(generation.run)
         return generation
 
     def _checkpoint_loop(self) -> None:
@@ -408,8 +478,13 @@ class Engine:
     def _prune_locked(self) -> None:
         now = time.monotonic()
         for message_id, generation in list(self._generations.items()):
-            if generation.finished_at is not None and now - generation.finished_at > FINISHED_GRACE:
+            if generation.finished_at is None:
+                continue
+            age = now - generation.finished_at
+            if age > FINISHED_GRACE:
                 del self._generations[message_id]
+            elif age > COMPACT_AFTER:
+                generation.compact()
 
     def stop(self, message_id: str, timeout: float = 2.0) -> Generation | None:
         """Stop a running reply and wait (briefly) until it is saved."""
@@ -433,4 +508,5 @@ class Engine:
         for generation in running:
             if not generation.wait_finished(max(0.0, deadline - time.monotonic())):
                 generation.force_end()
+        self._workers.shutdown(wait=False, cancel_futures=True)
         return len(running)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -239,6 +240,59 @@ def test_live_follower_sees_every_event(store, engines):
     stream.release.set()
     reader.join(5)
     text = "".join(
-        __import__("json").loads(d)["text"] for _, k, d in parse(b"".join(chunks)) if k == "delta"
+        json.loads(d)["text"] for _, k, d in parse(b"".join(chunks)) if k == "delta"
     )
     assert text == "".join(f"{i}," for i in range(200))
+
+
+def test_a_folded_log_replays_exactly_like_the_full_one(store, engines):
+    user, reply = messages(store)
+    engine = engines()
+    events = [ReasoningDelta("hmm "), ReasoningDelta("yes. ")]
+    events += [TextDelta(f"word{i} ") if i % 7 else TextDelta(f"\n\npara {i} ") for i in range(60)]
+    generation = engine.start(user_message=user, assistant_message=reply, stream=Gate(events),
+                              message_view=view)
+    assert generation.wait_finished(5)
+
+    def state(raw: bytes) -> tuple[str, str, list[str]]:
+        text = thinking = ""
+        kinds = []
+        for _, kind, data in parse(raw):
+            kinds.append(kind)
+            if kind == "delta":
+                text += json.loads(data)["text"]
+            elif kind == "reasoning":
+                thinking += json.loads(data)["text"]
+        return text, thinking, kinds
+
+    total = generation.last_seq
+    before = {cut: b"".join(generation.follow(cut)) for cut in range(total + 1)}
+    assert generation.compact() is True
+    assert generation.last_seq == total
+    for cut in range(total + 1):
+        folded = b"".join(generation.follow(cut))
+        full_text, full_thinking, full_kinds = state(before[cut])
+        text, thinking, kinds = state(folded)
+        assert (text, thinking) == (full_text, full_thinking), cut
+        assert kinds[-1:] == full_kinds[-1:]  # the ending is never lost
+        ids = [seq for seq, _, _ in parse(folded)]
+        assert ids == sorted(ids) and all(seq > cut for seq in ids)
+        if any(kind == "render" for kind in full_kinds):
+            render = [d for _, k, d in parse(folded) if k == "render"]
+            assert json.loads(render[0])["start"] == 0
+
+
+def test_a_log_is_not_folded_while_someone_follows_it(store, engines):
+    user, reply = messages(store)
+    engine = engines()
+    stream = Gate([TextDelta("a "), TextDelta("b")], hold_after=1)
+    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
+                              message_view=view)
+    follower = generation.follow(0)
+    next(follower)
+    stream.release.set()
+    assert generation.wait_finished(5)
+    assert generation.compact() is False
+    rest = b"".join(follower)
+    assert b"event: done" in rest
+    assert generation.compact() is True
