@@ -10,20 +10,24 @@ import secrets
 import threading
 from pathlib import Path
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from . import paths, rendering
 from .chat import ChatService
 from .engine import Engine
 from .providers.router import Router
 from .server import create_app
 from .server.security import allowed_hosts
+from .server.wsgi import PooledWSGIServer
 from .settings import SettingsStore
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+# werkzeug logs every request to stderr unless told otherwise: noise for a desktop app and
+# time spent on every streamed request.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 class Runtime:
@@ -49,7 +53,7 @@ class Runtime:
         self._router_version = -1
         self.chat = ChatService(self.store, self.engine, self.settings, self.router)
         self._thread: threading.Thread | None = None
-        self.server: BaseWSGIServer = make_server(host, port, None, threaded=True)  # type: ignore[arg-type]
+        self.server = PooledWSGIServer(host, port, None)
         self.port = self.server.server_port
         self.app = create_app(self, token=self.token, hosts=allowed_hosts(host, self.port))
         self.server.app = self.app

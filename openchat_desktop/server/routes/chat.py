@@ -25,7 +25,6 @@ def event_stream(chunks: Iterator[bytes]) -> Response:
 @bp.post("/api/sessions/<session_id>/chat/stream")
 def chat_stream(session_id: str):
     chat = services().chat
-    chat.session(session_id)
     body = json_body()
     only_fields(body, {"message", "model", "think", "parent_id"})
     if "message" not in body:
