@@ -66,27 +66,30 @@ class Server:
         return read_events(response)
 
 
+def iter_events(response: requests.Response) -> Iterator[tuple[str, dict]]:
+    """(event type, data) pairs of an SSE response as they arrive (ids in data['_id'])."""
+    kind, data, event_id = None, [], None
+    for line in response.iter_lines(decode_unicode=True):
+        if line == "":
+            if kind is not None:
+                payload = json.loads("\n".join(data)) if data else {}
+                payload["_id"] = event_id
+                yield kind, payload
+            kind, data, event_id = None, [], None
+        elif line.startswith(":"):
+            continue
+        elif line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            data.append(line[6:])
+        elif line.startswith("id: "):
+            event_id = int(line[4:])
+
+
 def read_events(response: requests.Response) -> list[tuple[str, dict]]:
-    """Parse an SSE response body into (event type, data) pairs (ids kept in data['_id'])."""
-    events = []
+    """The whole SSE response as (event type, data) pairs."""
     with response:
-        kind, data, event_id = None, [], None
-        for line in response.iter_lines(decode_unicode=True):
-            if line == "":
-                if kind is not None:
-                    payload = json.loads("\n".join(data)) if data else {}
-                    payload["_id"] = event_id
-                    events.append((kind, payload))
-                kind, data, event_id = None, [], None
-            elif line.startswith(":"):
-                continue
-            elif line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                data.append(line[6:])
-            elif line.startswith("id: "):
-                event_id = int(line[4:])
-    return events
+        return list(iter_events(response))
 
 
 def provider_settings(*providers: tuple[str, str, str], default_model: str | None = None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import threading
@@ -11,7 +10,7 @@ import time
 import pytest
 import requests
 
-from .conftest import provider_settings, read_events
+from .conftest import iter_events, provider_settings, read_events
 from .fake_provider import FakeProvider, Reply
 
 MODEL = "ollama/llama3.2:3b"
@@ -56,24 +55,6 @@ def open_stream(app, session_id, body):
     response = app.post(f"/api/sessions/{session_id}/chat/stream", body, stream=True)
     assert response.status_code == 200, response.text
     return response
-
-
-def iter_events(response):
-    """Yield (event, data) as they arrive."""
-    kind, data, event_id = None, [], None
-    for line in response.iter_lines(decode_unicode=True):
-        if line == "":
-            if kind:
-                payload = json.loads("\n".join(data))
-                payload["_id"] = event_id
-                yield kind, payload
-            kind, data = None, []
-        elif line.startswith("event: "):
-            kind = line[7:]
-        elif line.startswith("data: "):
-            data.append(line[6:])
-        elif line.startswith("id: "):
-            event_id = int(line[4:])
 
 
 # --- the happy path ---------------------------------------------------------------------------
