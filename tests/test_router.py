@@ -35,7 +35,7 @@ from openchat_desktop.providers.ollama import OllamaProvider
 from openchat_desktop.providers.router import ProviderStatus, Router
 from tests.fake_provider import FakeProvider, Reply
 
-REQUEST = ChatRequest("placeholder", (ChatMessage("user", "hi"),))
+REQUEST = ChatRequest("any-model", (ChatMessage("user", "hi"),))
 Step = Event | Exception
 
 

@@ -37,7 +37,7 @@ class JSONText(TypeDecorator[Any]):
 
 
 class Base(DeclarativeBase):
-    pass
+    """The tables below share one metadata, which the migrations are checked against."""
 
 
 class Role(Base):
