@@ -152,3 +152,36 @@ def test_killed_mid_reply_keeps_the_question_and_marks_the_reply_interrupted(ser
     assert messages[0]["content"] == "Tell me everything"
     assert messages[1]["status"] == "interrupted"
     assert messages[1]["content"] == "a partial answer"
+
+
+@pytest.mark.parametrize("args", [["--browser"], []])
+def test_browser_mode_serves_opens_the_page_and_stops_on_sigterm(tmp_path, args):
+    opened = tmp_path / "opened.txt"
+    opener = tmp_path / "opener.sh"
+    opener.write_text(f'#!/bin/sh\necho "$1" > "{opened}"\n')
+    opener.chmod(0o755)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openchat_desktop", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "BROWSER": str(opener)},
+    )
+    try:
+        lines = [process.stdout.readline().strip() for _ in range(1 if args else 2)]
+        match = re.search(r"OpenChat is serving at (http://127\.0\.0\.1:\d+)/\?token=(\S+)",
+                          lines[-1])
+        assert match, lines
+        if not args:
+            assert "browser" in lines[0]
+        assert requests.get(f"{match.group(1)}/api/health", timeout=5).status_code == 200
+        deadline = time.monotonic() + 5
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text().strip() == f"{match.group(1)}/?token={match.group(2)}"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(5) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+        process.stdout.close()
+        process.stderr.close()
