@@ -92,13 +92,13 @@ def serve(args: argparse.Namespace) -> int:
 
 def browser(args: argparse.Namespace, notice: str | None = None) -> int:
     runtime = _runtime(args)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())  # before anyone can send it
     runtime.start()
     if notice:
         print(notice, flush=True)
     print(f"OpenChat is serving at {runtime.url} (press Ctrl+C to quit)", flush=True)
     webbrowser.open(runtime.url)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     try:
         stopping.wait()
     except KeyboardInterrupt:

@@ -174,7 +174,8 @@ def test_browser_mode_serves_opens_the_page_and_stops_on_sigterm(tmp_path, args)
             assert "browser" in lines[0]
         assert requests.get(f"{match.group(1)}/api/health", timeout=5).status_code == 200
         deadline = time.monotonic() + 5
-        while not opened.exists() and time.monotonic() < deadline:
+        while not (opened.exists() and opened.read_text().endswith("\n")):
+            assert time.monotonic() < deadline, "the browser was never opened"
             time.sleep(0.05)
         assert opened.read_text().strip() == f"{match.group(1)}/?token={match.group(2)}"
         process.send_signal(signal.SIGTERM)

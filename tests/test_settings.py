@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from openchat_desktop import settings as settings_module
 from openchat_desktop.providers.base import ProviderConfig
 from openchat_desktop.settings import (
     PROVIDER_SETTINGS,
@@ -22,6 +21,7 @@ from openchat_desktop.settings import (
     Timeouts,
     ollama_base_url,
 )
+from openchat_desktop.settings import store as settings_store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -521,7 +521,7 @@ def test_reread_when_the_file_changes(path):
 
 def test_file_is_checked_at_most_once_per_interval(path, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(settings_module, "_now", lambda: clock[0])
+    monkeypatch.setattr(settings_store, "_now", lambda: clock[0])
     write(path, 'theme = "light"\n')
     store = SettingsStore(path, check_interval=0.5)
     write(path, 'theme = "system"\n')
@@ -1010,7 +1010,7 @@ def test_update_of_inline_provider_array(path):
 
 def test_update_sees_an_edit_made_just_before(path, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(settings_module, "_now", lambda: clock[0])
+    monkeypatch.setattr(settings_store, "_now", lambda: clock[0])
     write(path, 'theme = "light"\n')
     store = SettingsStore(path, check_interval=60)
     write(path, 'theme = "light"\n# added by hand\n')

@@ -1,0 +1,126 @@
+"""The settings as the rest of the app uses them: frozen values that keep secrets out of logs."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit
+
+from ..providers.base import ProviderConfig
+
+DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+MASK = "…"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SECRET_HEADER = re.compile(r"authorization|key|token|secret|password|cookie", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """App-wide provider timeouts in seconds; a provider may override each one."""
+
+    connect: float = 5.0
+    first_byte: float = 300.0
+    idle: float = 120.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request size limits the server enforces before reading a body."""
+
+    max_message_chars: int = 1_000_000
+    max_request_bytes: int = 12 * 1024 * 1024
+
+
+def _default_providers() -> tuple[ProviderConfig, ...]:
+    """The provider used when the file lists none: Ollama where OLLAMA_HOST says."""
+    try:
+        url = ollama_base_url(os.environ.get("OLLAMA_HOST"))
+    except ValueError:
+        url = DEFAULT_OLLAMA_URL
+    return (ProviderConfig(id="ollama", kind="ollama", base_url=url),)
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Validated settings; `providers` carry their API keys already resolved."""
+
+    default_model: str | None = None
+    theme: str = "dark"
+    providers: tuple[ProviderConfig, ...] = field(default_factory=_default_providers)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
+
+    def provider(self, provider_id: str) -> ProviderConfig | None:
+        """The provider with this id, or None."""
+        return next((p for p in self.providers if p.id == provider_id), None)
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: keys and secret header values stay masked.
+        providers = ", ".join(_provider_repr(p) for p in self.providers)
+        return (
+            f"Settings(default_model={self.default_model!r}, theme={self.theme!r}, "
+            f"providers=({providers}), timeouts={self.timeouts!r}, limits={self.limits!r})"
+        )
+
+
+def _provider_repr(provider: ProviderConfig) -> str:
+    """A ProviderConfig repr with the API key and secret-looking header values masked."""
+    parts = []
+    for item in fields(provider):
+        value = getattr(provider, item.name)
+        if item.name == "api_key":
+            value = mask_secret(value)
+        elif item.name == "headers":
+            value = tuple((name, _mask_header(name, text)) for name, text in value)
+        parts.append(f"{item.name}={value!r}")
+    return f"ProviderConfig({', '.join(parts)})"
+
+
+def mask_secret(value: str | None) -> str | None:
+    """Show that a secret is set without showing it: the last 4 characters of a long one only."""
+    if not value:
+        return None
+    return MASK + value[-4:] if len(value) >= 12 else MASK
+
+
+def _mask_header(name: str, value: str) -> str:
+    """Header values that look like credentials are masked like API keys."""
+    return (mask_secret(value) or MASK) if _SECRET_HEADER.search(name) else value
+
+
+def ollama_base_url(host: str | None) -> str:
+    """Read an OLLAMA_HOST value the way Ollama's own client does, as a base URL.
+
+    Accepts `host`, `host:port`, `:port`, a full URL, and IPv6 in brackets; `0.0.0.0` and `::`
+    (the server's "listen everywhere") mean this machine. Raises ValueError if unusable.
+    """
+    host = (host or "").strip()
+    if not host:
+        return DEFAULT_OLLAMA_URL
+    scheme, separator, rest = host.partition("://")
+    port = 11434
+    if not separator:
+        scheme, rest = "http", host
+    else:
+        scheme = scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"OLLAMA_HOST must use http or https, not {scheme}")
+        port = 80 if scheme == "http" else 443
+    if _CONTROL.search(host) or " " in host:
+        raise ValueError("OLLAMA_HOST contains spaces or control characters")
+    parts = urlsplit(f"{scheme}://{rest}")  # raises ValueError for a broken [IPv6] address
+    hostname = parts.hostname or "127.0.0.1"
+    port = parts.port or port  # raises ValueError for a port that is not a number in range
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        pass
+    else:
+        if address.is_unspecified:
+            address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+        hostname = f"[{address}]" if address.version == 6 else str(address)
+    path = parts.path.strip("/")
+    return f"{scheme}://{hostname}:{port}" + (f"/{path}" if path else "")

@@ -1,0 +1,336 @@
+"""A change from the settings page: checked as sent, then applied to the tomlkit document so the
+user's comments, order and layout survive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.container import Container
+from tomlkit.items import AoT, Array, Comment, Table, Whitespace
+
+from .model import MASK, Timeouts
+from .problems import (
+    KeyPath,
+    SettingsError,
+    SettingsProblem,
+    _Invalid,
+    _invalid_issue,
+    _Issue,
+    _show,
+    _unknown_issue,
+    key_name,
+)
+from .schema import _SECTIONS, _SETTING_BY_NAME, _TOP_KEYS, PROVIDER_SETTINGS, SETTINGS, Setting
+from .validation import _check_provider
+
+
+def _is_masked(value: Any) -> bool:
+    """A masked secret sent back unchanged, as the page received it from public()."""
+    return isinstance(value, str) and value.startswith(MASK)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == [] or value == {} or value == ()
+
+
+def _check_patch(patch: Any, path: Path) -> None:
+    """Check a change as sent, so errors name its own keys (`providers[0].kind`)."""
+
+    def refuse(issue: _Issue) -> SettingsError:
+        return SettingsError(SettingsProblem(path, issue.text, None, key_name(issue.path)))
+
+    if not isinstance(patch, Mapping):
+        raise SettingsError(SettingsProblem(path, "Send the settings to change as a JSON object."))
+    for key, value in patch.items():
+        if key not in _TOP_KEYS:
+            raise refuse(_unknown_issue((key,), _TOP_KEYS, fatal=True))
+        if key == "providers":
+            _check_patch_providers(value, refuse)
+        elif key in _SECTIONS:
+            known = [s.name.partition(".")[2] for s in SETTINGS if s.name.startswith(key + ".")]
+            if not isinstance(value, Mapping):
+                raise refuse(
+                    _Issue(
+                        (key,),
+                        f'{key} is {_show(value)}; send an object such as {{"{known[0]}": …}}.',
+                    )
+                )
+            for name, item in value.items():
+                if name not in known:
+                    raise refuse(_unknown_issue((key, name), known, fatal=True))
+                _check_value(_SETTING_BY_NAME[f"{key}.{name}"], (key, name), item, refuse)
+        else:
+            _check_value(_SETTING_BY_NAME[key], (key,), value, refuse)
+
+
+def _check_value(
+    setting: Setting, path: KeyPath, value: Any, refuse: Callable[[_Issue], SettingsError]
+) -> None:
+    if value is None:  # null removes the key: back to the default
+        return
+    assert setting.check is not None
+    try:
+        setting.check(value)
+    except _Invalid as error:
+        raise refuse(_invalid_issue(path, value, error)) from None
+
+
+def _as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A provider from a change as it will be checked: no empty values, no masked secrets."""
+    written: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key == "api_key_set" or _is_empty(value) or (key == "api_key" and _is_masked(value)):
+            continue
+        if key == "headers" and isinstance(value, Mapping):
+            # A masked value is replaced by the stored one, which was checked when it was read.
+            value = {name: "stored" if _is_masked(text) else text for name, text in value.items()}
+        written[key] = value
+    return written
+
+
+def _check_patch_providers(value: Any, refuse: Callable[[_Issue], SettingsError]) -> None:
+    if not isinstance(value, list):
+        raise refuse(
+            _Issue(("providers",), f"providers is {_show(value)}; send a list of providers.")
+        )
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(value):
+        path: KeyPath = ("providers", index)
+        if not isinstance(entry, Mapping):
+            raise refuse(
+                _Issue(
+                    path,
+                    f"{key_name(path)} is {_show(entry)}; send an object with "
+                    "id, kind and base_url.",
+                )
+            )
+        issues: list[_Issue] = []
+        written = _as_written(entry)
+        _check_provider(written, path, {}, Timeouts(), issues, strict=True)
+        fatal = next((issue for issue in issues if issue.fatal), None)
+        if fatal is not None:
+            raise refuse(fatal)
+        provider_id = written["id"]
+        if provider_id in seen:
+            id_path = path + ("id",)
+            raise refuse(
+                _Issue(
+                    id_path,
+                    f'{key_name(id_path)} "{provider_id}" is already used '
+                    f"by providers[{seen[provider_id]}]; give each provider "
+                    "its own id.",
+                )
+            )
+        seen[provider_id] = index
+
+
+def _apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> None:
+    """Edit the parsed file in place; only what the change touches is rewritten."""
+    for key in ("default_model", "theme"):
+        if key in patch:
+            _set(document, key, patch[key], _SETTING_BY_NAME[key].check)
+    if "providers" in patch:
+        _apply_providers(document, patch["providers"])
+    for section in _SECTIONS:
+        if section not in patch:
+            continue
+        table = document.get(section)
+        for name, value in patch[section].items():
+            if value is None:
+                if table is not None and name in table:
+                    del table[name]
+                continue
+            if table is None:
+                document.append(section, tomlkit.table())
+                table = document[section]
+            _set(table, name, value, _SETTING_BY_NAME[f"{section}.{name}"].check)
+
+
+def _plain(value: Any) -> Any:
+    return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def _same(check: Callable[[Any], Any] | None, stored: Any, value: Any) -> bool:
+    """Whether a value means what the file already says (`5` and `5.0`, a trailing `/`)."""
+    stored = _plain(stored)
+    if check is None:
+        return stored == value
+    try:
+        return check(stored) == check(value)
+    except _Invalid:
+        return False
+
+
+def _set(container: Any, key: str, value: Any, check: Callable[[Any], Any] | None = None) -> None:
+    """Set one key: replace it where it is, or add it after the table's last key. None removes."""
+    if _is_empty(value):
+        if key in container:
+            del container[key]
+        return
+    if key in container and _same(check, container[key], value):
+        return
+    if isinstance(value, Mapping):
+        inline = tomlkit.inline_table()
+        inline.update(value)
+        value = inline
+    if key in container:
+        container[key] = value
+        return
+    _insert_key(container, key, value)
+
+
+def _insert_key(container: Any, key: str, value: Any) -> None:
+    """Add a key after the last key of its table, not after the comments that lead into the
+    next table (tomlkit would append it below them)."""
+    if isinstance(container, Table) and not container.is_super_table():
+        body = container.value.body
+        trailing = []
+        while body and body[-1][0] is None and isinstance(body[-1][1], (Whitespace, Comment)):
+            trailing.append(body.pop()[1])
+        container.append(key, value)
+        for item in reversed(trailing):
+            container.value.append(None, item)
+        return
+    if isinstance(container, Container):
+        body = container.body
+        end = next(
+            (i for i, (k, v) in enumerate(body) if k is not None and isinstance(v, (Table, AoT))),
+            len(body),
+        )
+        last_key = max((i for i in range(end) if body[i][0] is not None), default=None)
+        if last_key is not None:
+            index = last_key + 1
+        else:
+            # No keys yet: go after the file's opening comments, before the ones that lead
+            # into the first table.
+            index = end
+            while index > 0 and isinstance(body[index - 1][1], Comment):
+                index -= 1
+        if index < len(body):
+            container._insert_at(index, key, value)
+            return
+    container[key] = value
+
+
+def _table_id(table: Any) -> str | None:
+    value = table.get("id") if isinstance(table, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _apply_providers(document: tomlkit.TOMLDocument, entries: list[Mapping[str, Any]]) -> None:
+    """Update provider tables in place by id, append new ones, remove the ones not sent."""
+    existing = document.get("providers")
+    if not entries:
+        if existing is not None:
+            _remove_providers(document)
+        return
+    wanted = {entry["id"]: entry for entry in entries}
+    present = set()
+    so_far = ""
+    if existing is not None:
+        for table in existing:
+            provider_id = _table_id(table)
+            if provider_id in wanted:
+                _update_provider(table, wanted[provider_id])
+                present.add(provider_id)
+    for entry in entries:
+        if entry["id"] in present:
+            continue
+        if existing is None:
+            so_far = document.as_string()
+            document.append("providers", tomlkit.aot())
+            existing = document["providers"]
+        if isinstance(existing, AoT):
+            table = tomlkit.table()
+            _update_provider(table, entry)
+            if len(existing) == 0 and so_far.strip() and not so_far.endswith("\n\n"):
+                table.trivia.indent = (
+                    "\n"  # a blank line between the keys above and the first table
+                )
+            _append_table(existing, table)
+        else:
+            inline = tomlkit.inline_table()
+            _update_provider(inline, entry)
+            existing.append(inline)
+    # Removing last lets a removed table hand its trailing comments to a neighbour that stays.
+    for index in reversed(range(len(existing))):
+        if _table_id(existing[index]) not in wanted:
+            _remove_entry(existing, index)
+
+
+def _update_provider(table: Any, entry: Mapping[str, Any]) -> None:
+    """Make a provider table say what the entry says; API keys and masked values stay put."""
+    for setting in PROVIDER_SETTINGS:
+        name = setting.name
+        if name == "api_key":
+            if name in entry and not _is_masked(entry[name]):
+                _set(table, name, entry[name] or None)
+            continue
+        value = entry.get(name)
+        if name == "headers" and isinstance(value, Mapping):
+            stored = _plain(table.get("headers")) or {}
+            lowered = {str(k).lower(): v for k, v in stored.items()}
+            value = {
+                k: (lowered.get(k.lower(), v) if _is_masked(v) else v) for k, v in value.items()
+            }
+        _set(table, name, value, setting.check)
+
+
+def _trailing_trivia(table: Table) -> list[Any]:
+    """Remove and return the blank lines and comments at the end of a table: they lead into
+    whatever follows it."""
+    body = table.value.body
+    items = []
+    while body and body[-1][0] is None and isinstance(body[-1][1], (Whitespace, Comment)):
+        items.append(body.pop()[1])
+    return list(reversed(items))
+
+
+def _append_table(array: AoT, table: Table) -> None:
+    """Append a [[providers]] table after the last one, separated by a blank line, keeping the
+    comments that lead into the next section above that section."""
+    if len(array) == 0:
+        array.append(table)
+        return
+    last = array[len(array) - 1]
+    lead_out = _trailing_trivia(last)
+    last.value.append(None, tomlkit.ws("\n"))
+    array.append(table)
+    for item in lead_out:
+        table.value.append(None, item)
+
+
+def _remove_entry(array: AoT | Array, index: int) -> None:
+    """Remove one provider with the comments just above it, keeping those above the next one."""
+    if not isinstance(array, AoT):
+        del array[index]
+        return
+    gone = array[index]
+    lead_out = _trailing_trivia(gone)
+    if index > 0:
+        previous = array[index - 1]
+        _trailing_trivia(previous)  # the comments that introduced the removed table
+        for item in lead_out:
+            previous.value.append(None, item)
+    elif index + 1 < len(array):
+        following = array[index + 1]
+        following.trivia.indent = "".join(i.as_string() for i in lead_out) + following.trivia.indent
+    del array[index]
+
+
+def _remove_providers(document: tomlkit.TOMLDocument) -> None:
+    """Drop the providers array (no providers means the default Ollama), keeping the comments
+    that lead into the table after it."""
+    existing = document["providers"]
+    lead_out = []
+    if isinstance(existing, AoT) and len(existing):
+        lead_out = _trailing_trivia(existing[len(existing) - 1])
+    items = [item for _, item in document.body]
+    position = next((i for i, item in enumerate(items) if item is existing), len(items))
+    following = next((item for item in items[position + 1 :] if isinstance(item, Table)), None)
+    if following is not None:
+        following.trivia.indent = "".join(i.as_string() for i in lead_out) + following.trivia.indent
+    del document["providers"]
