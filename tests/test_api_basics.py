@@ -218,3 +218,18 @@ def test_openapi_covers_every_route(server):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             served.add((path, method))
     assert served == documented
+
+
+def test_static_files_never_leave_the_web_folder(server):
+    import http.client
+
+    for path in ("/../pyproject.toml", "/js/../../pyproject.toml", "/%2e%2e/pyproject.toml",
+                 "/js/%2e%2e/%2e%2e/README.md", "//etc/passwd", "/..%2fpyproject.toml"):
+        connection = http.client.HTTPConnection("127.0.0.1", server.runtime.port, timeout=5)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        assert response.status in (400, 404), (path, response.status)
+        assert b"openchat-desktop" not in body and b"root:" not in body
+    assert server.get("/js/app.js").status_code == 200
