@@ -210,11 +210,6 @@ class Generation:
 
     def _apply(self, event: Event) -> None:
         progress = self._progress
-        if not self.accepted.is_set():
-            self.accepted.set()
-            # Hand the GIL to the request thread waiting for this event now: left to the
-            # interpreter, it may wait a whole switch interval (5 ms) while this thread parses.
-            time.sleep(0)
         if isinstance(event, TextDelta):
             if not event.text:
                 return
@@ -240,6 +235,11 @@ class Generation:
             progress.usage = event
         elif isinstance(event, Finish):
             progress.finish_reason = event.reason
+        if not self.accepted.is_set():
+            self.accepted.set()
+            # Hand the GIL to the request thread waiting for this event now: left to the
+            # interpreter, it may wait a whole switch interval (5 ms) while this thread parses.
+            time.sleep(0)
 
     def take_checkpoint(self) -> tuple[str, str, str] | None:
         """(id, content, reasoning) if the text changed since the last checkpoint.

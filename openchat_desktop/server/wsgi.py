@@ -1,8 +1,10 @@
-"""The HTTP server: werkzeug's, with connections handled on reused threads.
+"""The HTTP server: werkzeug's, tuned for streaming replies as they are written.
 
-werkzeug's threaded server starts a new thread per connection and waits for it to be
-scheduled, which costs about a millisecond on a busy machine — straight in the time to the
-first token. A pool of threads, created as needed and kept, does the same work without it.
+- Connections are handled on reused threads: werkzeug's threaded server starts a new thread
+  per connection and waits for it to be scheduled, about a millisecond on a busy machine.
+- Each streamed chunk leaves in one `send()` with TCP_NODELAY: werkzeug writes the chunk size,
+  the data and the closing CRLF separately, and Nagle's algorithm would hold the later small
+  writes back until the client acknowledges the first.
 """
 
 from __future__ import annotations
@@ -11,16 +13,24 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 MAX_CONNECTIONS = 256  # streams each hold a thread while a reply is followed
 
 
+class StreamingRequestHandler(WSGIRequestHandler):
+    wbufsize = 64 * 1024  # buffered: werkzeug's flush() after each chunk sends it whole
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class PooledWSGIServer(BaseWSGIServer):
-    multithread = True  # makes werkzeug speak HTTP/1.1 with keep-alive and chunked streams
+    multithread = True  # makes werkzeug speak HTTP/1.1, so streams use chunked encoding
 
     def __init__(self, host: str, port: int, app: Flask | None) -> None:
-        super().__init__(host, port, app)  # type: ignore[arg-type]
+        super().__init__(host, port, app, handler=StreamingRequestHandler)  # type: ignore[arg-type]
         self._pool = ThreadPoolExecutor(MAX_CONNECTIONS, thread_name_prefix="http")
 
     def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
