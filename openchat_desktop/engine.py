@@ -368,17 +368,34 @@ class Generation:
             )
 
     def _replay_locked(self, after: int) -> bytes:
-        """Events after `after`; the render updates among them fold into one full snapshot."""
+        """Events after `after`, compacted: the render updates fold into one full snapshot at
+        the last one's place, and each run of adjacent deltas (or reasoning deltas) into one
+        event carrying the run's last sequence number — the text stays exact from any point."""
         if self._folded is not None:
             return self._folded.replay(after)
         pending = self._events[after:]
         last_render = max((e.seq for e in pending if e.type == "render"), default=None)
-        parts = []
+        parts: list[bytes] = []
+        run: list[LoggedEvent] = []
+
+        def close_run() -> None:
+            if run:
+                text = "".join(e.data["text"] for e in run)
+                parts.append(sse_bytes(run[-1].seq, run[-1].type, {"text": text}))
+                run.clear()
+
         for event in pending:
-            if event.type != "render":
+            if event.type in ("delta", "reasoning"):
+                if run and run[-1].type != event.type:
+                    close_run()
+                run.append(event)
+            elif event.type != "render":
+                close_run()
                 parts.append(event.wire)
             elif event.seq == last_render and self._render_state is not None:
+                close_run()
                 parts.append(sse_bytes(event.seq, "render", self._render_state.to_json()))
+        close_run()
         return b"".join(parts)
 
     def follow(self, after: int = 0) -> Iterator[bytes]:

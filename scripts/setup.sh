@@ -33,6 +33,11 @@ if ! python_ok; then
   python_ok || { echo "OpenChat needs Python 3.11 or newer with venv." >&2; exit 1; }
 fi
 
+if [ -n "$extra" ] && [ ! -x /usr/bin/chromium ]; then
+  # The page tests drive Debian's Chromium headless.
+  apt_install chromium
+fi
+
 stamp=".venv/.installed${extra}"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -121,16 +121,47 @@ def test_replay_after_a_sequence_number_has_no_gap_and_no_repeat(store, engines)
     generation = engine.start(user_message=user, assistant_message=reply,
                               stream=Gate(texts), message_view=view)
     assert generation.wait_finished(5)
-    full = parse(b"".join(generation.follow(0)))
-    for cut in (0, 1, 7, 20, len(full) - 1):
-        tail = parse(b"".join(generation.follow(cut)))
-        assert [seq for seq, _, _ in tail if seq] == [
-            seq for seq, kind, _ in full if seq > cut and (kind != "render" or seq == max(
-                s for s, k, _ in full if k == "render" and s > cut))
-        ]
-        deltas_before = [d for s, k, d in full if k == "delta" and s <= cut]
-        deltas_after = [d for s, k, d in tail if k == "delta"]
-        assert len(deltas_before) + len(deltas_after) == 40
+    full = "".join(f"w{i} " for i in range(40))
+    log = generation._events  # the unmerged log, as the ground truth
+    for cut in range(generation.last_seq):
+        replay = parse(b"".join(generation.follow(cut)))
+        ids = [seq for seq, _, _ in replay]
+        assert ids == sorted(set(ids)) and all(seq > cut for seq in ids)
+        before = "".join(e.data["text"] for e in log if e.type == "delta" and e.seq <= cut)
+        after = "".join(json.loads(d)["text"] for _, k, d in replay if k == "delta")
+        assert before + after == full, cut
+        assert replay[-1][1] == "done"
+        assert len([k for _, k, _ in replay if k == "delta"]) <= 2  # runs are merged
+    assert parse(b"".join(generation.follow(generation.last_seq))) == []
+
+
+def test_a_live_replay_merges_runs_and_resumes_exactly(store, engines):
+    user, reply = messages(store)
+    engine = engines()
+    stream = Gate([ReasoningDelta("a"), ReasoningDelta("b")]
+                  + [TextDelta(f"{i} ") for i in range(30)], hold_after=20)
+    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
+                              message_view=view)
+    assert stream.reached.wait(5)
+    first = parse(b"".join(_take_replay(generation, 0)))
+    kinds = [k for _, k, _ in first]
+    assert kinds.count("reasoning") == 1 and kinds.count("render") <= 1
+    text = "".join(json.loads(d)["text"] for _, k, d in first if k == "delta")
+    assert text == "".join(f"{i} " for i in range(18))
+    resume_at = max(s for s, k, _ in first if k == "delta")
+    stream.release.set()
+    assert generation.wait_finished(5)
+    rest = parse(b"".join(generation.follow(resume_at)))
+    text += "".join(json.loads(d)["text"] for _, k, d in rest if k == "delta")
+    assert text == "".join(f"{i} " for i in range(30))
+
+
+def _take_replay(generation, after):
+    """Only the replayed part of a live follow (its first chunk)."""
+    follower = generation.follow(after)
+    chunk = next(follower)
+    follower.close()
+    return [chunk]
 
 
 def test_stop_closes_the_stream_and_saves_partial_text(store, engines):

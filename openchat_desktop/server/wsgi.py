@@ -39,6 +39,8 @@ class PooledWSGIServer(BaseWSGIServer):
     def _handle(self, request: socket.socket, client_address: object) -> None:
         try:
             self.finish_request(request, client_address)  # type: ignore[arg-type]
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away (a reload, a closed tab): nothing to answer
         except Exception:
             self.handle_error(request, client_address)  # type: ignore[arg-type]
         finally:

@@ -200,9 +200,13 @@ async function openSession(sessionId) {
   refreshSessions();
   const last = messages[messages.length - 1];
   if (last && last.status === "streaming") {
+    // Rebuild the live reply from its compact replay: the text so far, one render snapshot,
+    // then the rest as it streams.
     const article = box.lastElementChild;
+    article.querySelector(".blocks").replaceChildren();
+    article.querySelector(".tail").replaceChildren();
     await run(
-      (signal) => openStream("GET", `/api/messages/${last.id}/events?after=${last.stream_seq || 0}`, undefined, signal),
+      (signal) => openStream("GET", `/api/messages/${last.id}/events?after=0`, undefined, signal),
       article,
     );
   }

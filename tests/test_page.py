@@ -1,0 +1,164 @@
+"""The page in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) against a
+real server and a fake provider: what a person sees when they chat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from .conftest import TOKEN, provider_settings
+from .fake_provider import FakeProvider, Reply
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+FLAGS = [
+    "--no-sandbox",  # tests run as root in CI
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPLY = (
+    "Here is **bold** text and a code block:\n\n```python\ndef greet(name):\n"
+    "    return f'Hello, {name}!'\n```\n\nAnd a list:\n\n- one\n- two\n"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def fake():
+    with FakeProvider(models=["llama3.2:3b"]) as provider:
+        yield provider
+
+
+@pytest.fixture
+def app(start_server, fake):
+    return start_server(
+        provider_settings(("ollama", "ollama", fake.ollama_url),
+                          default_model="ollama/llama3.2:3b")
+    )
+
+
+@pytest.fixture
+def page(browser, app) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    opened = context.new_page()
+    opened.requested = []  # type: ignore[attr-defined]
+    opened.on("request", lambda request: opened.requested.append(request.url))
+    opened.dialogs = []  # type: ignore[attr-defined]
+    opened.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message), dialog.dismiss()))
+    opened.goto(f"{app.base}/?token={TOKEN}")
+    expect(opened.get_by_role("textbox", name="Message")).to_be_visible()
+    yield opened
+    context.close()
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def replies(page: Page):
+    return page.locator("article.message.assistant")
+
+
+def test_send_and_watch_the_reply_stream_in(page, app, fake):
+    fake.script(Reply(text=REPLY, delay=0.03))
+    send(page, "Show me a greeting function")
+    expect(page.locator("article.message.user")).to_have_text("Show me a greeting function")
+    reply = replies(page).first
+    expect(reply).to_contain_text("Here is bold text")  # visible while it still streams
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(reply.locator(".code-block")).to_contain_text("def greet(name):", timeout=10_000)
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.locator(".meta")).to_contain_text("ollama/llama3.2:3b")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Chats")).to_contain_text(
+        "Show me a greeting function")
+    shoot(page, "reply-streamed")
+
+
+def test_stop_stops_the_model_and_keeps_the_partial_reply(page, fake):
+    fake.script(Reply(text="one two three four five six", mode="stall", after=3))
+    send(page, "Count")
+    reply = replies(page).first
+    expect(reply).to_contain_text("one two three")
+    page.get_by_role("button", name="Stop").click()
+    expect(reply).to_have_attribute("data-status", "stopped")
+    expect(reply.locator(".badge")).to_have_text("stopped")
+    assert fake.disconnected.wait(2), "Stop did not close the request to the model server"
+    expect(reply.locator(".body")).to_have_text(re.compile(r"^\s*one two three\s*$"))
+    shoot(page, "reply-stopped")
+
+
+def test_escape_stops_too(page, fake):
+    fake.script(Reply(text="alpha beta gamma delta", mode="stall", after=2))
+    send(page, "Go")
+    expect(replies(page).first).to_contain_text("alpha beta")
+    page.keyboard.press("Escape")
+    expect(replies(page).first).to_have_attribute("data-status", "stopped")
+
+
+def test_reloading_mid_reply_continues_without_loss_or_repeat(page, app, fake):
+    fake.script(Reply(text="first second third fourth fifth sixth", mode="stall", after=3))
+    send(page, "Tell me")
+    expect(replies(page).first).to_contain_text("first second third")
+    page.reload()
+    reply = replies(page).first
+    expect(reply).to_contain_text("first second third")
+    fake.release()
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.locator(".body")).to_have_text(
+        re.compile(r"^\s*first second third fourth fifth sixth\s*$"))
+
+
+def test_a_hostile_reply_stays_inert(page, fake):
+    fake.script(Reply(text='<script>alert(1)</script><img src=x onerror="alert(2)"> '
+                           "[click](javascript:alert(3)) ![leak](http://example.com/x.png)"))
+    send(page, "Be nasty")
+    reply = replies(page).first
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply).to_contain_text("<script>alert(1)</script>")
+    assert reply.locator("script, img, iframe").count() == 0
+    assert page.dialogs == []
+
+
+def test_the_page_never_calls_outside_its_own_origin(page, app, fake):
+    fake.script(Reply(text=REPLY))
+    send(page, "Anything")
+    expect(replies(page).first).to_have_attribute("data-status", "complete")
+    page.reload()
+    expect(replies(page).first).to_be_visible()
+    assert page.requested, "no request was recorded"
+    outside = [url for url in page.requested if not url.startswith(app.base + "/")]
+    assert outside == []
+
+
+def test_no_model_server_explains_itself(browser, start_server):
+    app = start_server(provider_settings(("ollama", "ollama", "http://127.0.0.1:9")))
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{app.base}/?token={TOKEN}")
+    notice = page.get_by_role("status")
+    expect(notice).to_contain_text("Ollama is not running")
+    expect(notice).to_contain_text("ollama serve")
+    shoot(page, "no-model-server")
+    context.close()
