@@ -35,7 +35,7 @@ fi
 
 if [ -n "$extra" ] && [ ! -x /usr/bin/chromium ]; then
   # The page tests drive Debian's Chromium headless.
-  apt_install chromium
+  apt_install chromium fonts-dejavu-core
 fi
 
 stamp=".venv/.installed${extra}"
