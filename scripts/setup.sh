@@ -43,7 +43,14 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+  echo "Installing OpenChat and its Python packages into .venv …"
+  log=.venv/install.log
+  if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
+         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"; } \
+       >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "Installing the Python packages failed (see above)." >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
