@@ -12,6 +12,16 @@ import pytest
 import requests
 
 TOKEN = "test-token-0123456789"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; the test command installs it, nothing downloads one
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # tests run as root in CI
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -133,3 +143,48 @@ def start_server(tmp_path) -> Iterator:
 @pytest.fixture
 def server(start_server) -> Server:
     return start_server()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for the page tests (one per test session)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """Open the app's page in a fresh browser context, logged in with the launch token.
+
+    The page records every URL it requests (`page.requested`) and every dialog it opens
+    (`page.dialogs`, dismissed)."""
+    from playwright.sync_api import expect
+
+    contexts = []
+
+    def open_(server: Server, *, width: int = 1200, height: int = 800, wait: bool = True):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.requested = []
+        page.on("request", lambda request: page.requested.append(request.url))
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{server.base}/?token={TOKEN}")
+        if wait:
+            expect(page.get_by_role("textbox", name="Message")).to_be_visible()
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def shoot(page, name: str) -> None:
+    """Save a screenshot to test-artifacts/ (look at them)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -4,37 +4,17 @@ real server and a fake provider: what a person sees when they chat."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .conftest import TOKEN, provider_settings
+from .conftest import provider_settings, shoot
 from .fake_provider import FakeProvider, Reply
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-FLAGS = [
-    "--no-sandbox",  # tests run as root in CI
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REPLY = (
     "Here is **bold** text and a code block:\n\n```python\ndef greet(name):\n"
     "    return f'Hello, {name}!'\n```\n\nAnd a list:\n\n- one\n- two\n"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -52,22 +32,8 @@ def app(start_server, fake):
 
 
 @pytest.fixture
-def page(browser, app) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    opened = context.new_page()
-    opened.requested = []  # type: ignore[attr-defined]
-    opened.on("request", lambda request: opened.requested.append(request.url))
-    opened.dialogs = []  # type: ignore[attr-defined]
-    opened.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message), dialog.dismiss()))
-    opened.goto(f"{app.base}/?token={TOKEN}")
-    expect(opened.get_by_role("textbox", name="Message")).to_be_visible()
-    yield opened
-    context.close()
-
-
-def shoot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+def page(open_page, app) -> Page:
+    return open_page(app)
 
 
 def send(page: Page, text: str) -> None:
@@ -152,13 +118,10 @@ def test_the_page_never_calls_outside_its_own_origin(page, app, fake):
     assert outside == []
 
 
-def test_no_model_server_explains_itself(browser, start_server):
+def test_no_model_server_explains_itself(open_page, start_server):
     app = start_server(provider_settings(("ollama", "ollama", "http://127.0.0.1:9")))
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{app.base}/?token={TOKEN}")
+    page = open_page(app)
     notice = page.get_by_role("status")
     expect(notice).to_contain_text("Ollama is not running")
     expect(notice).to_contain_text("ollama serve")
     shoot(page, "no-model-server")
-    context.close()
