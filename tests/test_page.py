@@ -49,7 +49,7 @@ def replies(page: Page):
 def test_send_and_watch_the_reply_stream_in(page, app, fake):
     fake.script(Reply(text=REPLY, delay=0.03))
     send(page, "Show me a greeting function")
-    expect(page.locator("article.message.user")).to_have_text("Show me a greeting function")
+    expect(page.locator("article.message.user .body")).to_have_text("Show me a greeting function")
     reply = replies(page).first
     expect(reply).to_contain_text("Here is bold text")  # visible while it still streams
     expect(page.get_by_role("button", name="Stop")).to_be_visible()

@@ -40,7 +40,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     from . import errors, security
     from .openapi import bp as openapi_bp
-    from .routes import chat, health, models, page, roles, search, sessions, settings
+    from .routes import chat, health, models, page, providers, roles, search, sessions, settings
 
     @app.before_request
     def apply_limits() -> None:
@@ -49,7 +49,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     errors.init_app(app)
     security.init_app(app)
-    for module in (health, models, settings, sessions, chat, roles, search, page):
+    for module in (health, models, settings, providers, sessions, chat, roles, search, page):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)
     return app

@@ -192,6 +192,21 @@ PATHS: dict[str, dict] = {
                   "requestBody": _body({"type": "object"}),
                   "responses": {"200": _json(_ref("Settings")), "422": ERROR, "409": ERROR}},
     },
+    "/api/providers/test": {
+        "post": {"summary": "Try a provider entry (as in `[[providers]]`) before saving it; an "
+                 "entry without `api_key` uses the stored key of the provider with its id.",
+                 "requestBody": _body({"type": "object", "properties": {
+                     "id": {"type": "string"}, "kind": {"enum": ["ollama", "openai"]},
+                     "base_url": {"type": "string"}, "api_key": {"type": "string"},
+                     "api_key_env": {"type": "string"}, "headers": {"type": "object"},
+                     "models": {"type": "array", "items": {"type": "string"}}},
+                     "required": ["id", "kind"]}),
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "status": {"enum": ["ok", "unreachable", "unauthorized", "error"]},
+                     "message": _NULLABLE_STR,
+                     "models": {"type": "array", "items": {"type": "string"}}}}),
+                     "422": ERROR}},
+    },
     "/api/sessions": {
         "get": {"summary": "Chats: pinned first, then newest first.",
                 "parameters": [_query("q", {"type": "string"}, "Filter by title."),

@@ -24,6 +24,7 @@ from .model import (
     mask_secret,
     ollama_base_url,
 )
+from .patch import provider_from_entry
 from .problems import KeyPath, SettingsError, SettingsProblem, key_name
 from .schema import PROVIDER_KINDS, PROVIDER_SETTINGS, SETTINGS, THEMES, Setting
 from .store import SettingsStore, Signature
@@ -47,4 +48,5 @@ __all__ = [
     "key_name",
     "mask_secret",
     "ollama_base_url",
+    "provider_from_entry",
 ]

@@ -3,7 +3,9 @@ user's comments, order and layout survive."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,8 @@ import tomlkit
 from tomlkit.container import Container
 from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
-from .model import MASK, Timeouts
+from ..providers.base import ProviderConfig
+from .model import MASK, Settings, Timeouts
 from .problems import (
     KeyPath,
     SettingsError,
@@ -334,3 +337,35 @@ def _remove_providers(document: tomlkit.TOMLDocument) -> None:
     if following is not None:
         following.trivia.indent = "".join(i.as_string() for i in lead_out) + following.trivia.indent
     del document["providers"]
+
+
+_ENTRY_PATH = ("provider",)  # how errors name a lone entry: "provider.kind is …"
+
+
+def provider_from_entry(body: Mapping[str, Any], settings: Settings) -> ProviderConfig:
+    """One provider entry as the page sends it (to test a connection before saving), checked
+    by the same rules as the file. A key left out or sent back masked means the stored key of
+    the provider with that id; so do masked header values. Raises SettingsError."""
+    stored = settings.provider(body["id"]) if isinstance(body.get("id"), str) else None
+    entry = _as_written(body)
+    headers = body.get("headers")
+    if isinstance(headers, Mapping) and "headers" in entry:
+        kept = {name.lower(): value for name, value in stored.headers} if stored else {}
+        resolved = {
+            name: kept.get(name.lower()) if _is_masked(value) else value
+            for name, value in headers.items()
+        }
+        entry["headers"] = {name: value for name, value in resolved.items() if value}
+    issues: list[_Issue] = []
+    checked = _check_provider(
+        entry, _ENTRY_PATH, os.environ, settings.timeouts, issues, strict=True
+    )
+    fatal = next((issue for issue in issues if issue.fatal), None)
+    if checked is None or fatal is not None:
+        text = fatal.text if fatal else f"{key_name(_ENTRY_PATH)} is not a usable provider entry."
+        raise SettingsError(SettingsProblem(Path("provider"), text, None, key_name(_ENTRY_PATH)))
+    config = checked[0]
+    keep_key = "api_key" not in body or _is_masked(body.get("api_key"))
+    if keep_key and config.api_key is None and stored is not None and "api_key_env" not in entry:
+        config = replace(config, api_key=stored.api_key)
+    return config

@@ -1,10 +1,16 @@
 // Starts the page: each module wires its own part; they talk through the events in state.js.
 
+import "./theme.js"; // first: sets the theme before the rest of the page is built
 import { focusComposer, initComposer } from "./composer.js";
-import { initMessages, newConversation, openSession, sendMessage, stopStreaming } from "./messages.js";
-import { loadModels } from "./models.js";
+import {
+  copyLastCode, initMessages, newConversation, openSession, sendMessage, stopStreaming,
+} from "./messages.js";
+import { initModels, loadModels } from "./models.js";
+import { initSettings } from "./settings.js";
+import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, refreshSessions } from "./sidebar.js";
 import { notify, on, state } from "./state.js";
+import { initWelcome } from "./welcome.js";
 
 function report(promise) {
   promise.catch((error) => notify(error.message));
@@ -21,9 +27,12 @@ function init() {
   });
   on("message:send", (text) => report(sendMessage(text)));
   on("sessions:changed", () => report(refreshSessions()));
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && state.streaming) report(stopStreaming());
-  });
+  on("reply:stop", () => report(stopStreaming()));
+  on("code:copy-last", () => report(copyLastCode()));
+  initShortcuts();
+  initModels();
+  initSettings();
+  initWelcome();
   report(loadModels());
   report(
     refreshSessions().then(() => (state.sessions.length ? openSession(state.sessions[0].id) : null)),

@@ -1,35 +1,145 @@
-// The model picker: every provider's models, grouped; a provider that is down shows its reason.
+// The model picker: every provider's models, grouped, with their capabilities; a provider that
+// is down stays in the list with its reason. The open chat's model is remembered per chat.
+// Emits "models:loaded" after each load; reloads on "models:changed".
 
 import { api } from "./api.js";
-import { $, notify, state } from "./state.js";
+import { $, emit, notify, on, state } from "./state.js";
 
-export async function loadModels() {
-  const { models, providers, default_model: fallback } = await api("GET", "/api/models");
-  state.models = models;
-  state.providers = providers;
-  state.defaultModel = fallback;
-  const select = $("model-select");
-  const groups = providers.map((provider) => {
+// Capabilities worth showing next to a name: every model can complete text.
+const SHOWN = ["vision", "thinking", "tools", "embedding"];
+const STATUS_WORDS = {
+  unreachable: "not reachable",
+  unauthorized: "key refused",
+  error: "error",
+};
+
+let wanted = null; // the model to show once the list is in (a chat may open first)
+let loading = null;
+
+export function capabilityText(model) {
+  return (model.capabilities || []).filter((c) => SHOWN.includes(c)).join(", ");
+}
+
+export function modelLabel(model) {
+  const caps = capabilityText(model);
+  return caps ? `${model.name} — ${caps}` : model.name;
+}
+
+export function statusText(provider) {
+  return STATUS_WORDS[provider.status] || provider.status;
+}
+
+/** <optgroup>s of the models, one per provider, for a <select> (the picker and Settings). */
+export function modelGroups() {
+  return state.providers.map((provider) => {
     const group = document.createElement("optgroup");
-    group.label = provider.status === "ok" ? provider.id : `${provider.id} (${provider.status})`;
-    for (const model of models.filter((m) => m.provider === provider.id)) {
+    const models = state.models.filter((m) => m.provider === provider.id);
+    group.label = provider.status === "ok" ? provider.id : `${provider.id} — ${statusText(provider)}`;
+    if (provider.status !== "ok") {
+      const reason = document.createElement("option");
+      reason.disabled = true;
+      reason.value = "";
+      reason.className = "provider-down";
+      reason.textContent = `⚠ ${statusText(provider)}: ${provider.message || "no answer"}`;
+      reason.title = provider.message || "";
+      group.append(reason);
+    }
+    for (const model of models) {
       const option = document.createElement("option");
       option.value = model.id;
-      option.textContent = model.name;
+      option.textContent = modelLabel(model);
       group.append(option);
+    }
+    if (!models.length && provider.status === "ok") {
+      const none = document.createElement("option");
+      none.disabled = true;
+      none.value = "";
+      none.textContent = "no models yet";
+      group.append(none);
     }
     return group;
   });
-  select.replaceChildren(...groups);
-  if (fallback) select.value = fallback;
-  const down = providers.filter((p) => p.status !== "ok");
-  if (!models.length && down.length) notify(down.map((p) => p.message).join(" "));
+}
+
+function render() {
+  const select = $("model-select");
+  select.replaceChildren(...modelGroups());
+  if (!state.models.length) {
+    const none = document.createElement("option");
+    none.value = "";
+    none.textContent = "No models";
+    none.disabled = true;
+    select.prepend(none);
+  }
+  apply(wanted || state.defaultModel || (state.models[0] && state.models[0].id));
+}
+
+// Select `modelId`; a model no provider lists any more is still shown, marked unavailable.
+function apply(modelId) {
+  const select = $("model-select");
+  select.querySelector("option.missing")?.remove();
+  if (!modelId) {
+    select.value = "";
+    return;
+  }
+  const known = [...select.options].some((o) => o.value === modelId && !o.disabled);
+  if (!known) {
+    const missing = document.createElement("option");
+    missing.className = "missing";
+    missing.value = modelId;
+    missing.textContent = `${modelId} (not available)`;
+    select.prepend(missing);
+  }
+  select.value = modelId;
+  select.title = select.selectedOptions[0] ? select.selectedOptions[0].textContent : "";
+}
+
+export function loadModels() {
+  loading = (async () => {
+    const { models, providers, default_model: fallback } = await api("GET", "/api/models");
+    state.models = models;
+    state.providers = providers;
+    state.defaultModel = fallback;
+    render();
+    const down = providers.filter((p) => p.status !== "ok");
+    if (!models.length && down.length) notify(down.map((p) => p.message).join(" "));
+    emit("models:loaded");
+  })();
+  return loading;
+}
+
+/** Resolves once the model list has been loaded at least once. */
+export function modelsReady() {
+  return loading || loadModels();
 }
 
 export function selectedModel() {
   return $("model-select").value || undefined;
 }
 
+/** Show the open chat's model (null: the default from settings). */
 export function showModel(modelId) {
-  if (modelId) $("model-select").value = modelId;
+  wanted = modelId || null;
+  apply(wanted || state.defaultModel || (state.models[0] && state.models[0].id));
+}
+
+async function remember() {
+  const select = $("model-select");
+  const model = select.value;
+  wanted = model || null;
+  apply(model);
+  const session = state.current;
+  if (!session || !model || session.model === model) return;
+  try {
+    const saved = await api("PATCH", `/api/sessions/${session.id}`, { model });
+    if (state.current && state.current.id === saved.id) state.current = saved;
+  } catch (error) {
+    notify(error.message);
+  }
+}
+
+export function initModels() {
+  $("model-select").addEventListener("change", () => remember());
+  on("models:changed", () => loadModels().catch((error) => notify(error.message)));
+  on("session:new", () => showModel(null));
 }

@@ -1,0 +1,524 @@
+// The Settings panel (a modal <dialog>): providers (add, edit, remove, test a connection),
+// the default model and the theme, each saved to the settings file through the settings API.
+// Also the banner at the top of the page when the settings file has a problem.
+//
+// API keys are write-only: the key field is never filled in, the panel only says one is set.
+// Opens on "settings:open" ({ add: true } opens the new-provider form); emits "models:changed"
+// after a save so the model picker reloads.
+
+import { api } from "./api.js";
+import { modelGroups, statusText } from "./models.js";
+import { $, emit, on, state } from "./state.js";
+import { initialSettings, saveTheme, showTheme } from "./theme.js";
+
+const TIMEOUT_KEYS = ["connect_timeout", "first_byte_timeout", "idle_timeout"];
+const KIND_NAMES = { ollama: "Ollama", openai: "OpenAI-compatible" };
+const URL_EXAMPLES = { ollama: "http://127.0.0.1:11434", openai: "https://api.openai.com/v1" };
+
+let current = null; // the last GET/PATCH /api/settings answer
+let dialog = null;
+let opener = null; // the element focus returns to when the panel closes
+let editing = null; // the stored provider being edited, or null for a new one
+let problemTimer = null;
+
+// A tiny element builder: h("p", { className: "x" }, "text", child…).
+function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null) continue;
+    if (key in element && !key.includes("-")) element[key] = value;
+    else element.setAttribute(key, value === true ? "" : value);
+  }
+  element.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return element;
+}
+
+function field(label, control, hint) {
+  const hintId = hint ? `${control.id}-hint` : null;
+  if (hintId) control.setAttribute("aria-describedby", hintId);
+  return h(
+    "div",
+    { className: "field" },
+    h("label", { htmlFor: control.id }, label),
+    control,
+    hint ? h("p", { className: "hint", id: hintId }, hint) : null,
+  );
+}
+
+// --- the panel's markup, built once --------------------------------------------------------
+
+function build() {
+  const form = h(
+    "form",
+    { id: "provider-form", className: "provider-form", hidden: true, noValidate: true,
+      "aria-labelledby": "provider-form-title" },
+    h("h4", { id: "provider-form-title" }, "Add provider"),
+    field("Id", h("input", { id: "provider-id", name: "id", required: true, autocomplete: "off",
+                             spellcheck: false, maxLength: 64, placeholder: "e.g. openrouter" }),
+          "Letters, digits, - and _. Model ids start with it: <id>/<model>."),
+    field("Kind", h("select", { id: "provider-kind", name: "kind" },
+                    h("option", { value: "ollama" }, "Ollama"),
+                    h("option", { value: "openai" }, "OpenAI-compatible"))),
+    field("Base URL", h("input", { id: "provider-url", name: "base_url", type: "url",
+                                   autocomplete: "off", spellcheck: false }),
+          "The server's address."),
+    field("API key", h("input", { id: "provider-key", name: "api_key", type: "password",
+                                  autocomplete: "new-password", spellcheck: false }),
+          "Stored in the settings file (readable by you only). Never shown again."),
+    h("div", { className: "field check", id: "provider-key-clear-row", hidden: true },
+      h("input", { id: "provider-key-clear", type: "checkbox" }),
+      h("label", { htmlFor: "provider-key-clear" }, "Remove the stored key")),
+    field("API key environment variable", h("input", { id: "provider-key-env", name: "api_key_env",
+                                                      autocomplete: "off", spellcheck: false,
+                                                      placeholder: "e.g. OPENROUTER_API_KEY" }),
+          "Read the key from this variable instead of the file."),
+    field("Models", h("textarea", { id: "provider-models", name: "models", rows: 3,
+                                    spellcheck: false }),
+          "One per line; offered even when the server does not list them. Optional."),
+    h("p", { id: "provider-test-result", className: "test-result", role: "status" }),
+    h("p", { id: "provider-error", className: "form-error", role: "alert" }),
+    h("div", { className: "actions" },
+      h("button", { type: "button", id: "provider-test" }, "Test connection"),
+      h("span", { className: "spacer" }),
+      h("button", { type: "button", id: "provider-cancel" }, "Cancel"),
+      h("button", { type: "submit", className: "primary", id: "provider-save" }, "Save provider")),
+  );
+
+  const themes = ["dark", "light", "system"].map((value) =>
+    h("label", { className: "choice" },
+      h("input", { type: "radio", name: "theme", value, id: `theme-${value}` }),
+      { dark: "Dark", light: "Light", system: "System (follow the computer)" }[value]),
+  );
+
+  dialog = h(
+    "dialog",
+    { id: "settings-dialog", className: "settings-dialog", "aria-labelledby": "settings-title",
+      "aria-modal": "true" },
+    h("header", { className: "settings-head" },
+      h("h2", { id: "settings-title" }, "Settings"),
+      h("button", { type: "button", id: "settings-close" }, "Close")),
+    h("div", { className: "settings-body" },
+      h("div", { id: "settings-problem", className: "settings-problem", role: "alert",
+                 hidden: true }),
+      h("p", { className: "settings-path" }, "Settings file: ", h("code", { id: "settings-path" })),
+      h("fieldset", { id: "settings-editable", className: "settings-editable" },
+        h("section", { "aria-labelledby": "providers-title" },
+          h("h3", { id: "providers-title" }, "Providers"),
+          h("ul", { id: "provider-list", className: "provider-list" }),
+          h("p", { id: "providers-error", className: "form-error", role: "alert" }),
+          h("button", { type: "button", id: "add-provider" }, "Add provider"),
+          form),
+        h("section", { "aria-labelledby": "default-model-title" },
+          h("h3", { id: "default-model-title" }, "Default model"),
+          field("Model for new chats", h("select", { id: "default-model" })),
+          h("p", { id: "default-model-error", className: "form-error", role: "alert" })),
+        h("section", { "aria-labelledby": "theme-title" },
+          h("h3", { id: "theme-title" }, "Theme"),
+          h("fieldset", { className: "choices" },
+            h("legend", { className: "visually-hidden" }, "Theme"), ...themes),
+          h("p", { id: "theme-error", className: "form-error", role: "alert" }))),
+      h("p", { id: "settings-status", className: "settings-status", role: "status" })),
+  );
+  document.body.append(dialog);
+
+  $("settings-close").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    hideForm();
+    (opener && opener.isConnected ? opener : $("open-settings")).focus();
+    opener = null;
+  });
+  // Escape closes the panel (the dialog's own cancel) and nothing else: not a running reply.
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") event.stopPropagation();
+    if (event.key === "Tab") trapTab(event);
+  });
+  // A click on the backdrop (outside the panel's box) closes it too.
+  dialog.addEventListener("click", (event) => {
+    if (event.target !== dialog) return;
+    const box = dialog.getBoundingClientRect();
+    const inside = event.clientX >= box.left && event.clientX <= box.right &&
+      event.clientY >= box.top && event.clientY <= box.bottom;
+    if (!inside) dialog.close();
+  });
+  $("add-provider").addEventListener("click", () => showForm(null));
+  $("provider-cancel").addEventListener("click", () => {
+    hideForm();
+    $("add-provider").focus();
+  });
+  $("provider-kind").addEventListener("change", updateUrlHint);
+  $("provider-test").addEventListener("click", testConnection);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveProvider();
+  });
+  $("default-model").addEventListener("change", saveDefaultModel);
+  for (const radio of dialog.querySelectorAll("input[name=theme]")) {
+    radio.addEventListener("change", () => radio.checked && changeTheme(radio.value));
+  }
+}
+
+// A modal <dialog> keeps the page inert, but Tab can still leave it for the browser itself:
+// wrap around from the last control to the first (and back with Shift+Tab).
+function trapTab(event) {
+  const controls = [...dialog.querySelectorAll("button, input, select, textarea, a[href]")].filter(
+    (el) => !el.disabled && el.checkVisibility() &&
+      !(el.type === "radio" && !el.checked && dialog.querySelector(`input[name=${el.name}]:checked`)),
+  );
+  if (!controls.length) return;
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  const active = document.activeElement;
+  if (event.shiftKey && (active === first || !dialog.contains(active))) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (active === last || !dialog.contains(active))) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
+// --- showing the settings ------------------------------------------------------------------
+
+function fatal() {
+  return Boolean(current && current.problem && current.problem.fatal);
+}
+
+function render() {
+  if (!dialog || !current) return;
+  $("settings-path").textContent = current.path;
+  const problem = current.problem;
+  const box = $("settings-problem");
+  box.hidden = !problem;
+  box.className = `settings-problem ${problem && problem.fatal ? "fatal" : "warning"}`;
+  box.replaceChildren();
+  if (problem) {
+    box.append(
+      h("p", {}, h("strong", {}, problem.fatal ? "The settings file has an error. " : "Note: "),
+        problem.message),
+    );
+    if (problem.fatal) {
+      box.append(h("p", {}, "Changes are disabled until the file is fixed: OpenChat will not " +
+        "overwrite it. Fix it in a text editor and save; this panel updates on its own."));
+    }
+  }
+  $("settings-editable").disabled = fatal();
+  renderProviders();
+  renderDefaultModel();
+  const theme = current.settings.theme;
+  for (const radio of dialog.querySelectorAll("input[name=theme]")) {
+    radio.checked = radio.value === theme;
+  }
+}
+
+function renderProviders() {
+  const list = $("provider-list");
+  const providers = current.settings.providers;
+  list.replaceChildren(
+    ...providers.map((provider) => {
+      const status = state.providers.find((p) => p.id === provider.id);
+      const word = status ? (status.status === "ok" ? "connected" : statusText(status)) : "checking…";
+      const models = state.models.filter((m) => m.provider === provider.id);
+      const key = provider.api_key_set
+        ? `API key set (${provider.api_key})`
+        : provider.api_key_env
+          ? `API key from $${provider.api_key_env} (not set)`
+          : null;
+      const edit = h("button", { type: "button", "aria-label": `Edit ${provider.id}` }, "Edit");
+      const remove = h("button", { type: "button", className: "danger",
+                                   "aria-label": `Remove ${provider.id}` }, "Remove");
+      edit.addEventListener("click", () => showForm(provider));
+      remove.addEventListener("click", () => removeProvider(provider, remove));
+      return h(
+        "li",
+        { className: "provider-item", "data-id": provider.id },
+        h("div", { className: "provider-line" },
+          h("strong", { className: "provider-name" }, provider.id),
+          h("span", { className: "provider-kind" }, KIND_NAMES[provider.kind] || provider.kind),
+          h("span", { className: `status status-${status ? status.status : "unknown"}` }, word)),
+        h("div", { className: "provider-url" }, h("code", {}, provider.base_url)),
+        status && status.message ? h("p", { className: "provider-message" }, status.message) : null,
+        status && status.status === "ok"
+          ? h("p", { className: "provider-models" },
+              models.length ? `${models.length} model${models.length === 1 ? "" : "s"}: ` +
+                models.map((m) => m.name).slice(0, 6).join(", ") +
+                (models.length > 6 ? ", …" : "") : "No models yet.")
+          : null,
+        key ? h("p", { className: "provider-key" }, key) : null,
+        h("div", { className: "provider-actions" }, edit, remove),
+      );
+    }),
+  );
+  if (!providers.length) {
+    list.append(h("li", { className: "provider-item empty" }, "No providers: add one below."));
+  }
+}
+
+function renderDefaultModel() {
+  const select = $("default-model");
+  const chosen = current.settings.default_model || "";
+  select.replaceChildren(h("option", { value: "" }, "The first model available"), ...modelGroups());
+  if (chosen && ![...select.options].some((o) => o.value === chosen)) {
+    select.append(h("option", { value: chosen }, `${chosen} (not available)`));
+  }
+  select.value = chosen;
+}
+
+// --- the provider form ---------------------------------------------------------------------
+
+function updateUrlHint() {
+  const kind = $("provider-kind").value;
+  const input = $("provider-url");
+  input.placeholder = URL_EXAMPLES[kind];
+  $("provider-url-hint").textContent = kind === "ollama"
+    ? "Where Ollama listens; empty means this computer (or OLLAMA_HOST)."
+    : "The part before /chat/completions, usually ending in /v1.";
+}
+
+function showForm(provider) {
+  editing = provider;
+  const form = $("provider-form");
+  form.hidden = false;
+  $("add-provider").hidden = true;
+  $("provider-form-title").textContent = provider ? `Edit ${provider.id}` : "Add provider";
+  const id = $("provider-id");
+  id.value = provider ? provider.id : "";
+  id.readOnly = Boolean(provider);
+  $("provider-id-hint").textContent = provider
+    ? "The id cannot change: chats refer to it. Remove the provider and add a new one instead."
+    : "Letters, digits, - and _. Model ids start with it: <id>/<model>.";
+  $("provider-kind").value = provider ? provider.kind : "openai";
+  $("provider-url").value = provider ? provider.base_url : "";
+  const key = $("provider-key");
+  key.value = ""; // write-only: never filled in
+  key.placeholder = provider && provider.api_key_set ? "A key is set; type a new one to replace it" : "";
+  $("provider-key-hint").textContent = provider && provider.api_key_set
+    ? `A key is set (${provider.api_key}). Leave this empty to keep it.`
+    : "Stored in the settings file (readable by you only). Never shown again.";
+  $("provider-key-clear").checked = false;
+  $("provider-key-clear-row").hidden = !(provider && provider.api_key_set);
+  $("provider-key-env").value = provider && provider.api_key_env ? provider.api_key_env : "";
+  $("provider-models").value = provider ? provider.models.join("\n") : "";
+  $("provider-test-result").textContent = "";
+  $("provider-test-result").className = "test-result";
+  setError("provider-error", "");
+  updateUrlHint();
+  (provider ? $("provider-url") : id).focus();
+  form.scrollIntoView({ block: "nearest" });
+}
+
+function hideForm() {
+  if (!dialog) return;
+  $("provider-form").hidden = true;
+  $("add-provider").hidden = false;
+  $("provider-key").value = "";
+  editing = null;
+}
+
+// A stored provider as the settings API takes it back: no api_key, so the stored key stays.
+function storedEntry(provider) {
+  const entry = { id: provider.id, kind: provider.kind, base_url: provider.base_url };
+  if (provider.models.length) entry.models = provider.models;
+  if (Object.keys(provider.headers || {}).length) entry.headers = provider.headers;
+  if (provider.api_key_env) entry.api_key_env = provider.api_key_env;
+  for (const key of TIMEOUT_KEYS) if (provider[key] != null) entry[key] = provider[key];
+  return entry;
+}
+
+// The form as a provider entry (`forTest`: the key only when typed or cleared, as for saving).
+function formEntry() {
+  const entry = editing ? storedEntry(editing) : {};
+  entry.id = $("provider-id").value.trim();
+  entry.kind = $("provider-kind").value;
+  const url = $("provider-url").value.trim();
+  if (url) entry.base_url = url;
+  else delete entry.base_url;
+  const env = $("provider-key-env").value.trim();
+  if (env) entry.api_key_env = env;
+  else delete entry.api_key_env;
+  const models = $("provider-models").value.split(/[\n,]/).map((m) => m.trim()).filter(Boolean);
+  if (models.length) entry.models = models;
+  else delete entry.models;
+  const key = $("provider-key").value.trim();
+  if (key) entry.api_key = key;
+  else if ($("provider-key-clear").checked) entry.api_key = "";
+  return entry;
+}
+
+function setError(id, text) {
+  const box = $(id);
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+function setStatus(text) {
+  $("settings-status").textContent = text;
+}
+
+async function testConnection() {
+  const result = $("provider-test-result");
+  const button = $("provider-test");
+  setError("provider-error", "");
+  result.className = "test-result";
+  result.textContent = "Testing…";
+  button.disabled = true;
+  try {
+    const answer = await api("POST", "/api/providers/test", formEntry());
+    if (answer.status === "ok") {
+      result.className = "test-result ok";
+      const names = answer.models.slice(0, 8).join(", ") + (answer.models.length > 8 ? ", …" : "");
+      result.textContent = answer.models.length
+        ? `Connection ok: ${answer.models.length} model${answer.models.length === 1 ? "" : "s"} (${names}).`
+        : "Connection ok, but the server lists no models; name them under Models.";
+    } else {
+      result.className = "test-result bad";
+      result.textContent = `${statusText(answer)}: ${answer.message || "no answer"}`;
+    }
+  } catch (error) {
+    result.textContent = "";
+    setError("provider-error", error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// Save the whole providers list (that is how the settings API takes it).
+async function saveProviders(entries, errorId) {
+  setError(errorId, "");
+  try {
+    current = await api("PATCH", "/api/settings", { providers: entries });
+  } catch (error) {
+    setError(errorId, error.message);
+    if (error.status === 409) await refresh();
+    return false;
+  }
+  setStatus("Saved.");
+  emit("models:changed");
+  showBanner();
+  render();
+  return true;
+}
+
+async function saveProvider() {
+  const entry = formEntry();
+  if (!entry.id) {
+    setError("provider-error", "Give the provider an id, e.g. openrouter.");
+    $("provider-id").focus();
+    return;
+  }
+  const others = current.settings.providers.map(storedEntry);
+  const index = others.findIndex((p) => p.id === (editing ? editing.id : entry.id));
+  if (!editing && index >= 0) {
+    setError("provider-error", `There is already a provider “${entry.id}”; pick another id.`);
+    $("provider-id").focus();
+    return;
+  }
+  if (index >= 0) others[index] = entry;
+  else others.push(entry);
+  const saved = await saveProviders(others, "provider-error");
+  if (saved) {
+    hideForm();
+    $("add-provider").focus();
+  }
+}
+
+async function removeProvider(provider, button) {
+  // Two steps instead of a confirm() box: the first press asks, the second removes.
+  if (button.dataset.confirm !== "yes") {
+    button.dataset.confirm = "yes";
+    button.textContent = `Really remove ${provider.id}?`;
+    button.setAttribute("aria-label", `Really remove ${provider.id}?`);
+    return;
+  }
+  const rest = current.settings.providers.filter((p) => p.id !== provider.id).map(storedEntry);
+  if (editing && editing.id === provider.id) hideForm();
+  if (await saveProviders(rest, "providers-error")) $("add-provider").focus();
+}
+
+async function saveDefaultModel() {
+  setError("default-model-error", "");
+  const value = $("default-model").value || null;
+  try {
+    current = await api("PATCH", "/api/settings", { default_model: value });
+  } catch (error) {
+    setError("default-model-error", error.message);
+    return;
+  }
+  setStatus("Saved.");
+  emit("models:changed");
+}
+
+async function changeTheme(value) {
+  setError("theme-error", "");
+  try {
+    current = await saveTheme(value);
+    setStatus("Saved.");
+  } catch (error) {
+    setError("theme-error", error.message);
+    render();
+  }
+}
+
+// --- opening and the banner ----------------------------------------------------------------
+
+async function refresh() {
+  const before = current && JSON.stringify(current.settings);
+  current = await api("GET", "/api/settings");
+  showTheme(current.settings.theme);
+  showBanner();
+  render();
+  // Edited by hand meanwhile (or fixed): the model list may have changed too.
+  if (before && before !== JSON.stringify(current.settings)) emit("models:changed");
+}
+
+export async function openSettings({ add = false } = {}) {
+  if (!dialog) build();
+  if (!dialog.open) {
+    opener = document.activeElement;
+    setStatus("");
+    for (const id of ["providers-error", "default-model-error", "theme-error"]) setError(id, "");
+    await refresh();
+    dialog.showModal();
+  }
+  if (add && !fatal()) showForm(null);
+}
+
+function showBanner() {
+  const problem = current && current.problem;
+  let banner = $("settings-banner");
+  if (!problem) {
+    if (banner) banner.remove();
+  } else {
+    if (!banner) {
+      banner = h("div", { id: "settings-banner", className: "settings-banner", role: "alert" });
+      const main = document.querySelector("main") || document.body;
+      main.prepend(banner);
+    }
+    banner.className = `settings-banner ${problem.fatal ? "fatal" : "warning"}`;
+    const open = h("button", { type: "button" }, "Open Settings");
+    open.addEventListener("click", () => openSettings());
+    banner.replaceChildren(
+      h("p", {},
+        h("strong", {}, problem.fatal ? "Settings file error: " : "Settings: "), problem.message,
+        problem.fatal ? " OpenChat keeps using the last settings that worked until you fix it." : ""),
+      open,
+    );
+  }
+  // While something is wrong, look again every few seconds: fixing the file clears the banner.
+  clearTimeout(problemTimer);
+  if (problem) problemTimer = setTimeout(() => refresh().catch(() => {}), 4000);
+}
+
+export function initSettings() {
+  $("open-settings").addEventListener("click", () => openSettings());
+  on("settings:open", (options) => openSettings(options));
+  on("models:loaded", () => render());
+  // The file may have been edited in another window: look again when the page is back in front.
+  window.addEventListener("focus", () => refresh().catch(() => {}));
+  initialSettings.then(
+    (body) => {
+      current = body;
+      showBanner();
+    },
+    () => {},
+  );
+}

@@ -1,0 +1,84 @@
+// Keyboard shortcuts, and the help dialog that lists them (opened with "?").
+
+import { $, emit, state } from "./state.js";
+
+const mod = navigator.platform.startsWith("Mac") ? "⌘" : "Ctrl";
+
+// [keys shown, what it does, matcher, action]
+const SHORTCUTS = [
+  [`${mod}+Shift+O`, "New chat", (e) => primary(e) && e.shiftKey && e.code === "KeyO",
+    () => emit("session:new")],
+  [`${mod}+K`, "Find a chat", (e) => primary(e) && !e.shiftKey && e.code === "KeyK",
+    () => focusFilter()],
+  ["Esc", "Stop the reply", (e) => e.key === "Escape" && state.streaming !== null,
+    () => emit("reply:stop")],
+  [`${mod}+Shift+;`, "Copy the last code block",
+    (e) => primary(e) && e.shiftKey && e.code === "Semicolon", () => emit("code:copy-last")],
+  [`${mod}+B`, "Show or hide the chat list", (e) => primary(e) && !e.shiftKey && e.code === "KeyB",
+    () => document.body.classList.toggle("sidebar-hidden")],
+  ["Shift+Esc", "Go to the message box", (e) => e.key === "Escape" && e.shiftKey,
+    () => $("message-input").focus()],
+  ["?", "Show these shortcuts", (e) => e.key === "?" && !typing(e) && !primary(e),
+    () => openHelp()],
+];
+
+function primary(event) {
+  return mod === "⌘" ? event.metaKey : event.ctrlKey;
+}
+
+function typing(event) {
+  const target = event.target;
+  return target instanceof HTMLElement &&
+    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+function focusFilter() {
+  document.body.classList.remove("sidebar-hidden");
+  const filter = document.querySelector('[aria-label="Filter chats"]');
+  if (filter) filter.focus();
+}
+
+function helpDialog() {
+  let dialog = $("help-dialog");
+  if (dialog) return dialog;
+  dialog = document.createElement("dialog");
+  dialog.id = "help-dialog";
+  dialog.className = "help-dialog";
+  dialog.setAttribute("aria-labelledby", "help-title");
+  const title = document.createElement("h2");
+  title.id = "help-title";
+  title.textContent = "Keyboard shortcuts";
+  const table = document.createElement("table");
+  for (const [keys, what] of SHORTCUTS) {
+    const row = table.insertRow();
+    const key = document.createElement("kbd");
+    key.textContent = keys;
+    row.insertCell().append(key);
+    row.insertCell().textContent = what;
+  }
+  const close = document.createElement("button");
+  close.type = "button";
+  close.textContent = "Close";
+  close.addEventListener("click", () => dialog.close());
+  dialog.append(title, table, close);
+  document.body.append(dialog);
+  return dialog;
+}
+
+export function openHelp() {
+  const dialog = helpDialog();
+  if (!dialog.open) dialog.showModal();
+}
+
+export function initShortcuts() {
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented) return;
+    for (const [, , matches, action] of SHORTCUTS) {
+      if (matches(event)) {
+        event.preventDefault();
+        action();
+        return;
+      }
+    }
+  });
+}

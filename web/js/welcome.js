@@ -1,0 +1,167 @@
+// What an empty conversation shows: on first run (no provider answers and no models) how to
+// start Ollama or add an endpoint; otherwise a welcome with the models and a few prompts.
+// Shown inside #messages while it holds no message; "conversation:empty"/"conversation:filled"
+// (from the messages module) and a watch on #messages keep it in step.
+
+import { loadModels, modelLabel, showModel, statusText } from "./models.js";
+import { $, emit, notify, on, state } from "./state.js";
+
+const PROMPTS = [
+  "Explain how a hash map works, with a small example",
+  "Write a Python function that checks whether a word is a palindrome",
+  "Give me a 3-day plan to learn the basics of SQL",
+  "Summarize the pros and cons of remote work in a table",
+];
+
+let modelsKnown = false; // nothing is shown before the first model list: no first-run flash
+
+function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  const { dataset, ...rest } = props;
+  Object.assign(element, rest);
+  Object.assign(element.dataset, dataset || {});
+  element.append(...children.filter((c) => c !== null && c !== undefined));
+  return element;
+}
+
+function button(text, onClick, props = {}) {
+  const element = h("button", { type: "button", ...props }, text);
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+function firstRun() {
+  return state.models.length === 0 && !state.providers.some((p) => p.status === "ok");
+}
+
+function command(text) {
+  return h("pre", { className: "command" }, h("code", {}, text));
+}
+
+function firstRunPanel() {
+  const down = state.providers.map((p) =>
+    h("li", {}, h("strong", {}, p.id), ` — ${statusText(p)}${p.message ? `: ${p.message}` : ""}`),
+  );
+  const link = h("a", { href: "https://ollama.com/download", target: "_blank",
+                        rel: "noopener noreferrer" }, "ollama.com");
+  return h(
+    "div",
+    { id: "welcome", className: "welcome first-run" },
+    h("h2", {}, "Connect a model to start chatting"),
+    h("p", { className: "lead" },
+      "OpenChat runs on your computer and talks to a model server. None is answering yet."),
+    down.length ? h("ul", { className: "provider-status" }, ...down) : null,
+    h("div", { className: "options" },
+      h("section", { className: "option" },
+        h("h3", {}, "Run models on this computer with Ollama"),
+        h("ol", {},
+          h("li", {}, "Install Ollama from ", link, "."),
+          h("li", {}, "Start it (the desktop app does this for you):", command("ollama serve")),
+          h("li", {}, "Download a model, in a terminal:", command("ollama pull llama3.2")),
+          h("li", {}, "Then check again.")),
+        button("Check again", () => {
+          notify("");
+          $("welcome-checked").textContent = "Checking…";
+          loadModels().then(
+            () => {
+              const still = $("welcome-checked"); // present only if nothing answers yet
+              if (still) still.textContent = `Still no answer (checked ${new Date().toLocaleTimeString()}).`;
+            },
+            (error) => notify(error.message),
+          );
+        }),
+        h("p", { id: "welcome-checked", className: "checked", role: "status" })),
+      h("section", { className: "option" },
+        h("h3", {}, "Or use an OpenAI-compatible endpoint"),
+        h("p", {}, "OpenAI, OpenRouter, Groq, LM Studio, llama.cpp, vLLM… Add its address " +
+          "and, if it needs one, an API key."),
+        button("Add provider", () => emit("settings:open", { add: true }),
+               { className: "primary", id: "welcome-add-provider" }))),
+  );
+}
+
+function welcomePanel() {
+  const ok = state.providers.filter((p) => p.status === "ok");
+  const down = state.providers.filter((p) => p.status !== "ok");
+  const models = state.models.slice(0, 12).map((model) =>
+    h("li", {}, button(modelLabel(model), () => {
+      showModel(model.id);
+      $("model-select").dispatchEvent(new Event("change"));
+    }, { className: "chip", title: `Chat with ${model.id}`, dataset: { model: model.id } })),
+  );
+  return h(
+    "div",
+    { id: "welcome", className: "welcome" },
+    h("h2", {}, "What shall we talk about?"),
+    h("p", { className: "lead" },
+      state.models.length
+        ? `${state.models.length} model${state.models.length === 1 ? "" : "s"} ready from ` +
+          `${ok.map((p) => p.id).join(", ") || "your providers"}. Pick one to use it:`
+        : "Your providers answer but list no models yet."),
+    models.length ? h("ul", { className: "chips", ariaLabel: "Available models" }, ...models) : null,
+    state.models.length > 12 ? h("p", { className: "more" },
+      `…and ${state.models.length - 12} more in the model list above.`) : null,
+    down.length
+      ? h("p", { className: "down" }, "Not answering: ",
+          down.map((p) => `${p.id} (${statusText(p)})`).join(", "), ".")
+      : null,
+    h("h3", {}, "Try"),
+    h("ul", { className: "prompts", ariaLabel: "Example prompts" },
+      ...PROMPTS.map((text) => h("li", {}, button(text, () => fill(text), { className: "prompt" })))),
+  );
+}
+
+function fill(text) {
+  const input = $("message-input");
+  input.value = text;
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  input.focus();
+  input.setSelectionRange(text.length, text.length);
+}
+
+function empty() {
+  const box = $("messages");
+  return !box.querySelector(".message") && !state.streaming;
+}
+
+/** Show the right panel if the conversation is empty, or remove it. */
+export function updateWelcome() {
+  const box = $("messages");
+  const shown = $("welcome");
+  if (!modelsKnown || !empty()) {
+    if (shown) shown.remove();
+    box.classList.remove("has-welcome");
+    return;
+  }
+  const panel = firstRun() ? firstRunPanel() : welcomePanel();
+  const focused = shown && shown.contains(document.activeElement);
+  if (shown) shown.replaceWith(panel);
+  else box.append(panel);
+  box.classList.add("has-welcome");
+  markChips();
+  if (focused) panel.querySelector("button")?.focus();
+}
+
+// The model chips say which one the picker holds.
+function markChips() {
+  const chosen = $("model-select").value;
+  for (const chip of document.querySelectorAll("#welcome .chip")) {
+    chip.setAttribute("aria-pressed", String(chip.dataset.model === chosen));
+  }
+}
+
+export function initWelcome() {
+  $("model-select").addEventListener("change", markChips);
+  on("conversation:empty", updateWelcome);
+  on("conversation:filled", updateWelcome);
+  on("models:loaded", () => {
+    modelsKnown = true;
+    updateWelcome();
+  });
+  // Messages arrive (or the list is cleared) without an event too: watch the container.
+  new MutationObserver((records) => {
+    const ours = records.every((r) =>
+      [...r.addedNodes, ...r.removedNodes].every((n) => n.id === "welcome"));
+    if (!ours) updateWelcome();
+  }).observe($("messages"), { childList: true });
+}
