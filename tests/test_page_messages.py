@@ -122,11 +122,11 @@ def test_auto_scroll_follows_only_at_the_bottom(page, fake):
         "element => element.scrollHeight - element.scrollTop - element.clientHeight") < 80
 
 
-def test_a_long_chat_opens_at_the_end_and_loads_older_messages(open_page, app):
+def test_a_1000_message_chat_opens_at_the_end_and_loads_older_messages(open_page, app):
     store = app.runtime.store
     session = store.create_session(title="Long chat", model="ollama/llama3.2:3b")
     parent_id = None
-    for i in range(120):
+    for i in range(1000):
         role = "user" if i % 2 == 0 else "assistant"
         parent_id = store.add_message(session_id=session.id, parent_id=parent_id, role=role,
                                       content=f"message {i}").id
@@ -134,14 +134,15 @@ def test_a_long_chat_opens_at_the_end_and_loads_older_messages(open_page, app):
     page.get_by_role("navigation", name="Chats").get_by_text("Long chat").click()
     articles = page.locator("article.message")
     expect(articles).to_have_count(50)
-    expect(articles.last.locator(".body")).to_have_text("message 119")
-    page.locator("#messages").evaluate(
-        "element => { element.scrollTop = 0; element.dispatchEvent(new Event('scroll')); }")
+    expect(articles.last.locator(".body")).to_have_text("message 999")
+    anchor = page.locator("article.message", has_text="message 950").first
+    page.locator("#messages").evaluate("e => { e.scrollTop = 0; }")
+    top_before = anchor.bounding_box()["y"]
+    page.locator("#messages").evaluate("e => e.dispatchEvent(new Event('scroll'))")
     expect(articles).to_have_count(100)
-    page.locator("#messages").evaluate(
-        "element => { element.scrollTop = 0; element.dispatchEvent(new Event('scroll')); }")
-    expect(articles).to_have_count(120)
-    expect(articles.first.locator(".body")).to_have_text("message 0")
+    expect(articles.first.locator(".body")).to_have_text("message 900")
+    # The reader stays on what they were reading: the older page goes above it.
+    assert abs(anchor.bounding_box()["y"] - top_before) < 40
 
 
 def test_shortcuts_and_the_help_dialog(page, fake):
@@ -182,3 +183,22 @@ def test_copy_a_reply(page, fake):
     page.locator("article.message.assistant").get_by_role("button", name="Copy message").click()
     page.wait_for_function("navigator.clipboard.readText().then(t => t.length > 0)")
     assert page.evaluate("navigator.clipboard.readText()") == "Copy **me** exactly."
+
+
+def test_switching_chats_mid_reply_and_back_loses_nothing(page, app, fake):
+    fake.script(Reply(text="A short answer."),
+                Reply(text="one two three four five six seven", mode="stall", after=3))
+    send(page, "First chat")
+    wait_done(page, 1)
+    page.get_by_role("button", name="New chat").first.click()
+    send(page, "Second chat")
+    second = page.locator("article.message.assistant")
+    expect(second.locator(".body")).to_contain_text("one two three")
+    chats = page.get_by_role("navigation", name="Chats")
+    chats.get_by_text("First chat").click()
+    expect(page.locator("article.message.assistant .body")).to_have_text("A short answer.")
+    fake.release()  # the reply goes on while another chat is shown
+    chats.get_by_text("Second chat").click()
+    reply = page.locator("article.message.assistant")
+    expect(reply).to_have_attribute("data-status", "complete", timeout=10_000)
+    expect(reply.locator(".body")).to_have_text("one two three four five six seven")
