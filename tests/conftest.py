@@ -188,3 +188,35 @@ def shoot(page, name: str) -> None:
     """Save a screenshot to test-artifacts/ (look at them)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+# --- the page with a fake model server (page test files override what they need) -----------
+
+
+@pytest.fixture
+def fake():
+    """A fake model server with two models; a test module may define its own."""
+    from .fake_provider import FakeProvider
+
+    with FakeProvider(models=["llama3.2:3b", "qwen3:8b"]) as provider:
+        yield provider
+
+
+@pytest.fixture
+def app(start_server, fake) -> Server:
+    return start_server(
+        provider_settings(("ollama", "ollama", fake.ollama_url),
+                          default_model="ollama/llama3.2:3b")
+    )
+
+
+@pytest.fixture
+def page(open_page, app):
+    return open_page(app)
+
+
+def send(page, text: str) -> None:
+    """Type a message in the composer and press Enter, as a person does."""
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")

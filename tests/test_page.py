@@ -5,41 +5,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, shoot
-from .fake_provider import FakeProvider, Reply
+from .conftest import provider_settings, send, shoot
+from .fake_provider import Reply
 
 REPLY = (
     "Here is **bold** text and a code block:\n\n```python\ndef greet(name):\n"
     "    return f'Hello, {name}!'\n```\n\nAnd a list:\n\n- one\n- two\n"
 )
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider(models=["llama3.2:3b"]) as provider:
-        yield provider
-
-
-@pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(("ollama", "ollama", fake.ollama_url),
-                          default_model="ollama/llama3.2:3b")
-    )
-
-
-@pytest.fixture
-def page(open_page, app) -> Page:
-    return open_page(app)
-
-
-def send(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
 
 
 def replies(page: Page):

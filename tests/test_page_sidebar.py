@@ -8,22 +8,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, shoot
-from .fake_provider import FakeProvider
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider(models=["llama3.2:3b"]) as provider:
-        yield provider
-
-
-@pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(("ollama", "ollama", fake.ollama_url),
-                          default_model="ollama/llama3.2:3b")
-    )
+from .conftest import shoot
 
 
 def chats(page: Page):
