@@ -4,6 +4,7 @@ real server and a fake provider: what a person sees when they chat."""
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -95,7 +96,27 @@ def test_the_page_never_calls_outside_its_own_origin(page, app, fake):
 def test_no_model_server_explains_itself(open_page, start_server):
     app = start_server(provider_settings(("ollama", "ollama", "http://127.0.0.1:9")))
     page = open_page(app)
-    notice = page.get_by_role("status")
-    expect(notice).to_contain_text("Ollama is not running")
-    expect(notice).to_contain_text("ollama serve")
+    panel = page.locator("#welcome")
+    expect(panel.get_by_role("heading", name="Connect a model to start chatting")).to_be_visible()
+    expect(panel).to_contain_text("Ollama is not running at http://127.0.0.1:9")
+    expect(panel).to_contain_text("ollama serve")
+    expect(page.locator("#notice")).to_be_hidden()  # said once, in the panel
     shoot(page, "no-model-server")
+
+
+def test_a_provider_down_in_an_open_chat_is_a_notice(open_page, start_server, fake):
+    settings = provider_settings(("ollama", "ollama", fake.ollama_url),
+                                 default_model="ollama/llama3.2:3b")
+    app = start_server(settings)
+    fake.script(Reply(text="Hi."))
+    app.chat(app.new_session()["id"], {"message": "Hello"})
+    app.settings_path.write_text(provider_settings(("ollama", "ollama", "http://127.0.0.1:9")))
+    deadline = time.monotonic() + 5
+    while app.get("/api/models").json()["providers"][0]["status"] == "ok":  # file re-read
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    page = open_page(app)
+    expect(page.locator("article.message.assistant .body")).to_have_text("Hi.")
+    notice = page.locator("#notice")
+    expect(notice).to_have_attribute("role", "status")
+    expect(notice).to_contain_text("Ollama is not running")

@@ -130,10 +130,15 @@ export function updateWelcome() {
   const shown = $("welcome");
   if (!modelsKnown || !empty()) {
     if (shown) shown.remove();
+    // In a chat there is no panel: say why nothing answers as a notice instead.
+    if (modelsKnown && firstRun()) {
+      notify(state.providers.map((p) => p.message).filter(Boolean).join(" "));
+    }
     box.classList.remove("has-welcome");
     return;
   }
   const panel = firstRun() ? firstRunPanel() : welcomePanel();
+  if (firstRun()) notify(""); // the panel says it, with each provider's reason: not twice
   const focused = shown && shown.contains(document.activeElement);
   if (shown) shown.replaceWith(panel);
   else box.append(panel);
