@@ -130,8 +130,12 @@ function build() {
   // Escape closes the panel (the dialog's own cancel) and nothing else: not a running reply.
   dialog.addEventListener("keydown", (event) => {
     if (event.key === "Escape") event.stopPropagation();
-    if (event.key === "Tab") trapTab(event);
   });
+  // On the document, not the dialog: when a refresh replaces the focused control, focus falls
+  // to <body>, and the next Tab must still come back into the panel.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Tab" && dialog.open) trapTab(event);
+  }, true);
   // A click on the backdrop (outside the panel's box) closes it too.
   dialog.addEventListener("click", (event) => {
     if (event.target !== dialog) return;
