@@ -22,7 +22,6 @@ from .store import MessageRecord, RoleRecord, SessionRecord, Store
 DEFAULT_TITLE = "New chat"
 TITLE_CHARS = 60
 ACCEPT_WAIT = 10.0  # seconds the chat request waits for the provider before streaming anyway
-PAGE_SIZE = 50
 
 
 def make_title(text: str) -> str:

@@ -459,7 +459,6 @@ class Engine:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the engine is shut down")
-            self._prune_locked()
             self._generations[generation.message_id] = generation
             if self._checkpointer is None:
                 self._checkpointer = threading.Thread(

@@ -22,8 +22,6 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
 
 # werkzeug logs every request to stderr unless told otherwise: noise for a desktop app and
 # time spent on every streamed request.
@@ -46,7 +44,10 @@ class Runtime:
         self.web_dir = paths.resource_dir("web")
         self.settings = SettingsStore(settings_path)
         self.store = Store(paths.database_path(data_dir))
-        self.interrupted_at_start = self.store.mark_interrupted()
+        interrupted = self.store.mark_interrupted()
+        if interrupted:
+            log.info("%d repl%s cut off when OpenChat last stopped: kept, marked interrupted",
+                     interrupted, "y was" if interrupted == 1 else "ies were")
         self.engine = Engine(self.store)
         self._router_lock = threading.Lock()
         self._router: Router | None = None

@@ -32,7 +32,6 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         OPENCHAT_TOKEN=token,
         ALLOWED_HOSTS=hosts,
         MAX_CONTENT_LENGTH=app_services.settings.current.limits.max_request_bytes,
-        JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
     app.json.ensure_ascii = False

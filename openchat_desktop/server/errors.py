@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import AppError
 from ..providers.errors import ProviderError
+from ..store import MessageNotFound, SessionNotFound, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,14 @@ def init_app(app: Flask) -> None:
     def provider_error(exc: ProviderError):
         extra = {"retry_after": exc.retry_after} if exc.retry_after is not None else {}
         return error_response(exc.status, exc.code, exc.message, **extra)
+
+    @app.errorhandler(StoreError)
+    def store_error(exc: StoreError):
+        # Checks before a write can race with a delete: the store's own check then answers.
+        if isinstance(exc, SessionNotFound | MessageNotFound):
+            return error_response(404, exc.code, "That chat or message no longer exists.")
+        log.error("store error: %s", exc)
+        return error_response(500, exc.code, str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
