@@ -53,6 +53,8 @@ EXPECTED_COLUMNS = {
         ("leaf_id", "VARCHAR", 0, None, 0),
         ("created_at", "VARCHAR", 1, None, 0),
         ("updated_at", "VARCHAR", 1, None, 0),
+        ("plan_mode", "TEXT", 0, None, 0),
+        ("think", "TEXT", 0, None, 0),
     ],
     "messages": [
         ("seq", "INTEGER", 1, None, 1),
@@ -70,8 +72,25 @@ EXPECTED_COLUMNS = {
         ("usage", "TEXT", 0, None, 0),
         ("created_at", "VARCHAR", 1, None, 0),
         ("updated_at", "VARCHAR", 1, None, 0),
+        ("plan", "TEXT", 0, None, 0),
+        ("meta", "TEXT", 0, None, 0),
     ],
     "messages_fts": [("content", "", 0, None, 0)],
+    "attachments": [
+        ("id", "VARCHAR", 1, None, 1),
+        ("sha256", "VARCHAR", 1, None, 0),
+        ("name", "TEXT", 1, None, 0),
+        ("mime", "VARCHAR", 1, None, 0),
+        ("kind", "VARCHAR", 1, None, 0),
+        ("size", "INTEGER", 1, None, 0),
+        ("text", "TEXT", 0, None, 0),
+        ("created_at", "VARCHAR", 1, None, 0),
+    ],
+    "message_attachments": [
+        ("message_id", "VARCHAR", 1, None, 1),
+        ("position", "INTEGER", 1, None, 2),
+        ("attachment_id", "VARCHAR", 1, None, 0),
+    ],
 }
 
 # index name -> (table, unique, columns)
@@ -86,6 +105,12 @@ EXPECTED_INDEXES = {
     "ix_messages_session_id_parent_id": ("messages", 0, ["session_id", "parent_id", "created_at"]),
     "ix_messages_parent_id": ("messages", 0, ["parent_id", "created_at"]),
     "ix_messages_streaming": ("messages", 0, ["session_id"]),
+    "sqlite_autoindex_attachments_1": ("attachments", 1, ["id"]),
+    "ix_attachments_sha256": ("attachments", 0, ["sha256"]),
+    "sqlite_autoindex_message_attachments_1": (
+        "message_attachments", 1, ["message_id", "position"],
+    ),
+    "ix_message_attachments_attachment_id": ("message_attachments", 0, ["attachment_id"]),
 }
 
 # (table, column, referenced table, referenced column, on delete)
@@ -94,6 +119,8 @@ EXPECTED_FOREIGN_KEYS = {
     ("sessions", "leaf_id", "messages", "id", "SET NULL"),
     ("messages", "session_id", "sessions", "id", "CASCADE"),
     ("messages", "parent_id", "messages", "id", "CASCADE"),
+    ("message_attachments", "message_id", "messages", "id", "CASCADE"),
+    ("message_attachments", "attachment_id", "attachments", "id", "CASCADE"),
 }
 
 
@@ -153,8 +180,8 @@ def add_revision(folder: Path, body: str) -> None:
         import sqlalchemy as sa
         from alembic import op
 
-        revision = "0002"
-        down_revision = "0001"
+        revision = "0003"
+        down_revision = "0002"
         branch_labels = None
         depends_on = None
 
@@ -167,7 +194,7 @@ def add_revision(folder: Path, body: str) -> None:
             pass
         '''
     ).format(body=textwrap.indent(textwrap.dedent(body), "    "))
-    (folder / "versions" / "0002_later.py").write_text(script)
+    (folder / "versions" / "0003_later.py").write_text(script)
 
 
 # the schema
@@ -181,7 +208,10 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
 
     with connect(path) as db:
         tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"alembic_version", "roles", "sessions", "messages"} | FTS_TABLES
+        assert tables == {
+            "alembic_version", "roles", "sessions", "messages", "attachments",
+            "message_attachments",
+        } | FTS_TABLES
         for table, expected in EXPECTED_COLUMNS.items():
             got = [tuple(row[1:]) for row in db.execute(f"PRAGMA table_info({table})")]
             assert got == expected, table
@@ -189,7 +219,8 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
         indexes = {}
         for name, table in db.execute(
             "SELECT name, tbl_name FROM sqlite_master WHERE type='index'"
-            " AND tbl_name IN ('roles', 'sessions', 'messages')"
+            " AND tbl_name IN ('roles', 'sessions', 'messages', 'attachments',"
+            " 'message_attachments')"
         ):
             unique = db.execute(
                 "SELECT [unique] FROM pragma_index_list(?) WHERE name = ?", (table, name)
@@ -204,7 +235,7 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
 
         foreign_keys = {
             (table, row[3], row[2], row[4], row[6])
-            for table in ("roles", "sessions", "messages")
+            for table in ("roles", "sessions", "messages", "message_attachments")
             for row in db.execute(f"PRAGMA foreign_key_list({table})")
         }
         assert foreign_keys == EXPECTED_FOREIGN_KEYS
@@ -329,8 +360,15 @@ def test_file_without_version_is_copied_then_stamped(tmp_path: Path) -> None:
     """Our tables but no alembic_version: copied, stamped with 0001, data kept."""
     path = db_path(tmp_path)
     session_id, question_id = store_with_data(path)
-    with connect(path) as db:
-        db.execute("DROP TABLE alembic_version")
+    with connect(path) as db:  # the shape revision 0001 made, without its version table
+        db.executescript(
+            """
+            DROP TABLE message_attachments; DROP TABLE attachments;
+            ALTER TABLE messages DROP COLUMN meta; ALTER TABLE messages DROP COLUMN plan;
+            ALTER TABLE sessions DROP COLUMN think; ALTER TABLE sessions DROP COLUMN plan_mode;
+            DROP TABLE alembic_version;
+            """
+        )
         db.commit()
 
     with Store(path) as store:
@@ -359,19 +397,19 @@ def test_older_revision_is_copied_then_upgraded(tmp_path: Path, migrations: Path
     store_with_data(path)
     add_revision(migrations, 'op.add_column("sessions", sa.Column("color", sa.Text()))')
 
-    backup = prepare(path, migrations_dir=migrations, head="0002")
+    backup = prepare(path, migrations_dir=migrations, head="0003")
 
-    assert backup is not None and re.fullmatch(r"openchat-0001-\d{8}T\d{6}Z\.sqlite3", backup.name)
-    assert revisions(path) == ["0002"]
+    assert backup is not None and re.fullmatch(r"openchat-0002-\d{8}T\d{6}Z\.sqlite3", backup.name)
+    assert revisions(path) == ["0003"]
     assert "color" in columns(path, "sessions")
     assert chat_titles(path) == ["Keep me"]
     # the copy is the file as it was before the upgrade
-    assert revisions(backup) == ["0001"]
+    assert revisions(backup) == ["0002"]
     assert "color" not in columns(backup, "sessions")
     assert chat_titles(backup) == ["Keep me"]
 
     # at head now: nothing more to do, no second copy
-    assert prepare(path, migrations_dir=migrations, head="0002") is None
+    assert prepare(path, migrations_dir=migrations, head="0003") is None
     assert len(list(backup.parent.iterdir())) == 1
 
 
@@ -381,12 +419,12 @@ def test_backups_of_the_same_second_do_not_overwrite_each_other(
     path = db_path(tmp_path)
     store_with_data(path)
     add_revision(migrations, 'op.add_column("sessions", sa.Column("color", sa.Text()))')
-    first = prepare(path, migrations_dir=migrations, head="0002")
-    with connect(path) as db:  # back to 0001, by hand
+    first = prepare(path, migrations_dir=migrations, head="0003")
+    with connect(path) as db:  # back to 0002, by hand
         db.execute("ALTER TABLE sessions DROP COLUMN color")
-        db.execute("UPDATE alembic_version SET version_num = '0001'")
+        db.execute("UPDATE alembic_version SET version_num = '0002'")
         db.commit()
-    second = prepare(path, migrations_dir=migrations, head="0002")
+    second = prepare(path, migrations_dir=migrations, head="0003")
     assert first is not None and second is not None and first != second
     assert first.exists() and second.exists()
 
@@ -421,11 +459,11 @@ def test_failed_upgrade_leaves_the_file_as_it_was(
     add_revision(migrations, body)
 
     with pytest.raises(StoreError, match=reason) as failure:
-        prepare(path, migrations_dir=migrations, head="0002")
+        prepare(path, migrations_dir=migrations, head="0003")
 
     (backup,) = (path.parent / "backups").iterdir()
     assert str(backup) in str(failure.value)
-    assert revisions(path) == ["0001"]
+    assert revisions(path) == ["0002"]
     assert "color" not in columns(path, "sessions")
     assert chat_titles(path) == ["Keep me"]
     with connect(path) as db:
@@ -438,7 +476,7 @@ def test_newer_database_is_refused_untouched(tmp_path: Path, migrations: Path) -
     path = db_path(tmp_path)
     store_with_data(path)
     add_revision(migrations, 'op.add_column("sessions", sa.Column("color", sa.Text()))')
-    prepare(path, migrations_dir=migrations, head="0002")  # as a newer app would leave it
+    prepare(path, migrations_dir=migrations, head="0003")  # as a newer app would leave it
     shutil.rmtree(path.parent / "backups")
     before = digest(path)
 
@@ -447,7 +485,7 @@ def test_newer_database_is_refused_untouched(tmp_path: Path, migrations: Path) -
 
     assert digest(path) == before
     assert not (path.parent / "backups").exists()
-    assert revisions(path) == ["0002"]
+    assert revisions(path) == ["0003"]
 
 
 def test_foreign_database_is_refused_untouched(tmp_path: Path) -> None:

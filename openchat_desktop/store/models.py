@@ -75,6 +75,10 @@ class ChatSession(Base):
     )
     created_at: Mapped[str] = mapped_column(String)
     updated_at: Mapped[str] = mapped_column(String)
+    # {"planner": model id, "executor": model id} while Plan Mode is on
+    plan_mode: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # the chat's Think setting: true/false or a level such as "high"; null = model default
+    think: Mapped[Any] = mapped_column(JSONText, nullable=True)
 
 
 class Message(Base):
@@ -111,3 +115,43 @@ class Message(Base):
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     created_at: Mapped[str] = mapped_column(String)
     updated_at: Mapped[str] = mapped_column(String)
+    # the planner's text of a Plan Mode reply
+    plan: Mapped[str | None] = mapped_column(Text)
+    # per-reply facts beyond usage: timings, the plan phase's model and time
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class Attachment(Base):
+    """An uploaded file; its bytes live once per sha256 under the data folder."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint("kind IN ('image', 'text', 'pdf')", name="ck_attachments_kind"),
+        Index("ix_attachments_sha256", "sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String)
+    name: Mapped[str] = mapped_column(Text)
+    mime: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    size: Mapped[int] = mapped_column(Integer)
+    # extracted text of text and PDF files, as sent to the model
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String)
+
+
+class MessageAttachment(Base):
+    __tablename__ = "message_attachments"
+    __table_args__ = (Index("ix_message_attachments_attachment_id", "attachment_id"),)
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE", name="fk_message_attachments_message_id"),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attachment_id: Mapped[str] = mapped_column(
+        ForeignKey(
+            "attachments.id", ondelete="CASCADE", name="fk_message_attachments_attachment_id"
+        )
+    )

@@ -22,6 +22,8 @@ class SessionRecord:
     leaf_id: str | None
     created_at: str
     updated_at: str
+    plan_mode: dict[str, Any] | None = None
+    think: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ class MessageRecord:
     usage: dict[str, Any] | None
     created_at: str
     updated_at: str
+    plan: str | None = None
+    meta: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

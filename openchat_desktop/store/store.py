@@ -151,6 +151,8 @@ def _session_record(row: ChatSession) -> SessionRecord:
         leaf_id=row.leaf_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        plan_mode=_json(row.plan_mode),
+        think=_json(row.think),
     )
 
 
@@ -171,6 +173,8 @@ def _message_record(row: Any) -> MessageRecord:
         usage=row.usage,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        plan=row.plan,
+        meta=row.meta,
     )
 
 
@@ -744,12 +748,14 @@ class Store:
 
 
 _SESSION_COLUMNS = (
-    "id, title, model, role_id, system_prompt, pinned, draft, leaf_id, created_at, updated_at"
+    "id, title, model, role_id, system_prompt, pinned, draft, leaf_id, created_at, updated_at,"
+    " plan_mode, think"
 )
 _MESSAGE_FIELDS = (
     "id", "session_id", "parent_id", "role", "content", "reasoning", "html", "html_version",
-    "model", "status", "error", "usage", "created_at", "updated_at",
+    "model", "status", "error", "usage", "created_at", "updated_at", "plan", "meta",
 )
+_MESSAGE_JSON_FIELDS = ("error", "usage", "meta")
 _MESSAGE_COLUMNS = ", ".join(_MESSAGE_FIELDS)
 _INSERT_MESSAGE = (
     f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * len(_MESSAGE_FIELDS))})"
@@ -759,7 +765,7 @@ _INSERT_MESSAGE = (
 def _message_params(record: MessageRecord) -> tuple[Any, ...]:
     """A record as the raw INSERT's parameters (JSON columns as text, like JSONText)."""
     values = _fields(record)
-    for name in ("error", "usage"):
+    for name in _MESSAGE_JSON_FIELDS:
         if values[name] is not None:
             values[name] = json.dumps(values[name], ensure_ascii=False, separators=(",", ":"))
     return tuple(values[name] for name in _MESSAGE_FIELDS)
@@ -767,10 +773,15 @@ def _message_params(record: MessageRecord) -> tuple[Any, ...]:
 
 def _message_from_row(row: Any) -> MessageRecord:
     values = dict(zip(_MESSAGE_FIELDS, row, strict=True))
-    for name in ("error", "usage"):
+    for name in _MESSAGE_JSON_FIELDS:
         if values[name] is not None:
             values[name] = json.loads(values[name])
     return MessageRecord(**values)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value whether it came through the ORM (decoded) or raw SQL (text)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _fields(record: Any) -> dict[str, Any]:
