@@ -8,9 +8,11 @@ import os
 import signal
 import sys
 import threading
+import time
 import webbrowser
 
 from . import __version__, paths
+from .instance import AlreadyRunning
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -44,7 +46,7 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
                         help="fixed access token instead of a random one (env OPENCHAT_TOKEN)")
 
 
-def _runtime(args: argparse.Namespace):
+def _runtime(args: argparse.Namespace, *, window: bool = False):
     from .runtime import Runtime
     from .store import StoreError
 
@@ -62,6 +64,7 @@ def _runtime(args: argparse.Namespace):
             token=token,
             host=host,
             port=args.port or 0,
+            window=window,
         )
     except StoreError as exc:
         raise SystemExit(f"openchat: {exc}") from None
@@ -70,7 +73,12 @@ def _runtime(args: argparse.Namespace):
 
 
 def serve(args: argparse.Namespace) -> int:
-    runtime = _runtime(args)
+    try:
+        runtime = _runtime(args)
+    except AlreadyRunning as exc:
+        raise SystemExit(
+            f"openchat: {exc} Stop it first, or give this one its own --data-dir."
+        ) from None
     stopping = threading.Event()
 
     def stop(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -91,7 +99,10 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def browser(args: argparse.Namespace, notice: str | None = None) -> int:
-    runtime = _runtime(args)
+    try:
+        runtime = _runtime(args)
+    except AlreadyRunning as exc:
+        return _hand_over(exc, window=False)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())  # before anyone can send it
     runtime.start()
@@ -108,15 +119,66 @@ def browser(args: argparse.Namespace, notice: str | None = None) -> int:
     return 0
 
 
+def window(args: argparse.Namespace, started: float) -> int:
+    from .desktop.gui import gui_problem
+
+    problem = gui_problem()
+    if problem is not None:
+        print(f"OpenChat could not open its window: {problem}.", file=sys.stderr, flush=True)
+        return browser(args, notice="OpenChat opens in your browser instead.")
+    from .desktop.window import hold_signals, open_window, webengine_flags
+
+    webengine_flags()
+    hold_signals()
+    try:
+        runtime = _runtime(args, window=True)
+    except AlreadyRunning as exc:
+        return _hand_over(exc, window=True)
+    if runtime.settings.problem is not None:
+        print(f"openchat: {runtime.settings.problem.message}", file=sys.stderr, flush=True)
+    runtime.start()
+    try:
+        open_window(runtime, started=started)
+    finally:
+        runtime.shutdown()
+    return 0
+
+
+def _hand_over(exc: AlreadyRunning, *, window: bool) -> int:
+    """Another OpenChat holds the data folder: show its window, or its page in the browser."""
+    instance = exc.instance
+    if instance is None:
+        raise SystemExit(f"openchat: {exc} Close it first.")
+    if window and instance.window:
+        import requests
+
+        try:
+            shown = requests.post(
+                f"{instance.base_url}/api/instance/show",
+                headers={"Authorization": f"Bearer {instance.token}"}, timeout=5,
+            ).json().get("window")
+        except (requests.RequestException, ValueError):
+            shown = False
+        if shown:
+            print("OpenChat is already open; its window was brought to the front.", flush=True)
+            return 0
+    print(f"OpenChat is already running; opening it in your browser ({instance.base_url}).",
+          flush=True)
+    webbrowser.open(instance.url)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    level = os.environ.get("OPENCHAT_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING),
+                        format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.browser:
         return browser(args)
-    return browser(args, notice="OpenChat opens in your browser (the desktop window is not "
-                   "available in this version).")
+    return window(args, started)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ import logging
 import secrets
 import threading
 from pathlib import Path
+from typing import Protocol
 
 from . import paths, rendering
 from .chat import ChatService
 from .engine import Engine
+from .instance import InstanceLock
 from .providers.router import Router
 from .server import create_app
 from .server.security import allowed_hosts
@@ -28,6 +30,14 @@ log = logging.getLogger(__name__)
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+class WindowHooks(Protocol):
+    """The desktop window, as the server may use it."""
+
+    def show(self) -> None: ...
+
+    def ask_save_path(self, suggested_name: str) -> str | None: ...
+
+
 class Runtime:
     def __init__(
         self,
@@ -37,13 +47,29 @@ class Runtime:
         token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        window: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
         self.token = token or secrets.token_urlsafe(32)
         self.web_dir = paths.resource_dir("web")
+        # Before the database is opened: a second OpenChat on this folder stops here.
+        self.instance = InstanceLock(data_dir)
+        self.instance.acquire()
+        try:
+            self._open(settings_path, host, port)
+        except BaseException:
+            self.instance.release()
+            raise
+        self.instance.publish(base_url=self.base_url, token=self.token, window=window)
+        # Set by the desktop window; None when serving headless or to a browser.
+        self.window: WindowHooks | None = None
+        # The first highlighted code block loads pygments (~50 ms): do it before anyone waits.
+        threading.Thread(target=rendering.warm_up, name="warm-up", daemon=True).start()
+
+    def _open(self, settings_path: Path, host: str, port: int) -> None:
         self.settings = SettingsStore(settings_path)
-        self.store = Store(paths.database_path(data_dir))
+        self.store = Store(paths.database_path(self.data_dir))
         interrupted = self.store.mark_interrupted()
         if interrupted:
             log.info("%d repl%s cut off when OpenChat last stopped: kept, marked interrupted",
@@ -59,8 +85,6 @@ class Runtime:
         self.app = create_app(self, token=self.token, hosts=allowed_hosts(host, self.port))
         self.server.app = self.app
         self._closed = False
-        # The first highlighted code block loads pygments (~50 ms): do it before anyone waits.
-        threading.Thread(target=rendering.warm_up, name="warm-up", daemon=True).start()
 
     def router(self) -> Router:
         """The provider router for the current settings, rebuilt when the file changes."""
@@ -72,6 +96,13 @@ class Runtime:
                     old.close()  # replies already running keep their own provider sessions
                 self._router_version = self.settings.version
             return self._router
+
+    def bring_forward(self) -> bool:
+        """Show the window of this instance, if it has one; False for a headless server."""
+        if self.window is None:
+            return False
+        self.window.show()
+        return True
 
     @property
     def base_url(self) -> str:
@@ -113,3 +144,4 @@ class Runtime:
         if self._router is not None:
             self._router.close()
         self.store.close()
+        self.instance.release()

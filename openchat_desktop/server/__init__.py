@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 
@@ -18,8 +18,11 @@ class Services(Protocol):
     chat: ChatService
     settings: SettingsStore
     web_dir: Path
+    window: Any  # runtime.WindowHooks, or None without a window
 
     def router(self) -> Router: ...
+
+    def bring_forward(self) -> bool: ...
 
 
 def services() -> Services:
@@ -39,7 +42,19 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     from . import errors, security
     from .openapi import bp as openapi_bp
-    from .routes import chat, health, models, page, providers, roles, search, sessions, settings
+    from .routes import (
+        chat,
+        export,
+        health,
+        instance,
+        models,
+        page,
+        providers,
+        roles,
+        search,
+        sessions,
+        settings,
+    )
 
     @app.before_request
     def apply_limits() -> None:
@@ -48,7 +63,10 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     errors.init_app(app)
     security.init_app(app)
-    for module in (health, models, settings, providers, sessions, chat, roles, search, page):
+    for module in (
+        health, models, settings, providers, sessions, chat, roles, search, export, instance,
+        page,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)
     return app

@@ -302,6 +302,38 @@ PATHS: dict[str, dict] = {
                     "results": {"type": "array", "items": {"type": "object"}}}}),
                     "422": ERROR}},
     },
+    "/api/sessions/{session_id}/export": {
+        "get": {"summary": "The chat's current branch as a file to download.",
+                "parameters": [_id_param("session_id"), _query(
+                    "format", {"enum": ["markdown", "json"], "default": "markdown"},
+                    "Markdown to read, or JSON with every message's fields.")],
+                "responses": {"200": {"description": "The file, sent as an attachment.",
+                                      "content": {"text/markdown": {}, "application/json": {}}},
+                              "404": ERROR, "422": ERROR}},
+    },
+    "/api/sessions/{session_id}/export/save": {
+        "post": {"summary": "Desktop window only: save the export where the user picks in the "
+                 "system's Save dialog.",
+                 "parameters": [_id_param("session_id")],
+                 "requestBody": _body({"type": "object", "properties": {
+                     "format": {"enum": ["markdown", "json"], "default": "markdown"}}},
+                     required=False),
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "saved": {"type": ["string", "null"],
+                               "description": "The file written; null when cancelled."}}}),
+                     "404": ERROR, "409": ERROR, "422": ERROR}},
+    },
+    "/api/instance": {
+        "get": {"summary": "Whether this OpenChat shows a desktop window.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "window": {"type": "boolean"}}})}},
+    },
+    "/api/instance/show": {
+        "post": {"summary": "Bring this OpenChat's window to the front (a second launch asks).",
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "window": {"type": "boolean",
+                                "description": "false when this OpenChat has no window."}}})}},
+    },
     "/api/openapi.json": {
         "get": {"summary": "This document.", "responses": {"200": _json({"type": "object"})}},
     },

@@ -1,0 +1,59 @@
+"""GET /api/sessions/<id>/export: the chat as a Markdown or JSON file to download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Blueprint, Response, request
+
+from ... import export
+from ...errors import Conflict, InvalidRequest
+from .. import services
+from ..validation import field, json_body, only_fields
+
+bp = Blueprint("export", __name__)
+
+
+@bp.get("/api/sessions/<session_id>/export")
+def export_session(session_id: str):
+    fmt = request.args.get("format", "markdown")
+    if fmt not in export.FORMATS:
+        raise InvalidRequest("`format` must be `markdown` or `json`.")
+    chat = services().chat
+    session = chat.session(session_id)
+    text = export.export(session, chat.store.branch(session.id), fmt)
+    name = export.file_name(session, fmt)
+    response = Response(text, mimetype=export.FORMATS[fmt][1])
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{name.encode('ascii', 'replace').decode().replace('?', '_')}\";"
+        f" filename*=UTF-8''{quote(name)}"
+    )
+    return response
+
+
+@bp.post("/api/sessions/<session_id>/export/save")
+def save_session(session_id: str):
+    """In the desktop window: ask where to save through the system's Save dialog, then write
+    the file. (A browser downloads the GET above instead.)"""
+    body = json_body(required=False)
+    only_fields(body, {"format"})
+    fmt = field(body, "format", str) or "markdown"
+    if fmt not in export.FORMATS:
+        raise InvalidRequest("`format` must be `markdown` or `json`.")
+    app = services()
+    if app.window is None:
+        raise Conflict("Saving through a dialog needs the desktop window; download the file "
+                       "from GET /api/sessions/<id>/export instead.", code="no_window")
+    session = app.chat.session(session_id)
+    text = export.export(session, app.chat.store.branch(session.id), fmt)
+    chosen = app.window.ask_save_path(export.file_name(session, fmt))
+    if chosen is None:
+        return {"saved": None}
+    path = Path(chosen)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Conflict(f"Could not save {path.name}: {exc.strerror or exc}.",
+                       code="save_failed") from None
+    return {"saved": str(path)}
