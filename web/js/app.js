@@ -5,6 +5,7 @@ import { focusComposer, initComposer } from "./composer.js";
 import {
   copyLastCode, initMessages, newConversation, openSession, sendMessage, stopStreaming,
 } from "./messages.js";
+import { initLinks } from "./links.js";
 import { initModels, loadModels } from "./models.js";
 import { initSettings } from "./settings.js";
 import { initShortcuts } from "./shortcuts.js";
@@ -17,6 +18,7 @@ function report(promise) {
 }
 
 function init() {
+  initLinks();
   initSidebar();
   initComposer();
   initMessages();

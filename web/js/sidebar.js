@@ -1,8 +1,9 @@
 // The chat list: pinned first, then newest (the API's order). Opening a chat emits
-// "session:open"; each chat has an actions menu (rename in place, pin, delete with undo), and a
-// filter box narrows the list by title.
+// "session:open"; each chat has an actions menu (rename in place, pin, export, delete with
+// undo), and a filter box narrows the list by title.
 
 import { api } from "./api.js";
+import { exportSession } from "./export.js";
 import { $, emit, notify, on, state } from "./state.js";
 
 // Chats loaded at once; with more, filtering asks the API and "Show more chats" loads more.
@@ -192,6 +193,10 @@ function menuItem(label, action) {
   return button;
 }
 
+function failed(error) {
+  notify(error.message);
+}
+
 function openMenu(button, session, focusLast = false) {
   closeMenu(false);
   const element = document.createElement("div");
@@ -202,6 +207,8 @@ function openMenu(button, session, focusLast = false) {
   element.append(
     menuItem("Rename", (s) => startRename(s.id)),
     menuItem(session.pinned ? "Unpin" : "Pin", (s) => setPinned(s, !s.pinned)),
+    menuItem("Export as Markdown", (s) => exportSession(s, "markdown").catch(failed)),
+    menuItem("Export as JSON", (s) => exportSession(s, "json").catch(failed)),
     menuItem("Delete", (s) => deleteSession(s)),
   );
   element.lastElementChild.classList.add("danger");

@@ -1,0 +1,183 @@
+"""The real desktop window under a virtual X display: a streamed reply shows in it, closing it
+saves a running reply and exits, its size is remembered, a second launch hands over to the
+first, and without a display the app says why and opens the browser instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from openchat_desktop.store import Store
+
+from .conftest import ARTIFACTS, provider_settings
+from .desktop_harness import (
+    GUI_READY,
+    TOKEN,
+    DesktopApp,
+    Display,
+    close_window,
+    resize_window,
+    screenshot,
+    source_command,
+    wait_for,
+    window_geometry,
+)
+from .fake_provider import Reply
+
+pytestmark = pytest.mark.skipif(not GUI_READY, reason="Xvfb is not installed")
+
+ANSWER = (
+    "Here is a greeting in Python:\n\n```python\nprint('hello from the window')\n```\n\n"
+    "- it prints one line\n- it needs nothing installed"
+)
+LAST_REPLY = "[...document.querySelectorAll('.message.assistant')].at(-1)?.innerText || ''"
+
+
+@pytest.fixture(scope="module")
+def display():
+    screen = Display()
+    yield screen
+    screen.close()
+
+
+@pytest.fixture
+def launch(display, tmp_path, fake):
+    settings = tmp_path / "settings.toml"
+    settings.write_text(provider_settings(("ollama", "ollama", fake.ollama_url),
+                                          default_model="ollama/llama3.2:3b"))
+    apps: list[DesktopApp] = []
+
+    def start(command=None, **kw) -> DesktopApp:
+        app = DesktopApp(command or source_command(), display=display,
+                         data_dir=tmp_path / "data", settings=settings,
+                         log=tmp_path / f"app-{len(apps)}.log", **kw)
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        app.close()
+
+
+def chat_in_window(app: DesktopApp, text: str):
+    devtools = app.devtools()
+    # the page is ready once the model list has arrived
+    wait_for(lambda: "llama3.2:3b" in devtools.evaluate("document.body.innerText"),
+             timeout=30, what="the page with its models")
+    devtools.evaluate("document.querySelector('#message-input').focus()")
+    devtools.type_text(text)
+    devtools.press_enter()
+    return devtools
+
+
+def test_window_shows_a_streamed_reply_then_closes_saving_a_running_one(launch, display, fake):
+    fake.script(
+        Reply(text=ANSWER, delay=0.02),
+        Reply(text=" ".join(f"word{i}" for i in range(400)), delay=0.05),
+    )
+    app = launch()
+    app.wait_healthy()
+    devtools = chat_in_window(app, "Say hello in Python")
+    wait_for(lambda: "it needs nothing installed" in devtools.evaluate(LAST_REPLY),
+             timeout=30, what="the streamed reply in the window")
+    reply = devtools.evaluate(LAST_REPLY)
+    assert "print('hello from the window')" in reply
+    assert devtools.evaluate("document.title") == "OpenChat"
+    time.sleep(0.5)  # let the highlight and the tokens/s line settle for the picture
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot(display, ARTIFACTS / "window.png")
+
+    # a second, slow reply is running when the window is closed
+    devtools.type_text("Count slowly")
+    devtools.press_enter()
+    wait_for(lambda: "word5" in devtools.evaluate(LAST_REPLY), timeout=30,
+             what="the second reply to start")
+    devtools.close()
+    closed_at = time.monotonic()
+    close_window(display)
+    assert app.wait_exit(timeout=15) == 0, app.log.read_text()
+    took = time.monotonic() - closed_at
+    print(f"closed and exited in {took:.2f} s")
+
+    with Store(app.data_dir / "openchat.sqlite3") as store:
+        (session,) = store.list_sessions()
+        messages = store.branch(session.id)
+    assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[1].content == ANSWER and messages[1].status == "complete"
+    cut = messages[3]
+    assert cut.status == "interrupted"
+    assert cut.content.startswith("word0 word1 word2 word3 word4 word5")
+    assert "word399" not in cut.content
+    # nothing is left holding the data folder
+    assert not (app.data_dir / "instance.json").exists()
+
+
+def test_window_size_is_remembered(launch, display):
+    first = launch()
+    first.wait_healthy()
+    wait_for(lambda: window_geometry(display) == (1200, 800), timeout=30,
+             what="the default window size")
+    resize_window(display, 1000, 700)
+    wait_for(lambda: window_geometry(display) == (1000, 700), timeout=10, what="the resize")
+    time.sleep(0.5)  # the toolkit reports the new size to the app
+    close_window(display)
+    assert first.wait_exit(timeout=15) == 0
+    saved = json.loads((first.data_dir / "window.json").read_text())
+    assert (saved["width"], saved["height"]) == (1000, 700)
+
+    second = launch()
+    second.wait_healthy()
+    wait_for(lambda: window_geometry(display) == (1000, 700), timeout=30,
+             what="the remembered size")
+    close_window(display)
+    assert second.wait_exit(timeout=15) == 0
+
+
+def test_second_launch_brings_the_first_forward_and_starts_no_server(launch, tmp_path):
+    first = launch()
+    first.wait_healthy()
+    note = json.loads((first.data_dir / "instance.json").read_text())
+    assert note["pid"] == first.process.pid and note["window"] is True
+    assert stat.S_IMODE((first.data_dir / "instance.json").stat().st_mode) == 0o600
+
+    second = launch()
+    assert second.wait_exit(timeout=30) == 0
+    assert "already open; its window was brought to the front" in second.log.read_text()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{second.base}/api/health", timeout=2)
+    assert first.process.poll() is None
+    assert first.http.get(f"{first.base}/api/instance").json() == {"window": True}
+    assert json.loads((first.data_dir / "instance.json").read_text())["pid"] == first.process.pid
+
+
+def test_without_a_display_the_page_opens_in_the_browser(tmp_path):
+    opened = tmp_path / "opened.txt"
+    fake_browser = tmp_path / "browser.sh"
+    fake_browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    fake_browser.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["BROWSER"] = str(fake_browser)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openchat_desktop", "--token", TOKEN],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        url = wait_for(lambda: opened.read_text().strip(), timeout=30, what="the browser")
+        assert url.endswith(f"/?token={TOKEN}")
+        base = url.split("/?")[0]
+        assert requests.get(f"{base}/api/health", timeout=5).json()["status"] == "ok"
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert ("OpenChat could not open its window: there is no graphical display here "
+            "(neither DISPLAY nor WAYLAND_DISPLAY is set).") in err
+    assert "OpenChat opens in your browser instead." in out
+    assert "Traceback" not in err
