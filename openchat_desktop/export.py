@@ -21,7 +21,8 @@ STATUS_NOTES = {
 def file_name(session: SessionRecord, fmt: str) -> str:
     """A file name from the title that every file system accepts."""
     title = unicodedata.normalize("NFC", session.title)
-    title = re.sub(r'[\x00-\x1f<>:"/\\|?*]+', " ", title).strip(" .") or "chat"
+    title = re.sub(r'[\x00-\x1f<>:"/\\|?*]+', " ", title)
+    title = re.sub(r"\s+", " ", title).strip(" .") or "chat"
     return f"{title[:80].strip()}.{FORMATS[fmt][0]}"
 
 

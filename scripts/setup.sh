@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extra=""
-[ "${1:-}" = "--dev" ] && extra="[dev]"
+case "${1:-}" in
+  --dev) extra="[dev]" ;;      # tests: also pytest, ruff, playwright, PyInstaller, Xvfb, Chromium
+  --build) extra="[build]" ;;  # packaging: also PyInstaller
+esac
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -33,9 +36,22 @@ if ! python_ok; then
   python_ok || { echo "OpenChat needs Python 3.11 or newer with venv." >&2; exit 1; }
 fi
 
-if [ -n "$extra" ] && [ ! -x /usr/bin/chromium ]; then
+if [ "$extra" = "[dev]" ] && [ ! -x /usr/bin/chromium ]; then
   # The page tests drive Debian's Chromium headless.
   apt_install chromium fonts-dejavu-core
+fi
+if [ "$extra" = "[dev]" ] && command -v apt-get >/dev/null 2>&1; then
+  # The window tests run the real window on a virtual display.
+  apt_install xvfb xauth
+fi
+if [ "$(uname -s)" = "Linux" ] && command -v apt-get >/dev/null 2>&1; then
+  # The window's toolkit (Qt, from PyPI) needs these system libraries; the list lives in
+  # openchat_desktop/desktop/system_libs.py. Without them OpenChat opens in the browser.
+  mapfile -t qt_packages < <(python3 openchat_desktop/desktop/system_libs.py)
+  if [ "${#qt_packages[@]}" -gt 0 ]; then
+    apt_install "${qt_packages[@]}" ||
+      echo "Could not install ${qt_packages[*]}; OpenChat will open in the browser instead." >&2
+  fi
 fi
 
 stamp=".venv/.installed${extra}"

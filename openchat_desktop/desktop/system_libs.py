@@ -64,4 +64,5 @@ def packages_for(sonames: list[str]) -> list[str]:
 if __name__ == "__main__":
     # `python3 system_libs.py`: the packages to install, one per line (none when all are there).
     if sys.platform.startswith("linux"):
-        print("\n".join(packages_for(missing_libraries())))
+        for package in packages_for(missing_libraries()):
+            print(package)
