@@ -115,7 +115,8 @@ def test_the_lock_is_the_operating_systems_so_a_crash_never_leaves_it_held(tmp_p
         [sys.executable, "-c",
          "import sys, time; from pathlib import Path;"
          "from openchat_desktop.instance import InstanceLock;"
-         "lock = InstanceLock(Path(sys.argv[1])); lock.acquire(); print('held', flush=True); time.sleep(60)",
+         "lock = InstanceLock(Path(sys.argv[1])); lock.acquire();"
+         "print('held', flush=True); time.sleep(60)",
          str(tmp_path)],
         stdout=subprocess.PIPE, text=True,
     )
