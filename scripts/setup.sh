@@ -41,8 +41,8 @@ if [ "$extra" = "[dev]" ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-dejavu-core
 fi
 if [ "$extra" = "[dev]" ] && command -v apt-get >/dev/null 2>&1; then
-  # The window tests run the real window on a virtual display.
-  apt_install xvfb xauth
+  # The window tests run the real window on a virtual display and type into its dialogs.
+  apt_install xvfb xauth xdotool
 fi
 if [ "$(uname -s)" = "Linux" ] && command -v apt-get >/dev/null 2>&1; then
   # The window's toolkit (Qt, from PyPI) needs these system libraries; the list lives in

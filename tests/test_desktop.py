@@ -181,3 +181,53 @@ def test_without_a_display_the_page_opens_in_the_browser(tmp_path):
             "(neither DISPLAY nor WAYLAND_DISPLAY is set).") in err
     assert "OpenChat opens in your browser instead." in out
     assert "Traceback" not in err
+
+
+def test_links_open_in_the_system_browser_and_export_uses_the_save_dialog(
+    launch, display, fake, tmp_path
+):
+    opened = tmp_path / "opened.txt"
+    fake_browser = tmp_path / "browser.sh"
+    fake_browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    fake_browser.chmod(0o755)
+    fake.script(Reply(text="See [the docs](https://example.com/docs) for more."))
+    app = launch(extra_env={"BROWSER": str(fake_browser)})
+    app.wait_healthy()
+    devtools = chat_in_window(app, "Where are the docs?")
+    wait_for(lambda: "for more" in devtools.evaluate(LAST_REPLY), timeout=30, what="the reply")
+    page_url = devtools.evaluate("location.href")
+
+    devtools.evaluate("document.querySelector('.message.assistant a').click()")
+    assert wait_for(lambda: opened.read_text().strip(), timeout=15,
+                    what="the system browser") == "https://example.com/docs"
+    assert devtools.evaluate("location.href") == page_url  # the chat stayed in the window
+
+    # Export through the system's Save dialog: the server asks the window, a person types a
+    # file name and presses Enter.
+    session_id = app.http.get(f"{app.base}/api/sessions").json()["sessions"][0]["id"]
+    target = tmp_path / "exported chat.md"
+    answer: dict = {}
+
+    def export() -> None:
+        answer["response"] = app.http.post(
+            f"{app.base}/api/sessions/{session_id}/export/save", json={"format": "markdown"},
+            timeout=60,
+        )
+
+    import threading
+
+    asking = threading.Thread(target=export)
+    asking.start()
+    env = {**os.environ, "DISPLAY": display.name}
+    wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Save"], env=env,
+                                    capture_output=True).returncode == 0,
+             timeout=30, what="the Save dialog")
+    time.sleep(0.5)
+    subprocess.run(["xdotool", "key", "ctrl+a"], env=env, check=True)
+    subprocess.run(["xdotool", "type", "--delay", "10", str(target)], env=env, check=True)
+    subprocess.run(["xdotool", "key", "Return"], env=env, check=True)
+    asking.join(30)
+    assert answer["response"].json() == {"saved": str(target)}
+    assert target.read_text().startswith("# Where are the docs?\n\n## You\n\nWhere are the docs?")
+    close_window(display)
+    assert app.wait_exit(timeout=15) == 0
