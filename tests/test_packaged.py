@@ -98,6 +98,21 @@ def test_packaged_window_starts_answers_and_chats(packaged, tmp_path, fake):
         close_window(display)
         assert app.wait_exit(timeout=20) == 0, app.log.read_text()
         assert "Traceback" not in app.log.read_text()
+
+        # the next start finds the chat as it was left
+        again = DesktopApp([executable(packaged)], display=display,
+                           data_dir=tmp_path / "data", settings=settings,
+                           log=tmp_path / "again.log")
+        try:
+            again.wait_healthy()
+            devtools = again.devtools()
+            wait_for(lambda: "Packaged and answering." in devtools.evaluate(
+                "document.querySelector('#messages').innerText"), timeout=60,
+                what="the chat from the last run")
+            close_window(display)
+            assert again.wait_exit(timeout=20) == 0
+        finally:
+            again.close()
     finally:
         app.close()
         display.close()
