@@ -6,9 +6,12 @@ import {
   copyLastCode, initMessages, newConversation, openSession, sendMessage, stopStreaming,
 } from "./messages.js";
 import { initModels, loadModels } from "./models.js";
+import { initPlan } from "./plan.js";
+import { initRoles } from "./roles.js";
 import { initSettings } from "./settings.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, refreshSessions } from "./sidebar.js";
+import { initSlash } from "./slash.js";
 import { notify, on, state } from "./state.js";
 import { initWelcome } from "./welcome.js";
 
@@ -32,6 +35,9 @@ function init() {
   initShortcuts();
   initModels();
   initSettings();
+  initRoles();
+  initPlan();
+  initSlash();
   initWelcome();
   report(loadModels());
   report(
