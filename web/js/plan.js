@@ -90,6 +90,7 @@ export function showPlan(article, message) {
   const text = details.querySelector(".plan-text");
   if (message.plan_html) text.innerHTML = message.plan_html; // rendered by the server, no raw HTML
   else text.textContent = message.plan;
+  text.classList.toggle("rendered", Boolean(message.plan_html));
   const phase = message.meta && message.meta.plan;
   if (message.status === "streaming") {
     details.dataset.phase = "planning";
