@@ -1,4 +1,4 @@
-// What every modal panel shares: Tab stays inside it.
+// What the modal panels (Settings, Roles) share: Tab stays inside, and a small element builder.
 
 // A modal <dialog> keeps the page inert, but Tab can still leave it for the browser itself:
 // wrap around from the last control to the first (and back with Shift+Tab). Unchecked radios

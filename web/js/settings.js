@@ -7,7 +7,7 @@
 // after a save so the model picker reloads.
 
 import { api } from "./api.js";
-import { trapTab } from "./dialogs.js";
+import { h, trapTab } from "./dialogs.js";
 import { modelGroups, statusText } from "./models.js";
 import { $, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
@@ -21,18 +21,6 @@ let dialog = null;
 let opener = null; // the element focus returns to when the panel closes
 let editing = null; // the stored provider being edited, or null for a new one
 let problemTimer = null;
-
-// A tiny element builder: h("p", { className: "x" }, "text", child…).
-function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null) continue;
-    if (key in element && !key.includes("-")) element[key] = value;
-    else element.setAttribute(key, value === true ? "" : value);
-  }
-  element.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return element;
-}
 
 function field(label, control, hint) {
   const hintId = hint ? `${control.id}-hint` : null;
