@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterator
 
-from . import rendering
+from . import planning, rendering
 from .engine import Engine, Generation, sse_bytes
 from .errors import InvalidRequest, NotFound, TooLarge
 from .providers.base import Cancel, ChatMessage, ChatRequest
@@ -48,6 +48,7 @@ def session_view(record: SessionRecord) -> dict:
         "pinned": record.pinned,
         "draft": record.draft,
         "leaf_id": record.leaf_id,
+        "plan_mode": record.plan_mode,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }
@@ -102,6 +103,9 @@ class ChatService:
             "status": record.status,
             "error": record.error,
             "usage": record.usage,
+            "plan": record.plan,
+            "plan_html": None,
+            "meta": record.meta,
             "created_at": record.created_at,
             "updated_at": record.updated_at,
         }
@@ -109,10 +113,13 @@ class ChatService:
         if generation is not None and not generation.finished:
             # The live reply is newer than the last checkpoint: serve it, with the sequence
             # number a client passes as `after` to continue without a gap or a repeat.
-            content, reasoning, seq, live_html = generation.snapshot()
-            view.update(content=content, reasoning=reasoning, html=live_html, stream_seq=seq)
+            content, reasoning, seq, live_html, plan = generation.snapshot()
+            view.update(content=content, reasoning=reasoning, html=live_html, stream_seq=seq,
+                        plan=plan)
         else:
             view["html"] = self.message_html(record)
+        if view["plan"]:
+            view["plan_html"] = rendering.render_markdown(view["plan"])
         return view
 
     def branch_view(self, records: list[MessageRecord]) -> list[dict]:
@@ -199,11 +206,17 @@ class ChatService:
         parent_id: str | None = None,
         parent_given: bool = False,
         think: bool | str | None = None,
+        plan: object = None,
+        plan_given: bool = False,
     ) -> Generation:
         """Save the user's message, then start the reply. Without `parent_given` the message
-        continues the branch on screen; with it, it answers `parent_id` (an edit)."""
+        continues the branch on screen; with it, it answers `parent_id` (an edit). Without
+        `plan_given` the chat's Plan Mode applies; with it, `plan` (null: none) does."""
         session = self.session(session_id)
         text = self.check_text(text)
+        plan_models = (
+            planning.check_plan(plan, self.router()) if plan_given else self.plan_mode(session)
+        )
         model_id = self.resolve_model(model, session)
         if parent_given:
             if parent_id is not None and self.message(parent_id).session_id != session.id:
@@ -217,10 +230,10 @@ class ChatService:
             changes["model"] = model_id
         history = self.store.path_to(parent_id) if parent_id else []
         user, reply = self.store.start_reply(
-            session_id=session.id, parent_id=parent_id, user_content=text, model=model_id,
-            session_changes=changes,
+            session_id=session.id, parent_id=parent_id, user_content=text,
+            model=plan_models.executor if plan_models else model_id, session_changes=changes,
         )
-        return self._generate(session, [*history, user], user, reply, think)
+        return self._generate(session, [*history, user], user, reply, think, plan_models)
 
     def regenerate(self, message_id: str, *, model: str | None = None) -> Generation:
         """A new reply to the same user message, kept beside the old one as a branch."""
@@ -228,12 +241,25 @@ class ChatService:
         if old.role != "assistant" or old.parent_id is None:
             raise InvalidRequest("Only a reply can be regenerated.")
         session = self.session(old.session_id)
+        plan_models = self.plan_mode(session)
         model_id = self.resolve_model(model or old.model, session)
         history = self.store.path_to(old.parent_id)
         user, reply = self.store.start_reply(
-            session_id=session.id, parent_id=old.parent_id, user_content=None, model=model_id
+            session_id=session.id, parent_id=old.parent_id, user_content=None,
+            model=plan_models.executor if plan_models else model_id,
         )
-        return self._generate(session, history, user, reply, None)
+        return self._generate(session, history, user, reply, None, plan_models)
+
+    def plan_mode(self, session: SessionRecord) -> planning.PlanModels | None:
+        """The chat's Plan Mode models; checked when set, here only their providers."""
+        value = session.plan_mode
+        if not isinstance(value, dict):
+            return None
+        models = planning.PlanModels(str(value.get("planner")), str(value.get("executor")))
+        router = self.router()
+        router.resolve(models.planner)
+        router.resolve(models.executor)
+        return models
 
     def _generate(
         self,
@@ -242,6 +268,7 @@ class ChatService:
         user: MessageRecord,
         reply: MessageRecord,
         think: bool | str | None,
+        plan_models: planning.PlanModels | None = None,
     ) -> Generation:
         model_id = reply.model or ""
         request = ChatRequest(
@@ -257,8 +284,10 @@ class ChatService:
         generation = self.engine.start(
             user_message=user,
             assistant_message=reply,
-            stream=stream,
+            stream=planning.plan_and_answer(router, plan_models, request) if plan_models
+            else stream,
             message_view=self.message_view,
+            extra_start={"plan": plan_models.to_json()} if plan_models else None,
         )
         generation.accepted.wait(ACCEPT_WAIT)
         if generation.early_error is not None:
@@ -300,6 +329,7 @@ class ChatService:
         events: list[tuple[str, dict]] = [
             ("start", {"user_message": self.message_view(user) if user else None,
                        "assistant_message": view}),
+            *([("plan", {"text": record.plan})] if record.plan is not None else []),
             ("reasoning", {"text": record.reasoning}),
             ("delta", {"text": record.content}),
         ]

@@ -141,7 +141,12 @@ def window(args: argparse.Namespace, started: float) -> int:
         open_window(runtime, started=started)
     finally:
         runtime.shutdown()
-    return 0
+    # Everything is saved and closed. Leave now: tearing down Qt WebEngine's objects at
+    # interpreter exit can hang when a helper process went away early.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
 
 
 def _hand_over(exc: AlreadyRunning, *, window: bool) -> int:

@@ -33,8 +33,27 @@ KEEPALIVE_INTERVAL = 15.0  # seconds of silence before an SSE comment keeps clie
 FINISHED_GRACE = 120.0  # seconds a finished generation's log stays replayable from memory
 COMPACT_AFTER = 5.0  # seconds after its end a reply's per-token log is folded (see _FinishedLog)
 
-StreamFactory = Callable[[Cancel], Iterator[Event]]
 MessageView = Callable[[MessageRecord], dict]
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """A stream starts a named phase (Plan Mode: "plan", then "executor") with this model;
+    the reply's `meta` then holds each phase's model, duration and how it ended."""
+
+    name: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDelta:
+    """Text of the plan (Plan Mode's first phase), sent to clients as `plan` events."""
+
+    text: str
+
+
+TEXT_KINDS = ("delta", "reasoning", "plan")  # event types whose data is one text delta
+StreamFactory = Callable[[Cancel], Iterator[Event | Phase | PlanDelta]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +105,8 @@ class _FinishedLog:
 
     def __init__(self, events: list[LoggedEvent], render_state: RenderUpdate | None) -> None:
         self.length = len(events)
-        self.tracks = {kind: _TextTrack(events, kind) for kind in ("delta", "reasoning")}
-        self.others = [e for e in events if e.type not in ("delta", "reasoning", "render")]
+        self.tracks = {kind: _TextTrack(events, kind) for kind in TEXT_KINDS}
+        self.others = [e for e in events if e.type not in (*TEXT_KINDS, "render")]
         renders = [e.seq for e in events if e.type == "render"]
         self.render_seq = renders[-1] if renders else None
         self.render = render_state.to_json() if render_state is not None else None
@@ -111,6 +130,8 @@ class _Progress:
     usage: Usage | None = None
     finish_reason: str | None = None
     first_token_at: float | None = None
+    plan: list[str] | None = None  # None: this reply has no plan phase
+    phases: list[tuple[str, str, float]] = field(default_factory=list)  # (name, model, start)
 
 
 class Generation:
@@ -202,7 +223,7 @@ class Generation:
         if self.cancel.cancelled:
             self._finalize(self._end_status or "stopped", None)
         elif error is not None:
-            if not (progress.content or progress.reasoning):
+            if not (progress.content or progress.reasoning or progress.plan):
                 self.early_error = error
             self._finalize("error", error)
         else:
@@ -231,6 +252,19 @@ class Generation:
             progress.reasoning.append(event.text)
             self._dirty = True
             self._append("reasoning", {"text": event.text})
+        elif isinstance(event, PlanDelta):
+            if not event.text:
+                return
+            if progress.plan is None:
+                progress.plan = []
+            progress.plan.append(event.text)
+            self._dirty = True
+            self._append("plan", {"text": event.text})
+        elif isinstance(event, Phase):
+            if event.name == "plan" and progress.plan is None:
+                progress.plan = []
+            progress.phases.append((event.name, event.model, time.monotonic()))
+            return  # a marker: not yet a sign of life from the provider
         elif isinstance(event, Usage):
             progress.usage = event
         elif isinstance(event, Finish):
@@ -241,8 +275,8 @@ class Generation:
             # interpreter, it may wait a whole switch interval (5 ms) while this thread parses.
             time.sleep(0)
 
-    def take_checkpoint(self) -> tuple[str, str, str] | None:
-        """(id, content, reasoning) if the text changed since the last checkpoint.
+    def take_checkpoint(self) -> tuple[str, str, str, str | None] | None:
+        """(id, content, reasoning, plan) if the text changed since the last checkpoint.
 
         The store writes checkpoints only while the row is still 'streaming', so one that
         lands after the final save cannot overwrite it."""
@@ -253,7 +287,27 @@ class Generation:
             self.message_id,
             "".join(self._progress.content),
             "".join(self._progress.reasoning),
+            self._plan_text(),
         )
+
+    def _plan_text(self) -> str | None:
+        plan = self._progress.plan
+        return None if plan is None else "".join(plan)
+
+    def _phase_meta(self, status: str, ended_at: float) -> dict | None:
+        """{phase name: {"model", "ms", "status"}}: earlier phases completed, the last one
+        ended the way the reply did."""
+        phases = self._progress.phases
+        meta = {}
+        for index, (name, model, started) in enumerate(phases):
+            last = index == len(phases) - 1
+            end = ended_at if last else phases[index + 1][2]
+            meta[name] = {
+                "model": model,
+                "ms": round((end - started) * 1000, 1),
+                "status": status if last else "complete",
+            }
+        return meta or None
 
     def checkpoint_failed(self) -> None:
         self._dirty = True
@@ -301,6 +355,8 @@ class Generation:
                 status=status,
                 error=error_dict,
                 usage=self._usage(ended_at),
+                plan=self._plan_text(),
+                meta=self._phase_meta(status, ended_at),
             )
             self._store.set_html(self.message_id, self._renderer.html, RENDER_VERSION)
             record = self._store.get_message(self.message_id)
@@ -355,8 +411,8 @@ class Generation:
             self._events = []
             return True
 
-    def snapshot(self) -> tuple[str, str, int, str]:
-        """(content, reasoning, last sequence number, html so far) of the live reply."""
+    def snapshot(self) -> tuple[str, str, int, str, str | None]:
+        """(content, reasoning, last sequence number, html so far, plan) of the live reply."""
         with self._cond:
             state = self._render_state
             html = "".join(state.blocks) + state.tail if state else ""
@@ -365,12 +421,14 @@ class Generation:
                 "".join(self._progress.reasoning),
                 self.last_seq,
                 html,
+                self._plan_text(),
             )
 
     def _replay_locked(self, after: int) -> bytes:
         """Events after `after`, compacted: the render updates fold into one full snapshot at
         the last one's place, and each run of adjacent deltas (or reasoning deltas) into one
-        event carrying the run's last sequence number — the text stays exact from any point."""
+        event carrying the run's last sequence number (likewise plan deltas) — the text stays
+        exact from any point."""
         if self._folded is not None:
             return self._folded.replay(after)
         pending = self._events[after:]
@@ -385,7 +443,7 @@ class Generation:
                 run.clear()
 
         for event in pending:
-            if event.type in ("delta", "reasoning"):
+            if event.type in TEXT_KINDS:
                 if run and run[-1].type != event.type:
                     close_run()
                 run.append(event)

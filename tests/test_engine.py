@@ -9,7 +9,7 @@ import time
 import pytest
 
 from openchat_desktop import engine as engine_module
-from openchat_desktop.engine import Engine
+from openchat_desktop.engine import Engine, Phase, PlanDelta
 from openchat_desktop.providers.base import Finish, ReasoningDelta, TextDelta, Usage
 from openchat_desktop.providers.errors import ProviderUnavailable, StreamBroken
 from openchat_desktop.store import Store
@@ -327,3 +327,33 @@ def test_a_log_is_not_folded_while_someone_follows_it(store, engines):
     rest = b"".join(follower)
     assert b"event: done" in rest
     assert generation.compact() is True
+
+
+def test_plan_phases_are_logged_saved_and_replayed_exactly(store, engines):
+    user, reply = messages(store)
+    engine = engines()
+    events = [Phase("plan", "fake/planner"), *(PlanDelta(f"{i}. step\n") for i in range(1, 6)),
+              Phase("executor", "fake/executor"), *(TextDelta(f"w{i} ") for i in range(10))]
+    generation = engine.start(user_message=user, assistant_message=reply, stream=Gate(events),
+                              message_view=view)
+    assert generation.wait_finished(5)
+    saved = store.get_message(reply.id)
+    plan = "".join(f"{i}. step\n" for i in range(1, 6))
+    assert saved.plan == plan and saved.content == "".join(f"w{i} " for i in range(10))
+    assert saved.meta["plan"]["model"] == "fake/planner"
+    assert saved.meta["executor"] == {**saved.meta["executor"], "model": "fake/executor",
+                                      "status": "complete"}
+
+    def texts(raw: bytes) -> tuple[str, str]:
+        parsed = parse(raw)
+        return tuple("".join(json.loads(d)["text"] for _, k, d in parsed if k == kind)
+                     for kind in ("plan", "delta"))
+
+    total = generation.last_seq
+    before = {cut: b"".join(generation.follow(cut)) for cut in range(total + 1)}
+    assert texts(before[0]) == (plan, saved.content)
+    # a live replay merges the plan run into one event
+    assert [k for _, k, _ in parse(before[0])].count("plan") == 1
+    assert generation.compact() is True
+    for cut in range(total + 1):
+        assert texts(b"".join(generation.follow(cut))) == texts(before[cut]), cut

@@ -23,7 +23,8 @@ def _body(schema: dict, required: bool = True) -> dict:
 
 ERROR = {"$ref": "#/components/responses/Error"}
 STREAM = {
-    "description": "Server-Sent Events: start, reasoning, delta, render, then done or error.",
+    "description": "Server-Sent Events: start, plan (Plan Mode), reasoning, delta, render, "
+    "then done or error.",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
 NO_CONTENT = {"description": "Deleted."}
@@ -39,6 +40,10 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
+_PLAN_MODELS = {
+    "oneOf": [{"$ref": "#/components/schemas/PlanModels"}, {"type": "null"}],
+    "description": "Plan Mode's two models; null: off. Both must be known model ids (422).",
+}
 
 SCHEMAS: dict[str, dict] = {
     "Error": {
@@ -63,6 +68,7 @@ SCHEMAS: dict[str, dict] = {
             "pinned": {"type": "boolean"},
             "draft": {"type": "string"},
             "leaf_id": _NULLABLE_STR,
+            "plan_mode": _PLAN_MODELS,
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
         },
@@ -78,7 +84,17 @@ SCHEMAS: dict[str, dict] = {
             "system_prompt": _NULLABLE_STR,
             "pinned": {"type": "boolean"},
             "draft": {"type": "string"},
+            "plan_mode": _PLAN_MODELS,
         },
+        "additionalProperties": False,
+    },
+    "PlanModels": {
+        "type": "object",
+        "properties": {
+            "planner": {"type": "string", "description": "Writes the plan: a model id."},
+            "executor": {"type": "string", "description": "Writes the answer: a model id."},
+        },
+        "required": ["planner", "executor"],
         "additionalProperties": False,
     },
     "Message": {
@@ -95,6 +111,11 @@ SCHEMAS: dict[str, dict] = {
             "status": {"enum": ["complete", "streaming", "stopped", "error", "interrupted"]},
             "error": {"type": ["object", "null"]},
             "usage": {"type": ["object", "null"]},
+            "plan": {"type": ["string", "null"],
+                     "description": "Plan Mode: the planner's text; null for other replies."},
+            "plan_html": {"type": ["string", "null"], "description": "`plan` rendered."},
+            "meta": {"type": ["object", "null"], "description": "Per-reply details; Plan Mode "
+                     "adds `plan` and `executor`: {\"model\", \"ms\", \"status\"} each."},
             "created_at": {"type": "string", "format": "date-time"},
             "stream_seq": {"type": "integer", "description": "Live replies only: pass as `after`."},
             "sibling_ids": {"type": "array", "items": {"type": "string"}},
@@ -113,6 +134,11 @@ SCHEMAS: dict[str, dict] = {
                 "type": ["string", "null"],
                 "description": "Edit and resend: the message the new one answers (null: a new "
                 "first message). Absent: the end of the current branch.",
+            },
+            "plan": {
+                **_PLAN_MODELS,
+                "description": "Plan Mode for this request only (null: none). Absent: the "
+                "chat's `plan_mode`.",
             },
         },
         "required": ["message"],
@@ -220,7 +246,8 @@ PATHS: dict[str, dict] = {
         "parameters": [_id_param("session_id")],
         "get": {"summary": "One chat.", "responses": {"200": _json(_ref("Session")),
                                                       "404": ERROR}},
-        "patch": {"summary": "Rename, pin, choose model or role, set system prompt or draft.",
+        "patch": {"summary": "Rename, pin, choose model or role, set system prompt, draft or "
+                  "Plan Mode.",
                   "requestBody": _body(_ref("SessionInput")),
                   "responses": {"200": _json(_ref("Session")), "404": ERROR, "422": ERROR}},
         "delete": {"summary": "Delete a chat with its messages.",

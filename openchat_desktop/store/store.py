@@ -40,7 +40,9 @@ from .models import ChatSession, Message, Role
 from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
 
 PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
-SESSION_FIELDS = frozenset({"title", "model", "role_id", "system_prompt", "pinned", "draft"})
+SESSION_FIELDS = frozenset(
+    {"title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode"}
+)
 # Walks of the tree stop here even if a damaged file ever held a cycle.
 MAX_DEPTH = 1_000_000
 
@@ -262,6 +264,7 @@ class Store:
         model: str | None = None,
         role_id: str | None = None,
         system_prompt: str | None = None,
+        plan_mode: dict[str, Any] | None = None,
     ) -> SessionRecord:
         now = utc_now()
         record = SessionRecord(
@@ -275,6 +278,7 @@ class Store:
             leaf_id=None,
             created_at=now,
             updated_at=now,
+            plan_mode=plan_mode,
         )
         with self._transaction(write=True) as s:
             self._require_role(s, role_id)
@@ -304,7 +308,7 @@ class Store:
             return [_session_record(row) for row in s.scalars(stmt)]
 
     def update_session(self, session_id: str, **fields: Any) -> SessionRecord | None:
-        """Change some of title, model, role_id, system_prompt, pinned, draft.
+        """Change some of title, model, role_id, system_prompt, pinned, draft, plan_mode.
 
         A draft-only change keeps updated_at, so typing does not reorder the sidebar.
         """
@@ -463,18 +467,22 @@ class Store:
             )
         return user, reply
 
-    def save_progress_many(self, progress: list[tuple[str, str, str]]) -> None:
-        """Checkpoint several streaming replies, (id, content, reasoning) each, in one
-        transaction: one write per tick however many replies are running."""
+    def save_progress_many(self, progress: list[tuple[str, ...]]) -> None:
+        """Checkpoint several streaming replies, (id, content, reasoning[, plan]) each, in one
+        transaction: one write per tick however many replies are running. A missing or None
+        plan keeps the stored one."""
         if not progress:
             return
         now = utc_now()
+        rows = []
+        for message_id, content, reasoning, *rest in progress:
+            plan = rest[0] if rest else None
+            rows.append((content, reasoning, plan, now, message_id))
         with self._raw(write=True) as conn:
             conn.exec_driver_sql(
-                "UPDATE messages SET content = ?, reasoning = ?, html = NULL, updated_at = ? "
-                "WHERE id = ? AND status = 'streaming'",
-                [(content, reasoning, now, message_id) for message_id, content, reasoning in
-                 progress],
+                "UPDATE messages SET content = ?, reasoning = ?, plan = COALESCE(?, plan), "
+                "html = NULL, updated_at = ? WHERE id = ? AND status = 'streaming'",
+                rows,
             )
 
     def get_message(self, message_id: str) -> MessageRecord | None:
@@ -491,10 +499,13 @@ class Store:
         status: str | None = None,
         error: dict[str, Any] | None = None,
         usage: dict[str, Any] | None = None,
+        plan: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> bool:
         """Checkpoint a reply in one UPDATE; False when the message is gone.
 
-        Giving `status` also sets `error` (None clears it); `usage` is kept unless given. The
+        Giving `status` also sets `error` (None clears it); `usage`, `plan` and `meta` are
+        kept unless given. The
         cached html is dropped since the text changed. Leaving 'streaming' indexes the reply.
         """
         values: dict[str, Any] = {
@@ -511,6 +522,10 @@ class Store:
             values["error"] = error
         if usage is not None:
             values["usage"] = usage
+        if plan is not None:
+            values["plan"] = plan
+        if meta is not None:
+            values["meta"] = meta
         with self._transaction(write=True) as s:
             result = s.execute(
                 update(Message)

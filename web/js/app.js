@@ -7,9 +7,12 @@ import {
 } from "./messages.js";
 import { initLinks } from "./links.js";
 import { initModels, loadModels } from "./models.js";
+import { initPlan } from "./plan.js";
+import { initRoles } from "./roles.js";
 import { initSettings } from "./settings.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, refreshSessions } from "./sidebar.js";
+import { initSlash } from "./slash.js";
 import { notify, on, state } from "./state.js";
 import { initWelcome } from "./welcome.js";
 
@@ -34,6 +37,9 @@ function init() {
   initShortcuts();
   initModels();
   initSettings();
+  initRoles();
+  initPlan();
+  initSlash();
   initWelcome();
   report(loadModels());
   report(

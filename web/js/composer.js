@@ -24,6 +24,7 @@ let saveTimer = 0;
 let saving = Promise.resolve(); // draft saves go one at a time, so they arrive in order
 let frame = 0;
 let over = false;
+let commandHook = null; // slash.js: takes a line starting with "/" instead of sending it
 const fieldSizing = typeof CSS !== "undefined" && CSS.supports("field-sizing", "content");
 
 function input() {
@@ -190,6 +191,7 @@ export function initComposer() {
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = box.value;
+    if (commandHook && commandHook(text)) return;
     if (!text.trim() || state.streaming) return;
     if (text.length > maxChars) {
       refresh(true);
@@ -253,6 +255,20 @@ export function initComposer() {
   startingNewDraft = readNewDraft();
   show(startingNewDraft);
   loadLimit();
+}
+
+/** `hook(text)` sees every line before it is sent; returning true keeps it from the model. */
+export function onCommand(hook) {
+  commandHook = hook;
+}
+
+/** Put `text` in the box as if typed; `sent`: the box was used up, save its draft now. */
+export function replaceText(text, { sent = false } = {}) {
+  input().value = text;
+  drafts.set(owner, text);
+  if (sent) save(owner);
+  else scheduleSave();
+  refresh(true);
 }
 
 export function focusComposer() {

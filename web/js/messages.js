@@ -4,6 +4,7 @@
 import { api, openStream } from "./api.js";
 import { setBusy } from "./composer.js";
 import { selectedModel, showModel } from "./models.js";
+import { answerLabel, appendPlan, planWritten, showPlan, startPlan } from "./plan.js";
 import { $, emit, notify, state } from "./state.js";
 import { readEvents } from "./stream.js";
 
@@ -51,6 +52,7 @@ function showFinal(article, message) {
   delete blocks.dataset.mode;
   article.querySelector(".tail").replaceChildren();
   article.dataset.status = message.status;
+  showPlan(article, message);
   renderMeta(article);
 }
 
@@ -63,7 +65,9 @@ function renderMeta(article) {
   if (versions.length > 1) meta.append(switcher(message, versions));
   if (message.role === "assistant") {
     const parts = [];
-    if (message.model) parts.push(message.model);
+    const answer = answerLabel(message);
+    if (answer) parts.push(answer);
+    else if (message.model) parts.push(message.model);
     const speed = message.usage && message.usage.tokens_per_second;
     if (speed) parts.push(`${speed.toFixed(1)} tokens/s`);
     if (parts.length) {
@@ -207,8 +211,13 @@ async function follow(response, article) {
         emit("conversation:filled");
       }
       state.streaming.messageId = data.assistant_message.id;
+      if (data.plan) startPlan(current, data.plan);
       scrollToEnd(true);
+    } else if (type === "plan") {
+      appendPlan(current, data.text);
+      scrollToEnd();
     } else if (type === "delta") {
+      planWritten(current);
       appendText(current, data.text);
       scrollToEnd();
     } else if (type === "render") {

@@ -7,6 +7,7 @@
 // after a save so the model picker reloads.
 
 import { api } from "./api.js";
+import { h, trapTab } from "./dialogs.js";
 import { modelGroups, statusText } from "./models.js";
 import { $, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
@@ -20,18 +21,6 @@ let dialog = null;
 let opener = null; // the element focus returns to when the panel closes
 let editing = null; // the stored provider being edited, or null for a new one
 let problemTimer = null;
-
-// A tiny element builder: h("p", { className: "x" }, "text", child…).
-function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null) continue;
-    if (key in element && !key.includes("-")) element[key] = value;
-    else element.setAttribute(key, value === true ? "" : value);
-  }
-  element.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return element;
-}
 
 function field(label, control, hint) {
   const hintId = hint ? `${control.id}-hint` : null;
@@ -134,7 +123,7 @@ function build() {
   // On the document, not the dialog: when a refresh replaces the focused control, focus falls
   // to <body>, and the next Tab must still come back into the panel.
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Tab" && dialog.open) trapTab(event);
+    if (event.key === "Tab" && dialog.open) trapTab(dialog, event);
   }, true);
   // A click on the backdrop (outside the panel's box) closes it too.
   dialog.addEventListener("click", (event) => {
@@ -158,26 +147,6 @@ function build() {
   $("default-model").addEventListener("change", saveDefaultModel);
   for (const radio of dialog.querySelectorAll("input[name=theme]")) {
     radio.addEventListener("change", () => radio.checked && changeTheme(radio.value));
-  }
-}
-
-// A modal <dialog> keeps the page inert, but Tab can still leave it for the browser itself:
-// wrap around from the last control to the first (and back with Shift+Tab).
-function trapTab(event) {
-  const controls = [...dialog.querySelectorAll("button, input, select, textarea, a[href]")].filter(
-    (el) => !el.disabled && el.checkVisibility() &&
-      !(el.type === "radio" && !el.checked && dialog.querySelector(`input[name=${el.name}]:checked`)),
-  );
-  if (!controls.length) return;
-  const first = controls[0];
-  const last = controls[controls.length - 1];
-  const active = document.activeElement;
-  if (event.shiftKey && (active === first || !dialog.contains(active))) {
-    event.preventDefault();
-    last.focus();
-  } else if (!event.shiftKey && (active === last || !dialog.contains(active))) {
-    event.preventDefault();
-    first.focus();
   }
 }
 

@@ -5,6 +5,7 @@ export const state = {
   current: null, // the open chat (session object) or null for a new, unsaved chat
   models: [], // every provider's models
   providers: [], // each provider's status
+  roles: [], // every role, ordered by name
   defaultModel: null,
   streaming: null, // { messageId, controller } while a reply streams on this page
 };

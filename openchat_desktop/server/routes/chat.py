@@ -26,7 +26,7 @@ def event_stream(chunks: Iterator[bytes]) -> Response:
 def chat_stream(session_id: str):
     chat = services().chat
     body = json_body()
-    only_fields(body, {"message", "model", "think", "parent_id"})
+    only_fields(body, {"message", "model", "think", "parent_id", "plan"})
     if "message" not in body:
         raise InvalidRequest("`message` is required: the text to send.")
     think = body.get("think")
@@ -39,6 +39,8 @@ def chat_stream(session_id: str):
         parent_id=field(body, "parent_id", str),
         parent_given="parent_id" in body,
         think=think,
+        plan=body.get("plan"),
+        plan_given="plan" in body,
     )
     return event_stream(generation.follow(0))
 

@@ -6,12 +6,13 @@ from flask import Blueprint, request
 
 from ...chat import DEFAULT_TITLE, session_view
 from ...errors import InvalidRequest
+from ...planning import check_plan
 from .. import services
 from ..validation import field, int_arg, json_body, only_fields
 
 bp = Blueprint("sessions", __name__)
 
-EDITABLE = {"title", "model", "role_id", "system_prompt", "pinned", "draft"}
+EDITABLE = {"title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode"}
 TEXT_LIMIT = 200_000
 
 
@@ -35,6 +36,9 @@ def _session_fields(body: dict) -> dict:
         values["system_prompt"] = field(body, "system_prompt", str, max_length=TEXT_LIMIT)
     if "pinned" in body:
         values["pinned"] = field(body, "pinned", bool, nullable=False)
+    if "plan_mode" in body:
+        models = check_plan(body["plan_mode"], services().router(), name="plan_mode")
+        values["plan_mode"] = models.to_json() if models else None
     if "draft" in body:
         values["draft"] = field(body, "draft", str, nullable=False, max_length=TEXT_LIMIT * 5)
     return values

@@ -1,0 +1,146 @@
+"""Plan Mode: a planning model writes a numbered checklist, then an executing model answers
+with the plan in front of it. Both run inside one generation on the server.
+
+Every rule about what each model receives is here, in one place:
+
+- The planner gets one system message — `PLANNER_PROMPT`, followed (when the chat has a role
+  or its own system prompt) by those instructions under `PLANNER_INSTRUCTIONS_HEADING` — and
+  then the branch, exactly as a normal reply would see it.
+- The executor gets the normal context (see `ChatService.context`), except that the last
+  user message is followed, in the same message, by `PLAN_HEADING` and the plan. Keeping it
+  in the user's turn keeps one system message at the start and user/assistant turns
+  alternating, which some chat templates require.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from .engine import Phase, PlanDelta, StreamFactory
+from .errors import InvalidRequest
+from .providers.base import Cancel, ChatMessage, ChatRequest, TextDelta
+from .providers.errors import ProviderError
+from .providers.router import Router
+
+PLANNER_PROMPT = (
+    "You are the planning step of a two-step assistant. Do not answer the user's last "
+    "message. Write a short plan for answering it: a numbered checklist of 3 to 7 steps, "
+    "one line each, in the language of the user's message. Reply with the checklist only."
+)
+PLANNER_INSTRUCTIONS_HEADING = "The answer will be written under these instructions:"
+PLAN_HEADING = "Plan to follow (written in a planning step; follow it, do not repeat it):"
+MODEL_ID_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PlanModels:
+    """The two models of Plan Mode, as `"<provider id>/<model name>"` ids."""
+
+    planner: str
+    executor: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"planner": self.planner, "executor": self.executor}
+
+
+def planner_messages(context: list[ChatMessage]) -> list[ChatMessage]:
+    """What the planner receives: the planning prompt (with the chat's instructions), then the
+    branch. `context` is the normal context, a leading system message included if any."""
+    system = PLANNER_PROMPT
+    rest = context
+    if context and context[0].role == "system":
+        system = f"{PLANNER_PROMPT}\n\n{PLANNER_INSTRUCTIONS_HEADING}\n{context[0].content}"
+        rest = context[1:]
+    return [ChatMessage("system", system), *rest]
+
+
+def executor_messages(context: list[ChatMessage], plan: str) -> list[ChatMessage]:
+    """What the executor receives: the normal context, the plan added to the last user
+    message."""
+    messages = list(context)
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role == "user":
+            last = messages[index]
+            text = f"{last.content}\n\n{PLAN_HEADING}\n{plan.strip()}"
+            messages[index] = replace(last, content=text)
+            break
+    return messages
+
+
+def plan_and_answer(
+    router: Router, models: PlanModels, request: ChatRequest
+) -> StreamFactory:
+    """The generation's stream: phase "plan" streams the planner's text as plan deltas (its
+    reasoning and usage are not kept), then phase "executor" streams the answer. The same
+    `cancel` closes whichever request is running; a failed or empty plan ends the reply
+    before the executor is asked."""
+    context = list(request.messages)
+
+    def stream(cancel: Cancel) -> Iterator[object]:
+        yield Phase("plan", models.planner)
+        planner_request = replace(request, messages=tuple(planner_messages(context)), think=None)
+        parts: list[str] = []
+        for event in router.stream_chat(models.planner, planner_request, cancel):
+            if isinstance(event, TextDelta) and event.text:
+                parts.append(event.text)
+                yield PlanDelta(event.text)
+        if cancel.cancelled:
+            return
+        plan = "".join(parts).strip()
+        if not plan:
+            error = ProviderError(
+                f"The planning model {models.planner} wrote no plan, so the answer was not "
+                "started. Try again, or pick another planner."
+            )
+            error.code = "empty_plan"
+            raise error
+        yield Phase("executor", models.executor)
+        executor_request = replace(request, messages=tuple(executor_messages(context, plan)))
+        yield from router.stream_chat(models.executor, executor_request, cancel)
+
+    return stream
+
+
+def check_plan(value: object, router: Router, *, name: str = "plan") -> PlanModels | None:
+    """A `plan` / `plan_mode` value from a request: null, or both models as known model ids
+    (the provider exists and lists the model, or its settings name it). 422 otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"planner", "executor"}:
+        raise InvalidRequest(
+            f"`{name}` must be null or an object with exactly `planner` and `executor`, "
+            'each a model id such as "ollama/llama3.2:3b".'
+        )
+    ids = []
+    for role in ("planner", "executor"):
+        model_id = value[role]
+        if not isinstance(model_id, str) or not model_id.strip():
+            raise InvalidRequest(f"`{name}.{role}` must be a model id such as "
+                                 '"ollama/llama3.2:3b".')
+        if len(model_id) > MODEL_ID_CHARS:
+            raise InvalidRequest(f"`{name}.{role}` is longer than {MODEL_ID_CHARS} characters.")
+        _check_known(model_id, router, f"{name}.{role}")
+        ids.append(model_id)
+    return PlanModels(*ids)
+
+
+def _check_known(model_id: str, router: Router, label: str) -> None:
+    try:
+        provider, model = router.resolve(model_id)
+    except ProviderError as exc:
+        raise InvalidRequest(f"`{label}`: {exc.message}") from None
+    if model in provider.config.models:
+        return
+    try:
+        listed = provider.list_models()
+    except ProviderError as exc:
+        raise InvalidRequest(
+            f"`{label}`: “{model_id}” cannot be checked because {provider.config.id} did not "
+            f"answer ({exc.message})."
+        ) from None
+    if model not in {info.name for info in listed}:
+        raise InvalidRequest(
+            f"`{label}`: {provider.config.id} has no model “{model}”. Pick one from the model "
+            "list."
+        )
