@@ -11,8 +11,10 @@ import threading
 from pathlib import Path
 
 from . import paths, rendering
+from .attachments import AttachmentService
 from .chat import ChatService
 from .engine import Engine
+from .local_models import LocalModels
 from .providers.router import Router
 from .server import create_app
 from .server.security import allowed_hosts
@@ -52,7 +54,15 @@ class Runtime:
         self._router_lock = threading.Lock()
         self._router: Router | None = None
         self._router_version = -1
-        self.chat = ChatService(self.store, self.engine, self.settings, self.router)
+        self.attachments = AttachmentService(self.store, paths.attachments_dir(data_dir))
+        try:
+            self.attachments.clean_up()  # uploads never sent, files nothing refers to
+        except Exception:  # never a reason not to start
+            log.exception("cleaning up attachments failed")
+        self.chat = ChatService(
+            self.store, self.engine, self.settings, self.router, self.attachments
+        )
+        self.local_models = LocalModels(self.router, self.chat.capabilities.forget)
         self._thread: threading.Thread | None = None
         self.server = PooledWSGIServer(host, port, None)
         self.port = self.server.server_port
@@ -104,6 +114,7 @@ class Runtime:
             return
         self._closed = True
         saved = self.engine.shutdown()
+        self.local_models.shutdown()
         if saved:
             log.info("saved %d running repl%s", saved, "y" if saved == 1 else "ies")
         if self._thread is not None:

@@ -8,6 +8,7 @@ from typing import Protocol
 from flask import Flask, current_app
 
 from ..chat import ChatService
+from ..local_models import LocalModels
 from ..providers.router import Router
 from ..settings import SettingsStore
 
@@ -16,6 +17,7 @@ class Services(Protocol):
     """What the routes need from the running application (see `runtime.Runtime`)."""
 
     chat: ChatService
+    local_models: LocalModels
     settings: SettingsStore
     web_dir: Path
 
@@ -39,7 +41,19 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     from . import errors, security
     from .openapi import bp as openapi_bp
-    from .routes import chat, health, models, page, providers, roles, search, sessions, settings
+    from .routes import (
+        attachments,
+        chat,
+        health,
+        models,
+        ollama,
+        page,
+        providers,
+        roles,
+        search,
+        sessions,
+        settings,
+    )
 
     @app.before_request
     def apply_limits() -> None:
@@ -48,7 +62,8 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     errors.init_app(app)
     security.init_app(app)
-    for module in (health, models, settings, providers, sessions, chat, roles, search, page):
+    for module in (health, models, settings, providers, sessions, chat, roles, search,
+                   attachments, ollama, page):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)
     return app

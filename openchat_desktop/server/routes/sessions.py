@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from ...capabilities import check_think
 from ...chat import DEFAULT_TITLE, session_view
 from ...errors import InvalidRequest
 from .. import services
@@ -11,7 +12,7 @@ from ..validation import field, int_arg, json_body, only_fields
 
 bp = Blueprint("sessions", __name__)
 
-EDITABLE = {"title", "model", "role_id", "system_prompt", "pinned", "draft"}
+EDITABLE = {"title", "model", "role_id", "system_prompt", "pinned", "draft", "think"}
 TEXT_LIMIT = 200_000
 
 
@@ -37,6 +38,8 @@ def _session_fields(body: dict) -> dict:
         values["pinned"] = field(body, "pinned", bool, nullable=False)
     if "draft" in body:
         values["draft"] = field(body, "draft", str, nullable=False, max_length=TEXT_LIMIT * 5)
+    if "think" in body:
+        values["think"] = check_think(body["think"])
     return values
 
 
@@ -51,7 +54,7 @@ def list_sessions():
 @bp.post("/api/sessions")
 def create_session():
     body = json_body(required=False)
-    only_fields(body, EDITABLE - {"draft", "pinned"})
+    only_fields(body, EDITABLE - {"draft", "pinned", "think"})
     values = _session_fields(body)
     values.setdefault("title", DEFAULT_TITLE)
     record = services().chat.store.create_session(**values)
@@ -80,7 +83,7 @@ def delete_session(session_id: str):
     for generation in chat.engine.running():
         if generation.session_id == session_id:
             chat.engine.stop(generation.message_id)
-    chat.store.delete_session(session_id)
+    chat.attachments.delete_session(session_id)  # with the files no other chat uses
     return "", 204
 
 
