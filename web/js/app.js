@@ -5,11 +5,14 @@ import { focusComposer, initComposer } from "./composer.js";
 import {
   copyLastCode, initMessages, newConversation, openSession, sendMessage, stopStreaming,
 } from "./messages.js";
+import { initAttachments } from "./attachments.js";
 import { initModels, loadModels } from "./models.js";
+import { initModelsPanel } from "./models-panel.js";
 import { initSettings } from "./settings.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, refreshSessions } from "./sidebar.js";
 import { notify, on, state } from "./state.js";
+import { initThinking } from "./thinking.js";
 import { initWelcome } from "./welcome.js";
 
 function report(promise) {
@@ -32,6 +35,9 @@ function init() {
   initShortcuts();
   initModels();
   initSettings();
+  initAttachments();
+  initThinking();
+  initModelsPanel();
   initWelcome();
   report(loadModels());
   report(
