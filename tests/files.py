@@ -6,21 +6,42 @@ import struct
 import zlib
 
 
-def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
-    """A valid PNG of one colour."""
-
+def _png(width: int, height: int, rows: bytes) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    row = b"\x00" + bytes(rgb) * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    """A valid PNG of one colour."""
+    return _png(width, height, (b"\x00" + bytes(rgb) * width) * height)
+
+
+def sunset_png(width: int = 240, height: int = 160) -> bytes:
+    """A valid PNG that looks like something: a sky fading into a sunset over dark water."""
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)
+        for x in range(width):
+            t = y / height
+            if t < 0.62:
+                sun = max(0.0, 1 - (((x - width * 0.5) ** 2 + (y - height * 0.55) ** 2) ** 0.5)
+                          / (height * 0.22))
+                r = int(60 + 190 * t + 60 * sun)
+                g = int(80 + 60 * t + 120 * sun)
+                b = int(170 - 120 * t + 20 * sun)
+            else:
+                r, g, b = 30 + (x * 7 % 20), 40, 70 + (x * 3 % 25)
+            rows += bytes((min(r, 255), min(g, 255), min(b, 255)))
+    return _png(width, height, bytes(rows))
 
 
 def pdf(*pages: str) -> bytes:

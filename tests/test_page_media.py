@@ -12,14 +12,15 @@ from playwright.sync_api import Page, expect
 
 from .conftest import provider_settings, send, shoot
 from .fake_provider import FakeProvider, Reply
-from .files import pdf, png
+from .files import pdf, png, sunset_png
 
 
 @pytest.fixture
 def fake():
     with FakeProvider(
-        models=["llama3.2:3b", "llava:7b", "qwen3:8b", "gpt-oss:20b"],
+        models=["llama3.2:3b", "llava:7b", "qwen3:8b", "gpt-oss:20b", "qwen3-vl:8b"],
         capabilities={
+            "qwen3-vl:8b": ["completion", "vision", "thinking"],
             "llava:7b": ["completion", "vision"],
             "qwen3:8b": ["completion", "thinking"],
             "gpt-oss:20b": ["completion", "thinking", "tools"],
@@ -215,3 +216,29 @@ def test_the_think_control_follows_the_model_and_is_kept_per_chat(page, app, fak
     page.reload()
     page.locator("#model-select").select_option("ollama/gpt-oss:20b")
     expect(page.get_by_role("combobox", name="Thinking level")).to_have_value("high")
+
+
+def test_a_photo_for_a_model_that_sees_and_thinks(page, fake):
+    """The whole story: drop a photo, watch the model think, read its answer."""
+    page.locator("#model-select").select_option("ollama/qwen3-vl:8b")
+    photo = sunset_png()
+    page.locator("main.conversation").dispatch_event(
+        "drop", {"dataTransfer": data_transfer(page, "sunset.png", "image/png", photo)})
+    ready_chips(page, 1)
+    fake.script(Reply(
+        reasoning="The picture shows a sky going from blue to orange above dark water, with a "
+                  "bright glow low in the middle: the sun is setting over the sea.",
+        text="It is a **sunset over the sea**: the sky fades from blue to orange, and the sun "
+             "glows just above the water line.\n\n- Time of day: evening\n- Setting: a coast",
+        delay=0.01))
+    send(page, "Where and when was this taken?")
+    wait_done(page, 1)
+    body = fake.chat_requests()[-1].body
+    assert body["model"] == "qwen3-vl:8b"
+    assert body["messages"][-1]["images"] == [base64.b64encode(photo).decode("ascii")]
+    assert "think" not in body  # the chat's Think setting is the model's default
+    thinking = page.locator("article.message.assistant details.thinking")
+    expect(thinking).not_to_have_attribute("open", "")
+    expect(page.locator("article.message.user .attached-image img")).to_be_visible()
+    page.mouse.move(0, 0)
+    shoot(page, "vision-and-thinking")
