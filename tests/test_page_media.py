@@ -242,3 +242,15 @@ def test_a_photo_for_a_model_that_sees_and_thinks(page, fake):
     expect(page.locator("article.message.user .attached-image img")).to_be_visible()
     page.mouse.move(0, 0)
     shoot(page, "vision-and-thinking")
+
+
+def test_the_limits_are_checked_before_uploading(page, app):
+    files = [{"name": f"note{i}.txt", "mimeType": "text/plain", "buffer": f"note {i}".encode()}
+             for i in range(11)]
+    page.locator("#attach-input").set_input_files(files=files)
+    expect(page.locator(".attachment-chip")).to_have_count(10)
+    expect(page.locator("#attach-error")).to_have_text(
+        "A message can carry at most 10 files; “note10.txt” was not added.")
+    ready_chips(page, 10)
+    # Only the ten that fit were uploaded.
+    assert sum(url.endswith("/api/attachments") for url in page.requested) == 10
