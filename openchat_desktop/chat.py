@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
+from . import attachments as files
 from . import planning, rendering
+from .attachments import AttachmentService
+from .capabilities import Capabilities, check_think, think_parameter
 from .engine import Engine, Generation, sse_bytes
 from .errors import InvalidRequest, NotFound, TooLarge
 from .providers.base import Cancel, ChatMessage, ChatRequest
 from .providers.errors import ModelNotFound
 from .providers.router import Router
 from .settings import SettingsStore
-from .store import MessageRecord, RoleRecord, SessionRecord, Store
+from .store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord, Store
 
 DEFAULT_TITLE = "New chat"
 TITLE_CHARS = 60
@@ -49,6 +53,7 @@ def session_view(record: SessionRecord) -> dict:
         "draft": record.draft,
         "leaf_id": record.leaf_id,
         "plan_mode": record.plan_mode,
+        "think": record.think,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }
@@ -71,11 +76,16 @@ class ChatService:
         engine: Engine,
         settings: SettingsStore,
         router: Callable[[], Router],
+        attachments: AttachmentService | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
         self.settings = settings
         self.router = router
+        self.attachments = attachments or AttachmentService(
+            store, store.path.parent / "attachments"
+        )
+        self.capabilities = Capabilities(router)
 
     # --- views ------------------------------------------------------------------------------
 
@@ -90,7 +100,9 @@ class ChatService:
             self.store.set_html(record.id, rendered, rendering.RENDER_VERSION)
         return rendered
 
-    def message_view(self, record: MessageRecord) -> dict:
+    def message_view(
+        self, record: MessageRecord, attached: list[AttachmentRecord] | None = None
+    ) -> dict:
         view = {
             "id": record.id,
             "session_id": record.session_id,
@@ -109,6 +121,10 @@ class ChatService:
             "created_at": record.created_at,
             "updated_at": record.updated_at,
         }
+        if record.role == "user":
+            if attached is None:
+                attached = self.store.message_attachments([record.id]).get(record.id, [])
+            view["attachments"] = [files.attachment_view(a) for a in attached]
         generation = self.engine.get(record.id) if record.status == "streaming" else None
         if generation is not None and not generation.finished:
             # The live reply is newer than the last checkpoint: serve it, with the sequence
@@ -124,9 +140,10 @@ class ChatService:
 
     def branch_view(self, records: list[MessageRecord]) -> list[dict]:
         versions = self.store.sibling_ids(records)
+        attached = self.store.message_attachments([r.id for r in records if r.role == "user"])
         views = []
         for record in records:
-            view = self.message_view(record)
+            view = self.message_view(record, attached.get(record.id, []))
             view["sibling_ids"] = versions[record.id]
             view["sibling_index"] = versions[record.id].index(record.id)
             views.append(view)
@@ -170,10 +187,10 @@ class ChatService:
 
     # --- sending ----------------------------------------------------------------------------
 
-    def check_text(self, text: object) -> str:
+    def check_text(self, text: object, *, with_files: bool = False) -> str:
         if not isinstance(text, str):
             raise InvalidRequest("`message` must be a string of text.")
-        if not text.strip():
+        if not text.strip() and not with_files:
             raise InvalidRequest("The message is empty. Type something to send.")
         limit = self.settings.current.limits.max_message_chars
         if len(text) > limit:
@@ -206,18 +223,26 @@ class ChatService:
         parent_id: str | None = None,
         parent_given: bool = False,
         think: bool | str | None = None,
+        think_given: bool = False,
         plan: object = None,
         plan_given: bool = False,
+        attachment_ids: list[str] | None = None,
+        ignore_vision_warning: bool = False,
     ) -> Generation:
         """Save the user's message, then start the reply. Without `parent_given` the message
-        continues the branch on screen; with it, it answers `parent_id` (an edit). Without
-        `plan_given` the chat's Plan Mode applies; with it, `plan` (null: none) does."""
+        continues the branch on screen; with it, it answers `parent_id` (an edit). `think`
+        applies to this reply when `think_given`, else the chat's own setting does; likewise
+        `plan` (null: none) when `plan_given`, else the chat's Plan Mode."""
         session = self.session(session_id)
-        text = self.check_text(text)
+        text = self.check_text(text, with_files=bool(attachment_ids))
         plan_models = (
             planning.check_plan(plan, self.router()) if plan_given else self.plan_mode(session)
         )
         model_id = self.resolve_model(model, session)
+        answering = plan_models.executor if plan_models else model_id
+        attached = self.attachments.for_message(attachment_ids or [])
+        if any(a.kind == "image" for a in attached) and not ignore_vision_warning:
+            self.check_vision(answering)
         if parent_given:
             if parent_id is not None and self.message(parent_id).session_id != session.id:
                 raise InvalidRequest("`parent_id` must be a message of this chat.")
@@ -225,15 +250,16 @@ class ChatService:
             parent_id = session.leaf_id
         changes: dict[str, str] = {}
         if session.title == DEFAULT_TITLE and session.leaf_id is None:
-            changes["title"] = make_title(text)
+            changes["title"] = make_title(text if text.strip() else attached[0].name)
         if model_id != session.model:
             changes["model"] = model_id
         history = self.store.path_to(parent_id) if parent_id else []
         user, reply = self.store.start_reply(
-            session_id=session.id, parent_id=parent_id, user_content=text,
-            model=plan_models.executor if plan_models else model_id, session_changes=changes,
+            session_id=session.id, parent_id=parent_id, user_content=text, model=answering,
+            session_changes=changes, attachment_ids=[a.id for a in attached],
         )
-        return self._generate(session, [*history, user], user, reply, think, plan_models)
+        setting = check_think(think) if think_given else session.think
+        return self._generate(session, [*history, user], user, reply, setting, plan_models)
 
     def regenerate(self, message_id: str, *, model: str | None = None) -> Generation:
         """A new reply to the same user message, kept beside the old one as a branch."""
@@ -248,7 +274,7 @@ class ChatService:
             session_id=session.id, parent_id=old.parent_id, user_content=None,
             model=plan_models.executor if plan_models else model_id,
         )
-        return self._generate(session, history, user, reply, None, plan_models)
+        return self._generate(session, history, user, reply, session.think, plan_models)
 
     def plan_mode(self, session: SessionRecord) -> planning.PlanModels | None:
         """The chat's Plan Mode models; checked when set, here only their providers."""
@@ -271,11 +297,14 @@ class ChatService:
         plan_models: planning.PlanModels | None = None,
     ) -> Generation:
         model_id = reply.model or ""
-        request = ChatRequest(
-            model=model_id.split("/", 1)[1] if "/" in model_id else model_id,
-            messages=tuple(self.context(session, history)),
-            think=think,
-        )
+        name = model_id.split("/", 1)[1] if "/" in model_id else model_id
+        if think is not None:
+            think = think_parameter(think, self.capabilities.facts(model_id), name)
+        messages = self.context(session, history)
+        if any(m.images for m in messages) and self.capabilities.facts(model_id).lacks("vision"):
+            # Sent anyway to a model without vision: the text goes, the images stay in the chat.
+            messages = [replace(m, images=()) for m in messages]
+        request = ChatRequest(model=name, messages=tuple(messages), think=think)
         router = self.router()
 
         def stream(cancel: Cancel):
@@ -304,11 +333,31 @@ class ChatService:
         if session.system_prompt and session.system_prompt.strip():
             system.append(session.system_prompt.strip())
         messages = [ChatMessage("system", "\n\n".join(system))] if system else []
+        attached = self.store.message_attachments([r.id for r in history if r.role == "user"])
         for record in history:
-            if record.role not in ("user", "assistant") or not record.content.strip():
+            mine = attached.get(record.id, [])
+            if record.role not in ("user", "assistant") or not (record.content.strip() or mine):
                 continue
-            messages.append(ChatMessage(record.role, record.content))
+            if mine:
+                messages.append(ChatMessage(
+                    record.role,
+                    files.message_content(record.content, mine),
+                    self.attachments.images(mine),
+                ))
+            else:
+                messages.append(ChatMessage(record.role, record.content))
         return messages
+
+    def check_vision(self, model_id: str) -> None:
+        """Images to a model known to be blind are refused until the person confirms."""
+        if self.capabilities.facts(model_id).lacks("vision"):
+            name = model_id.split("/", 1)[-1]
+            raise InvalidRequest(
+                f"{name} cannot see images: it does not have the vision capability. Pick a "
+                "model with vision, remove the images, or send anyway (the text goes without "
+                "them).",
+                code="model_lacks_vision",
+            )
 
     # --- following, stopping, switching -----------------------------------------------------
 

@@ -132,6 +132,7 @@ class _Progress:
     first_token_at: float | None = None
     plan: list[str] | None = None  # None: this reply has no plan phase
     phases: list[tuple[str, str, float]] = field(default_factory=list)  # (name, model, start)
+    first_text_at: float | None = None  # the answer began: thinking (if any) ended
 
 
 class Generation:
@@ -234,8 +235,10 @@ class Generation:
         if isinstance(event, TextDelta):
             if not event.text:
                 return
-            if progress.first_token_at is None:
-                progress.first_token_at = time.monotonic()
+            if progress.first_text_at is None:
+                progress.first_text_at = time.monotonic()
+                if progress.first_token_at is None:
+                    progress.first_token_at = progress.first_text_at
             progress.content.append(event.text)
             self._dirty = True
             update = self._renderer.feed(event.text)
@@ -335,6 +338,11 @@ class Generation:
                 round((first - self.started_at) * 1000, 1) if first is not None else None
             ),
             "duration_ms": round((ended_at - self.started_at) * 1000, 1),
+            # How long the model thought: from its first reasoning to its first answer text.
+            "thinking_ms": (
+                round(((progress.first_text_at or ended_at) - first) * 1000, 1)
+                if progress.reasoning and first is not None else None
+            ),
             "finish_reason": progress.finish_reason,
         }
 

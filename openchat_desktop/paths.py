@@ -90,6 +90,11 @@ def resource_dir(name: str) -> Path:
     return base / name
 
 
+def attachments_dir(data_dir: Path) -> Path:
+    """Where attached files are kept, one per sha256 (see `attachments`)."""
+    return data_dir / "attachments"
+
+
 def database_path(data_dir: Path) -> Path:
     """The SQLite file inside a data dir."""
     return data_dir / DATABASE_FILE

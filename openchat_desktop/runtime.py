@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Protocol
 
 from . import paths, rendering
+from .attachments import AttachmentService
 from .chat import ChatService
 from .engine import Engine
 from .instance import InstanceLock
+from .local_models import LocalModels
 from .providers.router import Router
 from .server import create_app
 from .server.security import allowed_hosts
@@ -78,7 +80,15 @@ class Runtime:
         self._router_lock = threading.Lock()
         self._router: Router | None = None
         self._router_version = -1
-        self.chat = ChatService(self.store, self.engine, self.settings, self.router)
+        self.attachments = AttachmentService(self.store, paths.attachments_dir(self.data_dir))
+        try:
+            self.attachments.clean_up()  # uploads never sent, files nothing refers to
+        except Exception:  # never a reason not to start
+            log.exception("cleaning up attachments failed")
+        self.chat = ChatService(
+            self.store, self.engine, self.settings, self.router, self.attachments
+        )
+        self.local_models = LocalModels(self.router, self.chat.capabilities.forget)
         self._thread: threading.Thread | None = None
         self.server = PooledWSGIServer(host, port, None)
         self.port = self.server.server_port
@@ -135,6 +145,7 @@ class Runtime:
             return
         self._closed = True
         saved = self.engine.shutdown()
+        self.local_models.shutdown()
         if saved:
             log.info("saved %d running repl%s", saved, "y" if saved == 1 else "ies")
         if self._thread is not None:

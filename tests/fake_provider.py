@@ -33,6 +33,10 @@ queued. Reply modes:
 an error until `recover(path)`. `disconnected` is set when a client closes a streaming
 response early; `open_streams` counts streams in progress and `wait_idle()` waits for none.
 
+`/api/pull` streams `pull_steps` progress lines of one layer (`pull_delay` seconds apart);
+`pull_hold_at = n` holds the download after n steps until `release_pull()` (or the client
+hangs up), and `pull_error` sends that error line there (or after the first step) instead.
+
 The module also provides the `fake_provider` pytest fixture, and runs as a benchmark server:
 
     python -m tests.fake_provider --port 11435 --tokens 500 --delay-ms 5
@@ -133,6 +137,10 @@ class FakeProvider:
         self.api_key = api_key
         self.registry = None if registry is None else list(registry)
         self.pull_delay = 0.0  # seconds between /api/pull progress lines
+        self.pull_steps = 2  # progress lines of the layer after its first (0 of the total)
+        self.pull_hold_at: int | None = None  # hold after this many steps until release_pull()
+        self.pull_error: str | None = None  # an error line at the hold (or after one step)
+        self.pull_released = threading.Event()
         self.requests: list[Received] = []
         self.disconnected = threading.Event()
         self.disconnects = 0
@@ -230,6 +238,10 @@ class FakeProvider:
     def recover(self, path: str) -> None:
         with self._lock:
             self._failures.pop(path, None)
+
+    def release_pull(self) -> None:
+        """Let a pull held at `pull_hold_at` go on."""
+        self.pull_released.set()
 
     @property
     def open_streams(self) -> int:
@@ -474,18 +486,35 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
             layer = {"status": f"pulling {digest[7:19]}", "digest": digest, "total": 1000}
-            lines += [
-                layer,
-                {**layer, "completed": 500},
-                {**layer, "completed": 1000},
-                {"status": "verifying sha256 digest"},
-                {"status": "writing manifest"},
-                {"status": "removing unused layers"},
-                {"status": "success"},
-            ]
+            steps = max(fake.pull_steps, 1)
+            # The error comes where the pull is held, else after the first step.
+            error_at = fake.pull_hold_at if fake.pull_hold_at is not None else 1
+            lines.append(layer)
+            for step in range(steps + 1):
+                if step:
+                    lines.append({**layer, "completed": 1000 * step // steps})
+                if step == fake.pull_hold_at:
+                    lines.append({"hold": True})
+                if fake.pull_error is not None and step == error_at:
+                    lines.append({"error": fake.pull_error})
+                    break
+            else:
+                lines += [
+                    {"status": "verifying sha256 digest"},
+                    {"status": "writing manifest"},
+                    {"status": "removing unused layers"},
+                    {"status": "success"},
+                ]
         self._start_stream("application/x-ndjson", {})
         try:
             for line in lines:
+                if line.get("hold"):
+                    while not fake.pull_released.is_set() and not fake._stopping.is_set():
+                        self._check_client(_POLL)
+                    continue
+                if line.get("error"):
+                    self._chunk(json.dumps(line).encode() + b"\n")
+                    break
                 if fake.pull_delay:
                     self._pause(fake.pull_delay)
                 self._chunk(json.dumps(line).encode() + b"\n")

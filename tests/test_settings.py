@@ -595,6 +595,7 @@ def test_public_masks_keys_and_secret_headers(path, monkeypatch):
             "X-Auth-Token": "…",
             "X-Title": "OpenChat",
         },
+        "bare_think_models": [],
         "api_key_env": None,
         "api_key_set": True,
         "api_key": "…cdef",

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 
 from ..chat import ChatService
+from ..local_models import LocalModels
 from ..providers.router import Router
 from ..settings import SettingsStore
 
@@ -16,6 +17,7 @@ class Services(Protocol):
     """What the routes need from the running application (see `runtime.Runtime`)."""
 
     chat: ChatService
+    local_models: LocalModels
     settings: SettingsStore
     web_dir: Path
     window: Any  # runtime.WindowHooks, or None without a window
@@ -43,11 +45,13 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     from . import errors, security
     from .openapi import bp as openapi_bp
     from .routes import (
+        attachments,
         chat,
         export,
         health,
         instance,
         models,
+        ollama,
         page,
         providers,
         roles,
@@ -64,8 +68,8 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     errors.init_app(app)
     security.init_app(app)
     for module in (
-        health, models, settings, providers, sessions, chat, roles, search, export, instance,
-        page,
+        health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
+        export, instance, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

@@ -44,6 +44,12 @@ _PLAN_MODELS = {
     "oneOf": [{"$ref": "#/components/schemas/PlanModels"}, {"type": "null"}],
     "description": "Plan Mode's two models; null: off. Both must be known model ids (422).",
 }
+_THINK = {"oneOf": [{"type": ["boolean", "null"]}, {"enum": ["low", "medium", "high"]}]}
+PULL_STREAM = {
+    "description": "Server-Sent Events: start (`{\"pull\"}`), progress (`{\"status\", "
+    "\"completed\", \"total\"}`), then done or error (`{\"code\", \"message\"}`).",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
 
 SCHEMAS: dict[str, dict] = {
     "Error": {
@@ -69,6 +75,7 @@ SCHEMAS: dict[str, dict] = {
             "draft": {"type": "string"},
             "leaf_id": _NULLABLE_STR,
             "plan_mode": _PLAN_MODELS,
+            "think": _THINK,
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
         },
@@ -85,6 +92,7 @@ SCHEMAS: dict[str, dict] = {
             "pinned": {"type": "boolean"},
             "draft": {"type": "string"},
             "plan_mode": _PLAN_MODELS,
+            "think": {**_THINK, "description": "PATCH only: the chat's Think setting."},
         },
         "additionalProperties": False,
     },
@@ -96,6 +104,48 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["planner", "executor"],
         "additionalProperties": False,
+    },
+    "Attachment": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"enum": ["image", "text", "pdf"]},
+            "mime": {"type": "string"},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+        },
+        "required": ["id", "name", "kind", "mime", "size", "sha256"],
+    },
+    "LocalModel": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "size": {"type": ["integer", "null"]},
+            "parameter_size": _NULLABLE_STR,
+            "quantization": _NULLABLE_STR,
+            "family": _NULLABLE_STR,
+            "capabilities": {"type": "array", "items": {"type": "string"}},
+            "context_length": {"type": ["integer", "null"]},
+            "loaded": {"type": "boolean"},
+            "size_vram": {"type": ["integer", "null"]},
+        },
+        "required": ["id", "name", "size", "capabilities", "loaded"],
+    },
+    "Pull": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "provider": {"type": "string"},
+            "name": {"type": "string"},
+            "state": {"enum": ["running", "done", "error", "cancelled"]},
+            "status": {"type": "string"},
+            "completed": {"type": ["integer", "null"]},
+            "total": {"type": ["integer", "null"]},
+            "error": {"type": ["object", "null"]},
+        },
+        "required": ["id", "provider", "name", "state", "status", "completed", "total"],
     },
     "Message": {
         "type": "object",
@@ -120,6 +170,8 @@ SCHEMAS: dict[str, dict] = {
             "stream_seq": {"type": "integer", "description": "Live replies only: pass as `after`."},
             "sibling_ids": {"type": "array", "items": {"type": "string"}},
             "sibling_index": {"type": "integer"},
+            "attachments": {"type": "array", "items": _ref("Attachment"),
+                            "description": "User messages: the files sent with it."},
         },
         "required": ["id", "session_id", "parent_id", "role", "content", "reasoning", "html",
                      "model", "status", "error", "usage", "created_at"],
@@ -129,7 +181,14 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "message": {"type": "string"},
             "model": {"type": "string", "description": "\"<provider id>/<model name>\""},
-            "think": {"type": ["boolean", "string"]},
+            "think": {**_THINK, "description": "This reply only; absent: the chat's setting."},
+            "attachments": {"type": "array", "items": {"type": "string"}, "maxItems": 10,
+                            "description": "Ids from POST /api/attachments."},
+            "ignore_vision_warning": {
+                "type": "boolean",
+                "description": "Send even though the model cannot see images (they are left "
+                "out of the request).",
+            },
             "parent_id": {
                 "type": ["string", "null"],
                 "description": "Edit and resend: the message the new one answers (null: a new "
@@ -168,6 +227,8 @@ SCHEMAS: dict[str, dict] = {
             "name": {"type": "string"},
             "capabilities": {"type": "array", "items": {"type": "string"}},
             "context_length": {"type": ["integer", "null"]},
+            "capabilities_known": {"type": "boolean"},
+            "think_levels": {"type": "array", "items": {"type": "string"}},
         },
         "required": ["id", "provider", "name", "capabilities", "context_length"],
     },
@@ -360,6 +421,65 @@ PATHS: dict[str, dict] = {
                  "responses": {"200": _json({"type": "object", "properties": {
                      "window": {"type": "boolean",
                                 "description": "false when this OpenChat has no window."}}})}},
+    },
+    "/api/attachments": {
+        "post": {"summary": "Upload one file (multipart field `file`); its type is sniffed.",
+                 "requestBody": {"required": True, "content": {"multipart/form-data": {
+                     "schema": {"type": "object", "properties": {
+                         "file": {"type": "string", "format": "binary"}}}}}},
+                 "responses": {"201": _json(_ref("Attachment"), "Created"), "413": ERROR,
+                               "415": ERROR, "422": ERROR}},
+    },
+    "/api/attachments/limits": {
+        "get": {"summary": "Upload limits, for checking before uploading.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "max_file_bytes": {"type": "integer"}, "max_files": {"type": "integer"},
+                    "max_total_bytes": {"type": "integer"},
+                    "max_text_chars": {"type": "integer"}}})}},
+    },
+    "/api/attachments/{attachment_id}": {
+        "parameters": [_id_param("attachment_id")],
+        "get": {"summary": "The file: images inline, other files as a download.",
+                "responses": {"200": {"description": "The file's bytes"}, "404": ERROR}},
+        "delete": {"summary": "Remove an upload no message carries (409 once sent).",
+                   "responses": {"204": NO_CONTENT, "404": ERROR, "409": ERROR}},
+    },
+    "/api/providers/{provider_id}/models": {
+        "parameters": [_id_param("provider_id")],
+        "get": {"summary": "An Ollama provider's installed models, with details and whether "
+                "each is loaded.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "models": {"type": "array", "items": _ref("LocalModel")}}}),
+                    "404": ERROR, "422": ERROR, "502": ERROR}},
+    },
+    "/api/providers/{provider_id}/models/pull": {
+        "parameters": [_id_param("provider_id")],
+        "post": {"summary": "Download a model in the background and follow its progress.",
+                 "requestBody": _body({"type": "object", "properties": {
+                     "name": {"type": "string"}}, "required": ["name"],
+                     "additionalProperties": False}),
+                 "responses": {"200": PULL_STREAM, "404": ERROR, "422": ERROR}},
+    },
+    "/api/providers/{provider_id}/models/{name}": {
+        "parameters": [_id_param("provider_id"), _id_param("name")],
+        "delete": {"summary": "Delete an installed model.",
+                   "responses": {"204": NO_CONTENT, "404": ERROR, "502": ERROR}},
+    },
+    "/api/pulls": {
+        "get": {"summary": "Downloads running now or ended in the last ten minutes.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "pulls": {"type": "array", "items": _ref("Pull")}}})}},
+    },
+    "/api/pulls/{pull_id}/events": {
+        "parameters": [_id_param("pull_id")],
+        "get": {"summary": "Follow a download again (the current state, then live).",
+                "responses": {"200": PULL_STREAM, "404": ERROR}},
+    },
+    "/api/pulls/{pull_id}/cancel": {
+        "parameters": [_id_param("pull_id")],
+        "post": {"summary": "Stop a download; Ollama continues from there next time.",
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "pull": _ref("Pull")}}), "404": ERROR}},
     },
     "/api/openapi.json": {
         "get": {"summary": "This document.", "responses": {"200": _json({"type": "object"})}},

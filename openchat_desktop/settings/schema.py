@@ -236,6 +236,13 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "headers", "table of strings", {}, "Extra HTTP headers sent with every request.", _headers
     ),
+    Setting(
+        "bare_think_models",
+        "array of strings",
+        (),
+        "Model-name patterns whose replies start inside reasoning, ended by a bare </think>.",
+        _models,
+    ),
     Setting("connect_timeout", "number (seconds)", None, "Overrides timeouts.connect.", _seconds),
     Setting(
         "first_byte_timeout",

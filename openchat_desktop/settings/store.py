@@ -218,6 +218,7 @@ class SettingsStore:
                     "headers": {
                         name: _mask_header(name, value) for name, value in provider.headers
                     },
+                    "bare_think_models": list(provider.bare_think_models),
                     "api_key_env": loaded.key_env[index] if index < len(loaded.key_env) else None,
                     "api_key_set": provider.api_key is not None,
                     "api_key": mask_secret(provider.api_key),

@@ -261,6 +261,7 @@ def _check_provider(
         api_key=api_key,
         models=values.get("models", ()),
         headers=values.get("headers", ()),
+        bare_think_models=values.get("bare_think_models", ()),
         connect_timeout=own.get("connect_timeout", timeouts.connect),
         first_byte_timeout=own.get("first_byte_timeout", timeouts.first_byte),
         idle_timeout=own.get("idle_timeout", timeouts.idle),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .attachments import AttachmentRecord
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .migrate import SCHEMA_REVISION
 from .records import (
@@ -15,6 +16,7 @@ from .records import (
 from .store import Store
 
 __all__ = [
+    "AttachmentRecord",
     "FINISHED_STATUSES",
     "ROLES",
     "SCHEMA_REVISION",

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .attachments import AttachmentRows
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
 from .migrate import prepare
@@ -41,7 +42,7 @@ from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
 
 PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
 SESSION_FIELDS = frozenset(
-    {"title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode"}
+    {"title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think"}
 )
 # Walks of the tree stop here even if a damaged file ever held a cycle.
 MAX_DEPTH = 1_000_000
@@ -141,7 +142,9 @@ def _check_status(status: str) -> None:
         raise StoreError(f"Unknown message status {status!r}; expected one of {STATUSES}.")
 
 
-def _session_record(row: ChatSession) -> SessionRecord:
+def _session_record(row: Any, *, raw: bool = False) -> SessionRecord:
+    """A record from an ORM row (JSON columns decoded) or a raw row (`raw`: JSON text)."""
+    decode = json.loads if raw else (lambda value: value)
     return SessionRecord(
         id=row.id,
         title=row.title,
@@ -153,8 +156,8 @@ def _session_record(row: ChatSession) -> SessionRecord:
         leaf_id=row.leaf_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        plan_mode=_json(row.plan_mode),
-        think=_json(row.think),
+        plan_mode=None if row.plan_mode is None else decode(row.plan_mode),
+        think=None if row.think is None else decode(row.think),
     )
 
 
@@ -190,7 +193,7 @@ def _role_record(row: Role) -> RoleRecord:
     )
 
 
-class Store:
+class Store(AttachmentRows):
     """One SQLite file of chats; every call is one short transaction on a pooled connection."""
 
     def __init__(self, path: Path) -> None:
@@ -290,7 +293,7 @@ class Store:
             row = conn.exec_driver_sql(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
             ).first()
-        return None if row is None else _session_record(row)
+        return None if row is None else _session_record(row, raw=True)
 
     def list_sessions(
         self, *, q: str | None = None, limit: int | None = None
@@ -308,7 +311,8 @@ class Store:
             return [_session_record(row) for row in s.scalars(stmt)]
 
     def update_session(self, session_id: str, **fields: Any) -> SessionRecord | None:
-        """Change some of title, model, role_id, system_prompt, pinned, draft, plan_mode.
+        """Change some of title, model, role_id, system_prompt, pinned, draft, plan_mode,
+        think.
 
         A draft-only change keeps updated_at, so typing does not reorder the sidebar.
         """
@@ -413,11 +417,13 @@ class Store:
         user_content: str | None,
         model: str,
         session_changes: dict[str, Any] | None = None,
+        attachment_ids: Sequence[str] = (),
     ) -> tuple[MessageRecord, MessageRecord]:
         """Everything a send (or regenerate) writes, in one short transaction: the user's
         message (when `user_content` is given; else `parent_id` is the user message being
         answered again), the reply's row with status 'streaming', and the chat's leaf,
-        `updated_at` and any `session_changes` (title, model).
+        `updated_at` and any `session_changes` (title, model); `attachment_ids` go with the
+        new user message.
 
         Returns (user message, reply). One transaction keeps the time to first token low.
         """
@@ -449,6 +455,7 @@ class Store:
                     status="complete", error=None, usage=None, created_at=now, updated_at=now,
                 )
                 conn.exec_driver_sql(_INSERT_MESSAGE, _message_params(user))
+                self.link_attachments(conn, user.id, attachment_ids)
             elif parent is not None and parent.role == "user":
                 user = _message_from_row(parent)
             else:
@@ -792,11 +799,6 @@ def _message_from_row(row: Any) -> MessageRecord:
         if values[name] is not None:
             values[name] = json.loads(values[name])
     return MessageRecord(**values)
-
-
-def _json(value: Any) -> Any:
-    """A JSON column's value whether it came through the ORM (decoded) or raw SQL (text)."""
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _fields(record: Any) -> dict[str, Any]:

@@ -39,3 +39,10 @@ export async function openStream(method, path, body, signal) {
   if (!response.ok) throw await failure(response);
   return response;
 }
+
+// POST a multipart form (a file upload); the JSON answer, or the server's sentence as an error.
+export async function upload(path, form) {
+  const response = await fetch(path, { method: "POST", body: form });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}

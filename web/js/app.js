@@ -5,8 +5,10 @@ import { focusComposer, initComposer } from "./composer.js";
 import {
   copyLastCode, initMessages, newConversation, openSession, sendMessage, stopStreaming,
 } from "./messages.js";
+import { initAttachments } from "./attachments.js";
 import { initLinks } from "./links.js";
 import { initModels, loadModels } from "./models.js";
+import { initModelsPanel } from "./models-panel.js";
 import { initPlan } from "./plan.js";
 import { initRoles } from "./roles.js";
 import { initSettings } from "./settings.js";
@@ -14,6 +16,7 @@ import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, refreshSessions } from "./sidebar.js";
 import { initSlash } from "./slash.js";
 import { notify, on, state } from "./state.js";
+import { initThinking } from "./thinking.js";
 import { initWelcome } from "./welcome.js";
 
 function report(promise) {
@@ -40,6 +43,9 @@ function init() {
   initRoles();
   initPlan();
   initSlash();
+  initAttachments();
+  initThinking();
+  initModelsPanel();
   initWelcome();
   report(loadModels());
   report(

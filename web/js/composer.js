@@ -3,6 +3,7 @@
 // its content, and refuses a message over the server's limit with a sentence saying so.
 
 import { api } from "./api.js";
+import { hasAttachments, readyToSend } from "./attachments.js";
 import { $, emit, on, state } from "./state.js";
 
 const NEW = ""; // the draft owner of a new chat that is not saved yet
@@ -192,11 +193,12 @@ export function initComposer() {
     event.preventDefault();
     const text = box.value;
     if (commandHook && commandHook(text)) return;
-    if (!text.trim() || state.streaming) return;
+    if ((!text.trim() && !hasAttachments()) || state.streaming) return;
     if (text.length > maxChars) {
       refresh(true);
       return;
     }
+    if (!readyToSend()) return; // images for a model without vision: the warning asks first
     clearTimeout(saveTimer);
     saveTimer = 0;
     box.value = "";

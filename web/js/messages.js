@@ -2,11 +2,14 @@
 // re-attaching to a reply still being written, editing, regenerating and switching branches.
 
 import { api, openStream } from "./api.js";
+import { attachmentList, takeAttachments } from "./attachments.js";
 import { setBusy } from "./composer.js";
 import { selectedModel, showModel } from "./models.js";
 import { answerLabel, appendPlan, planWritten, showPlan, startPlan } from "./plan.js";
 import { $, emit, notify, state } from "./state.js";
+import { statsParts, statsTitle } from "./stats.js";
 import { readEvents } from "./stream.js";
+import { answerStarted, showThinking, thinkingDelta, thinkForRequest } from "./thinking.js";
 
 const PAGE = 50;
 const FAILED = ["stopped", "error", "interrupted"];
@@ -40,6 +43,7 @@ export function messageElement(message) {
   body.append(blocks, tail);
   const meta = document.createElement("footer");
   meta.className = "meta";
+  if (message.attachments && message.attachments.length) article.append(attachmentList(message));
   article.append(body, meta);
   showFinal(article, message);
   return article;
@@ -53,6 +57,7 @@ function showFinal(article, message) {
   article.querySelector(".tail").replaceChildren();
   article.dataset.status = message.status;
   showPlan(article, message);
+  if (message.role === "assistant") showThinking(article, message);
   renderMeta(article);
 }
 
@@ -68,12 +73,12 @@ function renderMeta(article) {
     const answer = answerLabel(message);
     if (answer) parts.push(answer);
     else if (message.model) parts.push(message.model);
-    const speed = message.usage && message.usage.tokens_per_second;
-    if (speed) parts.push(`${speed.toFixed(1)} tokens/s`);
+    parts.push(...statsParts(message.usage));
     if (parts.length) {
       const info = document.createElement("span");
       info.className = "info";
       info.textContent = parts.join(" · ");
+      info.title = statsTitle(message.usage);
       meta.append(info);
     }
     if (FAILED.includes(message.status)) {
@@ -216,11 +221,16 @@ async function follow(response, article) {
     } else if (type === "plan") {
       appendPlan(current, data.text);
       scrollToEnd();
+    } else if (type === "reasoning") {
+      thinkingDelta(current, data.text);
+      scrollToEnd();
     } else if (type === "delta") {
       planWritten(current);
+      answerStarted(current);
       appendText(current, data.text);
       scrollToEnd();
     } else if (type === "render") {
+      answerStarted(current);
       applyRender(current, data);
       scrollToEnd();
     } else if (type === "done") {
@@ -273,15 +283,18 @@ function removeFrom(article) {
   article.remove();
 }
 
-export async function sendMessage(text, parentId) {
+export async function sendMessage(text, parentId, attachmentIds) {
+  const think = thinkForRequest(); // a new chat's Think setting, before the chat exists
   if (!state.current) {
     state.current = await api("POST", "/api/sessions", {});
     emit("session:opened", state.current);
     emit("sessions:changed");
   }
   const session = state.current;
-  const body = { message: text, model: selectedModel() };
+  const body = { message: text, model: selectedModel(), ...think };
   if (parentId !== undefined) body.parent_id = parentId;
+  if (attachmentIds === undefined) Object.assign(body, await takeAttachments());
+  else if (attachmentIds.length) body.attachments = attachmentIds;
   await run((signal) => openStream("POST", `/api/sessions/${session.id}/chat/stream`, body, signal));
 }
 
@@ -318,7 +331,8 @@ function startEdit(article) {
     const text = input.value;
     if (!text.trim()) return;
     removeFrom(article); // the old version stays on the server, reachable with ‹ ›
-    sendMessage(text, message.parent_id);
+    const files = (message.attachments || []).map((file) => file.id);
+    sendMessage(text, message.parent_id, files).catch((error) => notify(error.message));
   });
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
@@ -385,6 +399,7 @@ export async function openSession(sessionId) {
     const article = $("messages").lastElementChild;
     article.querySelector(".blocks").replaceChildren();
     article.querySelector(".tail").replaceChildren();
+    article.querySelector("details.thinking")?.remove();
     const path = `/api/messages/${last.id}/events?after=0`;
     await run((signal) => openStream("GET", path, undefined, signal), article);
   }

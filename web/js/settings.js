@@ -291,6 +291,7 @@ function hideForm() {
 function storedEntry(provider) {
   const entry = { id: provider.id, kind: provider.kind, base_url: provider.base_url };
   if (provider.models.length) entry.models = provider.models;
+  if ((provider.bare_think_models || []).length) entry.bare_think_models = provider.bare_think_models;
   if (Object.keys(provider.headers || {}).length) entry.headers = provider.headers;
   if (provider.api_key_env) entry.api_key_env = provider.api_key_env;
   for (const key of TIMEOUT_KEYS) if (provider[key] != null) entry[key] = provider[key];

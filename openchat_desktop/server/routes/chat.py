@@ -26,23 +26,36 @@ def event_stream(chunks: Iterator[bytes]) -> Response:
 def chat_stream(session_id: str):
     chat = services().chat
     body = json_body()
-    only_fields(body, {"message", "model", "think", "parent_id", "plan"})
+    only_fields(
+        body,
+        {"message", "model", "think", "parent_id", "plan", "attachments",
+         "ignore_vision_warning"},
+    )
     if "message" not in body:
         raise InvalidRequest("`message` is required: the text to send.")
-    think = body.get("think")
-    if think is not None and not isinstance(think, bool | str):
-        raise InvalidRequest("`think` must be true, false, or a level such as \"high\".")
     generation = chat.send(
         session_id,
         body["message"],
         model=field(body, "model", str, max_length=500),
         parent_id=field(body, "parent_id", str),
         parent_given="parent_id" in body,
-        think=think,
+        think=body.get("think"),
+        think_given="think" in body,
         plan=body.get("plan"),
         plan_given="plan" in body,
+        attachment_ids=attachment_ids(body),
+        ignore_vision_warning=bool(field(body, "ignore_vision_warning", bool)),
     )
     return event_stream(generation.follow(0))
+
+
+def attachment_ids(body: dict) -> list[str]:
+    ids = field(body, "attachments", list) or []
+    if not all(isinstance(i, str) and 0 < len(i) <= 100 for i in ids):
+        raise InvalidRequest("`attachments` must be a list of attachment ids.")
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("`attachments` lists the same file twice.")
+    return ids
 
 
 @bp.get("/api/messages/<message_id>")

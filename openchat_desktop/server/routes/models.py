@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from ...capabilities import REPORTING_KINDS, think_levels
 from .. import services
 
 bp = Blueprint("models", __name__)
@@ -12,6 +13,7 @@ bp = Blueprint("models", __name__)
 @bp.get("/api/models")
 def list_models():
     models, statuses = services().router().list_all()
+    kinds = {s.id: s.kind for s in statuses}
     return {
         "models": [
             {
@@ -20,6 +22,10 @@ def list_models():
                 "name": m.name,
                 "capabilities": list(m.capabilities),
                 "context_length": m.context_length,
+                # False: the provider does not say what its models can do (not "nothing").
+                "capabilities_known": kinds.get(m.provider) in REPORTING_KINDS,
+                "think_levels": list(think_levels(m.name)) if "thinking" in m.capabilities
+                else [],
             }
             for m in models
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from ...capabilities import check_think
 from ...chat import DEFAULT_TITLE, session_view
 from ...errors import InvalidRequest
 from ...planning import check_plan
@@ -12,7 +13,9 @@ from ..validation import field, int_arg, json_body, only_fields
 
 bp = Blueprint("sessions", __name__)
 
-EDITABLE = {"title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode"}
+EDITABLE = {
+    "title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think",
+}
 TEXT_LIMIT = 200_000
 
 
@@ -41,6 +44,8 @@ def _session_fields(body: dict) -> dict:
         values["plan_mode"] = models.to_json() if models else None
     if "draft" in body:
         values["draft"] = field(body, "draft", str, nullable=False, max_length=TEXT_LIMIT * 5)
+    if "think" in body:
+        values["think"] = check_think(body["think"])
     return values
 
 
@@ -55,7 +60,7 @@ def list_sessions():
 @bp.post("/api/sessions")
 def create_session():
     body = json_body(required=False)
-    only_fields(body, EDITABLE - {"draft", "pinned"})
+    only_fields(body, EDITABLE - {"draft", "pinned", "think"})
     values = _session_fields(body)
     values.setdefault("title", DEFAULT_TITLE)
     record = services().chat.store.create_session(**values)
@@ -84,7 +89,7 @@ def delete_session(session_id: str):
     for generation in chat.engine.running():
         if generation.session_id == session_id:
             chat.engine.stop(generation.message_id)
-    chat.store.delete_session(session_id)
+    chat.attachments.delete_session(session_id)  # with the files no other chat uses
     return "", 204
 
 

@@ -1,0 +1,107 @@
+"""What a model can do, and the rules that depend on it: `think` and images.
+
+Ollama reports each model's capabilities (`/api/show`: "vision", "thinking", "tools"…), so
+for its models they are facts. OpenAI-compatible servers do not say: their capabilities are
+unknown, which is different from "none" — images are not refused for them.
+
+- `think` reaches a model only when it has the "thinking" capability; a level ("low",
+  "medium", "high") only when the model takes levels (gpt-oss), else it means "on".
+- Images sent to a model known to lack "vision" are refused unless the person confirmed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import InvalidRequest
+from .providers.errors import ProviderError
+from .providers.router import Router
+
+THINK_LEVELS = ("low", "medium", "high")
+# Models whose `think` takes a level instead of true/false (Ollama's gpt-oss).
+LEVEL_MODELS = ("gpt-oss*",)
+# Provider kinds whose model list states each model's capabilities.
+REPORTING_KINDS = frozenset({"ollama"})
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFacts:
+    capabilities: frozenset[str] | None  # None: the provider does not say
+
+    def lacks(self, capability: str) -> bool:
+        """True only when the model is known not to have it."""
+        return self.capabilities is not None and capability not in self.capabilities
+
+    def has(self, capability: str) -> bool:
+        return self.capabilities is not None and capability in self.capabilities
+
+
+def think_levels(model_name: str) -> tuple[str, ...]:
+    """The levels a thinking model's `think` takes; () when it takes true/false."""
+    name = model_name.lower()
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in LEVEL_MODELS):
+        return THINK_LEVELS
+    return ()
+
+
+def check_think(value: object) -> bool | str | None:
+    """A `think` setting as a request gives it: true, false, null or a level."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in THINK_LEVELS:
+        return value
+    raise InvalidRequest(
+        "`think` must be true, false, null (the model's default) or one of "
+        f"{', '.join(THINK_LEVELS)}."
+    )
+
+
+def think_parameter(setting: bool | str | None, facts: ModelFacts, model_name: str
+                    ) -> bool | str | None:
+    """What goes to the provider as `think` (None: nothing is sent)."""
+    if setting is None or not facts.has("thinking"):
+        return None
+    if isinstance(setting, str) and not think_levels(model_name):
+        return True
+    return setting
+
+
+class Capabilities:
+    """Model facts by model id, asked of the provider and kept for a short while (a send
+    with `think` or images would otherwise ask Ollama's /api/show every time)."""
+
+    def __init__(self, router: Callable[[], Router], ttl: float = CACHE_SECONDS) -> None:
+        self._router = router
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[int, str], tuple[float, ModelFacts]] = {}
+
+    def facts(self, model_id: str) -> ModelFacts:
+        router = self._router()
+        key = (id(router), model_id)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and now - cached[0] < self._ttl:
+                return cached[1]
+        provider, name = router.resolve(model_id)
+        facts = ModelFacts(None)
+        if provider.config.kind in REPORTING_KINDS:
+            try:
+                facts = ModelFacts(frozenset(provider.model_info(name).capabilities))
+            except ProviderError:
+                # Unknown to the provider, or it is down: the chat request itself will say so.
+                return ModelFacts(None)
+        with self._lock:
+            self._cache[key] = (now, facts)
+        return facts
+
+    def forget(self) -> None:
+        """Drop what is known (a model was pulled or deleted)."""
+        with self._lock:
+            self._cache.clear()

@@ -1,0 +1,299 @@
+"""Local model management for Ollama providers: what is installed (and loaded), downloads that
+run in the background, and deleting.
+
+A pull is a job with an id, run in its own thread: any number of clients follow its progress
+(the newest state, never a backlog), closing a follower does not stop it, and `cancel()`
+closes the upstream request so Ollama stops downloading (it resumes from there next time).
+Ollama's errors are turned into sentences that say what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+from .engine import KEEPALIVE_INTERVAL, sse_bytes
+from .errors import InvalidRequest, NotFound
+from .providers.base import Cancel
+from .providers.errors import ModelNotFound, ProviderError, ProviderUnavailable
+from .providers.ollama import OllamaProvider
+from .providers.router import Router
+
+log = logging.getLogger(__name__)
+
+FINISHED_KEPT = 600.0  # seconds a finished pull stays listed (a panel opened later sees it)
+MAX_NAME_CHARS = 300
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*")
+
+
+def explain_pull_error(exc: ProviderError, name: str, base_url: str) -> tuple[str, str]:
+    """(code, sentence) for a failed pull, in plain words."""
+    said = f"{exc.detail or ''} {exc.message}".lower()
+    if isinstance(exc, ModelNotFound) or "file does not exist" in said:
+        return "model_not_found", (
+            f"Ollama has no model called “{name}”. Check the name at ollama.com/library."
+        )
+    if "no space left" in said or "not enough space" in said:
+        return "disk_full", (
+            f"There is not enough free disk space to download “{name}”. Free some space "
+            "(deleting models you no longer use helps) and pull it again; Ollama keeps what it "
+            "has downloaded so far."
+        )
+    if isinstance(exc, ProviderUnavailable):
+        return "provider_unavailable", unreachable(base_url)
+    return exc.code, f"Ollama could not download “{name}”: {exc.detail or exc.message}"
+
+
+def unreachable(base_url: str) -> str:
+    return (
+        f"Ollama is not running at {base_url}. Start it — open the Ollama app, or run "
+        "`ollama serve` in a terminal — then try again."
+    )
+
+
+class Pull:
+    """One model download: its progress, its end, and the clients following it."""
+
+    def __init__(self, provider: OllamaProvider, name: str) -> None:
+        self.id = uuid.uuid4().hex
+        self.provider_id = provider.config.id
+        self.name = name
+        self.cancel = Cancel()
+        self.state = "running"  # running | done | error | cancelled
+        self.status = "starting"
+        self.completed: int | None = None
+        self.total: int | None = None
+        self.error: dict[str, str] | None = None
+        self.finished_at: float | None = None
+        self._provider = provider
+        self._layers: dict[str, tuple[int, int]] = {}  # digest -> (completed, total)
+        self._version = 0
+        self._cond = threading.Condition()
+
+    def view(self) -> dict:
+        with self._cond:
+            return self._view_locked()
+
+    def _view_locked(self) -> dict:
+        return {
+            "id": self.id,
+            "provider": self.provider_id,
+            "name": self.name,
+            "state": self.state,
+            "status": self.status,
+            "completed": self.completed,
+            "total": self.total,
+            "error": self.error,
+        }
+
+    def run(self) -> None:
+        base_url = self._provider.config.base_url
+        try:
+            for line in self._provider.pull(self.name, self.cancel):
+                self._progress(line)
+        except ProviderError as exc:
+            code, message = explain_pull_error(exc, self.name, base_url)
+            self._end("error", {"code": code, "message": message})
+            return
+        except Exception as exc:  # a bug must still end the job with a sentence
+            log.exception("pull of %s failed", self.name)
+            self._end("error", {"code": "internal_error",
+                                "message": f"The download of “{self.name}” failed ({exc!r})."})
+            return
+        if self.cancel.cancelled:
+            self._end("cancelled", {
+                "code": "cancelled",
+                "message": f"The download of “{self.name}” was cancelled. Pull it again to "
+                "continue where it stopped.",
+            })
+        else:
+            self._end("done", None)
+
+    def _progress(self, line: dict[str, object]) -> None:
+        with self._cond:
+            status = line.get("status")
+            if isinstance(status, str):
+                self.status = status
+            digest = line.get("digest")
+            total = line.get("total")
+            if isinstance(digest, str) and isinstance(total, int):
+                completed = line.get("completed")
+                done = completed if isinstance(completed, int) else 0
+                self._layers[digest] = (done, total)
+                # One bar for the whole model: the layers seen so far, added up.
+                self.completed = sum(c for c, _ in self._layers.values())
+                self.total = sum(t for _, t in self._layers.values())
+            self._version += 1
+            self._cond.notify_all()
+
+    def _end(self, state: str, error: dict[str, str] | None) -> None:
+        with self._cond:
+            self.state = state
+            self.error = error
+            if state == "done":
+                self.status = "success"
+                if self.total:
+                    self.completed = self.total
+            self.finished_at = time.monotonic()
+            self._version += 1
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        self.cancel.cancel()
+
+    def wait(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self.finished_at is not None, timeout)
+
+    def follow(self) -> Iterator[bytes]:
+        """SSE: `start`, then `progress` whenever it changed (the newest state only), then
+        `done` or `error` (a cancelled pull ends in an `error` with code `cancelled`)."""
+        seq = 1
+        yield sse_bytes(seq, "start", {"pull": self.view()})
+        seen = -1
+        while True:
+            with self._cond:
+                if self._version == seen and self.finished_at is None:
+                    self._cond.wait(KEEPALIVE_INTERVAL)
+                changed = self._version != seen
+                seen = self._version
+                view = self._view_locked()
+                ended = self.finished_at is not None
+            if changed and (view["status"] != "starting" or ended):
+                seq += 1
+                progress = {k: view[k] for k in ("status", "completed", "total")}
+                yield sse_bytes(seq, "progress", progress)
+            elif not changed:
+                yield b": keep-alive\n\n"
+            if ended:
+                seq += 1
+                if view["state"] == "done":
+                    yield sse_bytes(seq, "done", {"pull": view})
+                else:
+                    yield sse_bytes(seq, "error", {**(view["error"] or {}), "pull": view})
+                return
+
+
+class LocalModels:
+    """The Models panel's operations on Ollama providers."""
+
+    def __init__(self, router: Callable[[], Router], on_change: Callable[[], None]) -> None:
+        self._router = router
+        self._on_change = on_change  # model facts cached elsewhere are stale now
+        self._lock = threading.Lock()
+        self._pulls: dict[str, Pull] = {}
+
+    def provider(self, provider_id: str) -> OllamaProvider:
+        provider = self._router().providers.get(provider_id)
+        if provider is None:
+            raise NotFound(f"There is no provider “{provider_id}”.", code="provider_not_found")
+        if not isinstance(provider, OllamaProvider):
+            raise InvalidRequest(
+                f"“{provider_id}” is not an Ollama server: its models are managed where it "
+                "runs, not from OpenChat.",
+                code="not_ollama",
+            )
+        return provider
+
+    def installed(self, provider_id: str) -> list[dict]:
+        """Installed models with size, parameters, quantization, capabilities, loaded or not."""
+        provider = self.provider(provider_id)
+        try:
+            models = provider.list_models()
+            running = {str(m.get("name") or m.get("model")): m for m in provider.running()}
+        except ProviderUnavailable:
+            raise ProviderUnavailable(unreachable(provider.config.base_url)) from None
+        rows = []
+        for model in models:
+            details = model.details
+            loaded = running.get(model.name)
+            rows.append({
+                "id": model.id,
+                "name": model.name,
+                "size": details.get("size"),
+                "parameter_size": details.get("parameter_size"),
+                "quantization": details.get("quantization_level"),
+                "family": details.get("family"),
+                "format": details.get("format"),
+                "modified_at": details.get("modified_at"),
+                "capabilities": list(model.capabilities),
+                "context_length": model.context_length,
+                "loaded": loaded is not None,
+                "size_vram": loaded.get("size_vram") if loaded else None,
+                "expires_at": loaded.get("expires_at") if loaded else None,
+            })
+        return sorted(rows, key=lambda row: row["name"].lower())
+
+    def pull(self, provider_id: str, name: object) -> Pull:
+        """Start downloading `name`, or join the download of it already running."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequest("Give the model's name, for example “llama3.2:3b”.")
+        name = name.strip()
+        if len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name):
+            raise InvalidRequest(
+                f"“{name[:80]}” is not a model name. Names look like “llama3.2:3b” or "
+                "“hf.co/user/model:tag”."
+            )
+        provider = self.provider(provider_id)
+        with self._lock:
+            self._prune_locked()
+            for pull in self._pulls.values():
+                if (pull.provider_id, pull.name, pull.state) == (provider_id, name, "running"):
+                    return pull
+            pull = Pull(provider, name)
+            self._pulls[pull.id] = pull
+
+        def run() -> None:
+            pull.run()
+            if pull.state == "done":
+                self._on_change()
+
+        threading.Thread(target=run, name=f"pull-{name}", daemon=True).start()
+        return pull
+
+    def get(self, pull_id: str) -> Pull:
+        with self._lock:
+            pull = self._pulls.get(pull_id)
+        if pull is None:
+            raise NotFound("There is no such download (it may have ended a while ago).",
+                           code="pull_not_found")
+        return pull
+
+    def pulls(self) -> list[Pull]:
+        with self._lock:
+            self._prune_locked()
+            return list(self._pulls.values())
+
+    def cancel(self, pull_id: str, timeout: float = 5.0) -> Pull:
+        """Close the download's upstream request and wait (briefly) for it to end."""
+        pull = self.get(pull_id)
+        pull.stop()
+        pull.wait(timeout)
+        return pull
+
+    def delete(self, provider_id: str, name: str) -> None:
+        provider = self.provider(provider_id)
+        try:
+            provider.delete(name)
+        except ModelNotFound:
+            raise ModelNotFound(
+                f"Ollama has no model called “{name}” to delete. Refresh the list."
+            ) from None
+        except ProviderUnavailable:
+            raise ProviderUnavailable(unreachable(provider.config.base_url)) from None
+        self._on_change()
+
+    def shutdown(self) -> None:
+        for pull in self.pulls():
+            pull.stop()
+
+    def _prune_locked(self) -> None:
+        now = time.monotonic()
+        for pull_id, pull in list(self._pulls.items()):
+            if pull.finished_at is not None and now - pull.finished_at > FINISHED_KEPT:
+                del self._pulls[pull_id]
+
