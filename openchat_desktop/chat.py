@@ -313,8 +313,10 @@ class ChatService:
         generation = self.engine.start(
             user_message=user,
             assistant_message=reply,
-            stream=planning.plan_and_answer(router, plan_models, request) if plan_models
-            else stream,
+            stream=planning.plan_and_answer(
+                router, plan_models, request,
+                planner_sees=not self.capabilities.facts(plan_models.planner).lacks("vision"),
+            ) if plan_models else stream,
             message_view=self.message_view,
             extra_start={"plan": plan_models.to_json()} if plan_models else None,
         )

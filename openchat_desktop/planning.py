@@ -69,17 +69,21 @@ def executor_messages(context: list[ChatMessage], plan: str) -> list[ChatMessage
 
 
 def plan_and_answer(
-    router: Router, models: PlanModels, request: ChatRequest
+    router: Router, models: PlanModels, request: ChatRequest, *, planner_sees: bool = True
 ) -> StreamFactory:
     """The generation's stream: phase "plan" streams the planner's text as plan deltas (its
     reasoning and usage are not kept), then phase "executor" streams the answer. The same
     `cancel` closes whichever request is running; a failed or empty plan ends the reply
-    before the executor is asked."""
+    before the executor is asked. A planner known to lack vision (`planner_sees` False) gets
+    the messages without their images; the executor still gets them."""
     context = list(request.messages)
+    planner_context = context if planner_sees else [replace(m, images=()) for m in context]
 
     def stream(cancel: Cancel) -> Iterator[object]:
         yield Phase("plan", models.planner)
-        planner_request = replace(request, messages=tuple(planner_messages(context)), think=None)
+        planner_request = replace(
+            request, messages=tuple(planner_messages(planner_context)), think=None
+        )
         parts: list[str] = []
         for event in router.stream_chat(models.planner, planner_request, cancel):
             if isinstance(event, TextDelta) and event.text:
