@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,11 +204,28 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake) -> Server:
-    return start_server(
-        provider_settings(("ollama", "ollama", fake.ollama_url),
-                          default_model="ollama/llama3.2:3b")
-    )
+def default_model() -> str | None:
+    """The default model the settings below name; a test module may override it (None: none)."""
+    return "ollama/llama3.2:3b"
+
+
+@pytest.fixture
+def ollama_settings(fake, default_model) -> str:
+    """Settings text with the fake server as the Ollama provider "ollama"."""
+    return provider_settings(("ollama", "ollama", fake.ollama_url), default_model=default_model)
+
+
+@pytest.fixture
+def both_kinds_settings(fake, default_model) -> str:
+    """Settings text with the fake server twice: as Ollama ("ollama") and as an
+    OpenAI-compatible server ("compat"). Add to it for more providers or options."""
+    return provider_settings(("ollama", "ollama", fake.ollama_url),
+                             ("compat", "openai", fake.openai_url), default_model=default_model)
+
+
+@pytest.fixture
+def app(start_server, ollama_settings) -> Server:
+    return start_server(ollama_settings)
 
 
 @pytest.fixture
@@ -215,8 +233,46 @@ def page(open_page, app):
     return open_page(app)
 
 
+def message_box(page):
+    return page.get_by_role("textbox", name="Message")
+
+
 def send(page, text: str) -> None:
     """Type a message in the composer and press Enter, as a person does."""
-    box = page.get_by_role("textbox", name="Message")
+    box = message_box(page)
     box.fill(text)
     box.press("Enter")
+
+
+def wait_done(page, count: int, timeout: float = 10_000) -> None:
+    """Wait until `count` replies on the page are complete."""
+    from playwright.sync_api import expect
+
+    expect(page.locator('article.message.assistant[data-status="complete"]')).to_have_count(
+        count, timeout=timeout)
+
+
+# --- helpers for the API tests ------------------------------------------------------------------
+
+
+def texts(events: list[tuple[str, dict]], kind: str = "delta") -> str:
+    """The text of a stream's `kind` events, joined."""
+    return "".join(data["text"] for event, data in events if event == kind)
+
+
+def wait_for(predicate, timeout: float = 5.0):
+    """Poll `predicate` until it returns something true, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def open_stream(app: Server, session_id: str, body: dict) -> requests.Response:
+    """Start a chat request and return its open event stream, unread."""
+    response = app.post(f"/api/sessions/{session_id}/chat/stream", body, stream=True)
+    assert response.status_code == 200, response.text
+    return response

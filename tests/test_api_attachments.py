@@ -12,7 +12,6 @@ import pytest
 
 from openchat_desktop import attachments
 
-from .conftest import provider_settings
 from .fake_provider import FakeProvider, Reply
 from .files import blob, pdf, png
 
@@ -29,14 +28,13 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(
-            ("ollama", "ollama", fake.ollama_url),
-            ("compat", "openai", fake.openai_url),
-            default_model=VISION,
-        )
-    )
+def default_model():
+    return VISION
+
+
+@pytest.fixture
+def app(start_server, both_kinds_settings):
+    return start_server(both_kinds_settings)
 
 
 def upload(app, name: str, data: bytes, content_type: str = "application/octet-stream"):

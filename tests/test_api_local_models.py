@@ -20,14 +20,14 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(
-            ("ollama", "ollama", fake.ollama_url),
-            ("compat", "openai", fake.openai_url),
-            ("offline", "ollama", "http://127.0.0.1:9"),
-        )
-    )
+def default_model():
+    return None
+
+
+@pytest.fixture
+def app(start_server, both_kinds_settings):
+    offline = provider_settings(("offline", "ollama", "http://127.0.0.1:9"))
+    return start_server(both_kinds_settings + offline)
 
 
 def pull(app, name, provider="ollama"):

@@ -4,11 +4,10 @@ model receives, the events, what is saved, stop and failure in either phase, re-
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 
-from .conftest import iter_events, provider_settings, read_events
+from .conftest import iter_events, open_stream, read_events, texts, wait_for
 from .fake_provider import FakeProvider, Reply
 
 PLANNER = "ollama/qwen3:8b"
@@ -33,37 +32,13 @@ def fake():
 
 
 @pytest.fixture
-def settings(fake):
-    return provider_settings(
-        ("ollama", "ollama", fake.ollama_url),
-        ("compat", "openai", fake.openai_url),
-        default_model=EXECUTOR,
-    )
+def default_model():
+    return EXECUTOR
 
 
 @pytest.fixture
-def app(start_server, settings):
-    return start_server(settings)
-
-
-def texts(events, kind="delta"):
-    return "".join(data["text"] for event, data in events if event == kind)
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
-def open_stream(app, session_id, body):
-    response = app.post(f"/api/sessions/{session_id}/chat/stream", body, stream=True)
-    assert response.status_code == 200, response.text
-    return response
+def app(start_server, both_kinds_settings):
+    return start_server(both_kinds_settings)
 
 
 def plan_session(app, **fields):

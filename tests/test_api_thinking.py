@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import provider_settings
+from .conftest import texts
 from .fake_provider import FakeProvider, Reply
 
 
@@ -23,18 +23,14 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake):
-    text = provider_settings(
-        ("ollama", "ollama", fake.ollama_url),
-        ("compat", "openai", fake.openai_url),
-        default_model="ollama/qwen3:8b",
-    )
-    text += 'bare_think_models = ["deepseek-r1*"]\n'  # belongs to the last provider: compat
-    return start_server(text)
+def default_model():
+    return "ollama/qwen3:8b"
 
 
-def texts(events, kind="delta"):
-    return "".join(data["text"] for event, data in events if event == kind)
+@pytest.fixture
+def app(start_server, both_kinds_settings):
+    # The line belongs to the last provider: compat.
+    return start_server(both_kinds_settings + 'bare_think_models = ["deepseek-r1*"]\n')
 
 
 def last_body(fake):

@@ -17,6 +17,7 @@ from openchat_desktop import __version__
 from .conftest import ARTIFACTS, provider_settings
 from .desktop_harness import GUI_READY, DesktopApp, Display, close_window, wait_for
 from .fake_provider import Reply
+from .files import pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"^OpenChat is serving at (http://127\.0\.0\.1:\d+)/\?token=(\S+)$")
@@ -71,6 +72,10 @@ def test_packaged_app_has_the_same_command_line(packaged, tmp_path):
         created = requests.post(f"{base}/api/sessions", json={"title": "Kept"}, headers=headers,
                                 timeout=5)
         assert created.status_code == 201
+        # libraries imported only when needed travelled too: pypdf reads an attached PDF
+        upload = requests.post(f"{base}/api/attachments", headers=headers, timeout=30,
+                               files={"file": ("notes.pdf", pdf("Packed text"), "text/plain")})
+        assert upload.status_code == 201 and upload.json()["kind"] == "pdf", upload.text
     finally:
         serve.terminate()
         serve.communicate(timeout=15)

@@ -3,11 +3,10 @@ across many lines, and the completion list, hints and each command on the page."
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, send, shoot
-from .fake_provider import FakeProvider, Reply
+from .conftest import message_box, send, shoot
+from .fake_provider import Reply
 
 MODELS = [
     {"id": "ollama/llama3.2:3b", "name": "llama3.2:3b"},
@@ -16,22 +15,6 @@ MODELS = [
     {"id": "compat/my model", "name": "my model"},
 ]
 ROLES = [{"id": "r1", "name": "Translator"}, {"id": "r2", "name": "Code reviewer"}]
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider(models=["llama3.2:3b", "qwen3:8b"]) as provider:
-        yield provider
-
-
-@pytest.fixture
-def app(start_server, fake):
-    return start_server(provider_settings(("ollama", "ollama", fake.ollama_url),
-                                          default_model="ollama/llama3.2:3b"))
-
-
-def message_box(page: Page):
-    return page.get_by_role("textbox", name="Message")
 
 
 def options(page: Page):

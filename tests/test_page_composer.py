@@ -3,12 +3,10 @@ chat that survives switching and restarting, and a message over the limit."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, shoot
+from .conftest import message_box, shoot, wait_for
 from .fake_provider import FakeProvider, Reply
 
 
@@ -18,33 +16,9 @@ def fake():
         yield provider
 
 
-@pytest.fixture
-def settings(fake) -> str:
-    return provider_settings(("ollama", "ollama", fake.ollama_url),
-                             default_model="ollama/llama3.2:3b")
-
-
-@pytest.fixture
-def app(start_server, settings):
-    return start_server(settings)
-
-
-def message_box(page: Page):
-    return page.get_by_role("textbox", name="Message")
-
-
 def open_chat(page: Page, title: str) -> None:
     page.get_by_role("navigation", name="Chats").locator(".chat-open", has_text=title).click()
     expect(page.locator("#chat-title")).to_have_text(title)
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_enter_sends_and_shift_enter_adds_a_line(open_page, app, fake):
@@ -86,7 +60,7 @@ def test_the_box_grows_with_its_text_then_scrolls(open_page, app):
 
 
 def test_a_draft_belongs_to_its_chat_across_switches_and_restarts(
-    open_page, start_server, app, settings
+    open_page, start_server, app, ollama_settings
 ):
     first = app.new_session(title="Chat A")
     app.new_session(title="Chat B")
@@ -108,7 +82,7 @@ def test_a_draft_belongs_to_its_chat_across_switches_and_restarts(
     assert titles == ["Chat B", "Chat A"]
 
     app.runtime.shutdown()
-    again = start_server(settings, data_dir=app.data_dir)
+    again = start_server(ollama_settings, data_dir=app.data_dir)
     page = open_page(again)
     expect(page.locator("#chat-title")).to_have_text("Chat B")
     expect(message_box(page)).to_have_value("B's own draft")

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, send, shoot
+from .conftest import send, shoot, wait_done
 from .fake_provider import FakeProvider, Reply
 from .files import pdf, png, sunset_png
 
@@ -30,15 +30,8 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(("ollama", "ollama", fake.ollama_url), default_model="ollama/llava:7b")
-    )
-
-
-def wait_done(page: Page, count: int) -> None:
-    expect(page.locator('article.message.assistant[data-status="complete"]')).to_have_count(
-        count, timeout=10_000)
+def default_model():
+    return "ollama/llava:7b"
 
 
 def pick(page: Page, name: str, mime: str, data: bytes) -> None:

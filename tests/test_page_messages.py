@@ -7,17 +7,12 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .conftest import send, shoot
+from .conftest import send, shoot, wait_done
 from .fake_provider import Reply
 
 
 def bodies(page: Page, role: str):
     return page.locator(f"article.message.{role} .body")
-
-
-def wait_done(page: Page, count: int, timeout: float = 10_000) -> None:
-    expect(page.locator('article.message.assistant[data-status="complete"]')).to_have_count(
-        count, timeout=timeout)
 
 
 def test_edit_makes_a_branch_and_versions_switch(page, app, fake):
@@ -176,3 +171,14 @@ def test_switching_chats_mid_reply_and_back_loses_nothing(page, app, fake):
     reply = page.locator("article.message.assistant")
     expect(reply).to_have_attribute("data-status", "complete", timeout=10_000)
     expect(reply.locator(".body")).to_have_text("one two three four five six seven")
+
+
+def test_lengths_of_time_read_naturally(page):
+    """One way to write a length of time (stats.js), for the stats, thinking and Plan Mode."""
+    cases = [(0.2, "1 ms"), (350, "350 ms"), (999.4, "999 ms"), (999.6, "1.0 s"),
+             (2345, "2.3 s"), (59_949, "59.9 s"), (59_950, "1 min 0 s"), (75_000, "1 min 15 s"),
+             (119_600, "2 min 0 s")]
+    shown = page.evaluate(
+        "async (values) => { const { duration } = await import('/js/stats.js');"
+        " return values.map(duration); }", [ms for ms, _ in cases])
+    assert shown == [text for _, text in cases]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, shoot
+from .conftest import shoot
 from .fake_provider import FakeProvider
 
 
@@ -22,10 +22,8 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(("ollama", "ollama", fake.ollama_url), default_model="ollama/llava:7b")
-    )
+def default_model():
+    return "ollama/llava:7b"
 
 
 def open_panel(page: Page):

@@ -6,31 +6,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, send, shoot
-from .fake_provider import FakeProvider, Reply
+from .conftest import message_box, send, shoot
+from .fake_provider import Reply
 
 PLANNER = "ollama/qwen3:8b"
 EXECUTOR = "ollama/llama3.2:3b"
 PLAN_TEXT = "1. Boil water.\n2. Add the egg.\n3. Wait nine minutes."
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider(models=["llama3.2:3b", "qwen3:8b"]) as provider:
-        yield provider
-
-
-@pytest.fixture
-def app(start_server, fake):
-    return start_server(provider_settings(("ollama", "ollama", fake.ollama_url),
-                                          default_model=EXECUTOR))
-
-
-def message_box(page: Page):
-    return page.get_by_role("textbox", name="Message")
+TIME = r"(\d+ ms|\d+\.\d s)"  # how long a phase took (stats.js duration)
 
 
 def roles_dialog(page: Page):
@@ -150,10 +134,10 @@ def test_a_plan_mode_reply_streams_its_plan_then_the_answer(page, app, fake):
     expect(reply.locator(".body")).to_contain_text("for nine minutes.")
     expect(reply.locator(".body strong")).to_have_text("boiling")
     expect(block.locator("summary")).to_have_text(
-        re.compile(rf"^Plan · {PLANNER} · \d+\.\d s$"))
+        re.compile(rf"^Plan · {PLANNER} · {TIME}$"))
     expect(block.locator(".plan-text ol li")).to_have_count(3)  # rendered as a list
     expect(reply.locator(".meta .info")).to_contain_text(
-        re.compile(rf"Answer · {EXECUTOR} · \d+\.\d s"))
+        re.compile(rf"Answer · {EXECUTOR} · {TIME}"))
     shoot(page, "plan-reply")
 
     page.reload()  # from the database: the block starts closed, opens on demand

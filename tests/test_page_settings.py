@@ -25,13 +25,6 @@ def fake():
         yield provider
 
 
-@pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(("ollama", "ollama", fake.ollama_url), default_model="ollama/llama3.2:3b")
-    )
-
-
 def settings_dialog(page: Page):
     return page.get_by_role("dialog", name="Settings")
 
@@ -215,10 +208,11 @@ def test_a_broken_settings_file_shows_a_banner_with_its_line(open_page, start_se
 # --- the model picker -------------------------------------------------------------------------
 
 
-def test_the_picker_shows_capabilities_and_a_provider_that_is_down(open_page, start_server, fake):
-    app = start_server(provider_settings(
-        ("ollama", "ollama", fake.ollama_url), ("remote", "openai", "http://127.0.0.1:9/v1"),
-        default_model="ollama/llama3.2:3b"))
+def test_the_picker_shows_capabilities_and_a_provider_that_is_down(
+    open_page, start_server, ollama_settings
+):
+    app = start_server(
+        ollama_settings + provider_settings(("remote", "openai", "http://127.0.0.1:9/v1")))
     page = open_page(app)
     picker = page.get_by_role("combobox", name="Model", exact=True)
     expect(picker.locator("option[value='ollama/qwen3:8b']")).to_have_text(
@@ -346,3 +340,22 @@ def test_the_panel_works_by_keyboard_and_keeps_focus_inside(open_page, app):
     page.keyboard.press("Enter")
     expect(dialog).to_be_hidden()
     expect(opener).to_be_focused()
+
+
+def test_a_refresh_of_the_open_panel_keeps_the_focus_where_it_was(open_page, app):
+    page = open_page(app)
+    dialog = open_settings(page)
+    for control in (dialog.get_by_role("button", name="Edit ollama"),
+                    dialog.get_by_role("button", name="Remove ollama"),
+                    dialog.get_by_label("Model for new chats"),
+                    dialog.get_by_label("Dark")):
+        control.focus()
+        old = control.element_handle()
+        # Back in front: the panel looks at the settings file again and is drawn anew.
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        if control.evaluate("e => e.tagName") == "BUTTON":  # list items are made anew
+            page.wait_for_function("old => !old.isConnected", arg=old)
+        page.wait_for_load_state("networkidle")
+        expect(control).to_be_focused()
+    page.keyboard.press("Tab")  # from the last control round to the first
+    expect(dialog.get_by_role("button", name="Close")).to_be_focused()

@@ -17,6 +17,7 @@ import { initSidebar, refreshSessions } from "./sidebar.js";
 import { initSlash } from "./slash.js";
 import { notify, on, state } from "./state.js";
 import { initThinking } from "./thinking.js";
+import { initTitle } from "./title.js";
 import { initWelcome } from "./welcome.js";
 
 function report(promise) {
@@ -25,6 +26,7 @@ function report(promise) {
 
 function init() {
   initLinks();
+  initTitle();
   initSidebar();
   initComposer();
   initMessages();

@@ -214,6 +214,8 @@ async function follow(response, article) {
         current = messageElement(data.assistant_message);
         $("messages").append(current);
         emit("conversation:filled");
+        // A chat's first message names it on the server: show the name now, not at the end.
+        if (data.user_message.parent_id === null) emit("sessions:changed");
       }
       state.streaming.messageId = data.assistant_message.id;
       if (data.plan) startPlan(current, data.plan);
@@ -385,7 +387,6 @@ function showMessages(messages, more) {
 export async function openSession(sessionId) {
   detach();
   state.current = await api("GET", `/api/sessions/${sessionId}`);
-  $("chat-title").textContent = state.current.title;
   showModel(state.current.model);
   const { messages, has_more: more } = await api(
     "GET", `/api/sessions/${sessionId}/messages?limit=${PAGE}`);
@@ -410,7 +411,6 @@ export function newConversation() {
   state.current = null;
   known.clear();
   hasOlder = false;
-  $("chat-title").textContent = "New chat";
   $("messages").replaceChildren();
   $("jump-latest").hidden = true;
   emit("conversation:empty");

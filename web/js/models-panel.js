@@ -4,26 +4,16 @@
 // ("models:changed") after a pull or a delete.
 
 import { api, openStream } from "./api.js";
+import { h, modalPanel } from "./dialogs.js";
 import { modelsReady } from "./models.js";
 import { $, emit, on, state } from "./state.js";
 import { readEvents } from "./stream.js";
 
 const CAPABILITY_WORDS = ["vision", "thinking", "tools", "embedding"];
 let dialog = null;
-let opener = null;
+let panel = null; // dialogs.js's handle: show()
 let pull = null; // { id, name, provider } while a download is followed here
 let follow = null; // AbortController of the followed download's stream
-
-function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null) continue;
-    if (key in element && !key.includes("-")) element[key] = value;
-    else element.setAttribute(key, value === true ? "" : value);
-  }
-  element.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return element;
-}
 
 function bytes(size) {
   if (size == null) return "—";
@@ -80,22 +70,7 @@ function build() {
             h("tbody", { id: "models-rows" }))))),
   );
   document.body.append(dialog);
-  $("models-close").addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    (opener && opener.isConnected ? opener : $("open-models")).focus();
-    opener = null;
-  });
-  // Escape closes the panel (the dialog's own cancel) and nothing else: not a running reply.
-  dialog.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") event.stopPropagation();
-  });
-  dialog.addEventListener("click", (event) => {
-    if (event.target !== dialog) return;
-    const box = dialog.getBoundingClientRect();
-    const inside = event.clientX >= box.left && event.clientX <= box.right &&
-      event.clientY >= box.top && event.clientY <= box.bottom;
-    if (!inside) dialog.close();
-  });
+  panel = modalPanel(dialog, { closeButton: $("models-close"), fallback: () => $("open-models") });
   $("models-provider").addEventListener("change", () => loadInstalled());
   $("pull-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -285,7 +260,6 @@ async function resumePull() {
 export async function openModels() {
   if (!dialog) build();
   if (dialog.open) return;
-  opener = document.activeElement;
   await modelsReady().catch(() => {}); // the providers come with the model list
   if (dialog.open) return;
   const providers = ollamaProviders();
@@ -299,7 +273,7 @@ export async function openModels() {
   $("pull-section").hidden = !providers.length;
   setText("pull-error", "");
   if (!pull) $("pull-progress").hidden = true;
-  dialog.showModal();
+  panel.show();
   $("pull-name").focus();
   await loadInstalled();
   await resumePull().catch(() => {});

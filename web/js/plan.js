@@ -4,10 +4,7 @@
 
 import { $, notify, on, state } from "./state.js";
 import { updateSession } from "./session.js";
-
-function seconds(ms) {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
+import { duration } from "./stats.js";
 
 function shortName(modelId) {
   const found = state.models.find((model) => model.id === modelId);
@@ -98,7 +95,7 @@ export function showPlan(article, message) {
   }
   delete details.dataset.phase;
   const parts = [];
-  if (phase) parts.push(phase.model, seconds(phase.ms));
+  if (phase) parts.push(phase.model, duration(phase.ms));
   if (phase && phase.status !== "complete") parts.push(phase.status);
   summarize(details, parts);
 }
@@ -107,7 +104,7 @@ export function showPlan(article, message) {
 export function answerLabel(message) {
   const phase = message.meta && message.meta.executor;
   if (!phase) return null;
-  return ["Answer", phase.model, seconds(phase.ms)].join(" · ");
+  return ["Answer", phase.model, duration(phase.ms)].join(" · ");
 }
 
 export function initPlan() {

@@ -6,12 +6,12 @@
 // Opens on "roles:open"; keeps state.roles and emits "roles:changed" after every change.
 
 import { api } from "./api.js";
-import { h, trapTab } from "./dialogs.js";
+import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
 import { $, emit, notify, on, state } from "./state.js";
 import { updateSession } from "./session.js";
 
 let dialog = null;
-let opener = null; // the element focus returns to when the panel closes
+let panel = null; // dialogs.js's handle: show()
 let editing = null; // the role being edited, or null for a new one
 
 export async function loadRoles() {
@@ -36,17 +36,13 @@ export async function useRole(roleId) {
 function showChip() {
   const role = activeRole();
   $("role-chip").hidden = !role;
-  if (role) $("role-chip-name").textContent = `Role: ${role.name}`;
+  if (!role) return;
+  const name = $("role-chip-name");
+  name.textContent = `Role: ${role.name}`;
+  name.title = `Role: ${role.name} (click to change it)`;
 }
 
 // --- the panel ------------------------------------------------------------------------------
-
-function field(label, control, hint) {
-  if (hint) control.setAttribute("aria-describedby", `${control.id}-hint`);
-  return h("div", { className: "field" },
-    h("label", { htmlFor: control.id }, label), control,
-    hint ? h("p", { className: "hint", id: `${control.id}-hint` }, hint) : null);
-}
 
 function build() {
   const form = h(
@@ -90,22 +86,8 @@ function build() {
         h("pre", { id: "system-preview", className: "system-preview" }))),
   );
   document.body.append(dialog);
-
-  $("roles-close").addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    hideForm();
-    const back = opener && opener.isConnected && opener !== document.body ? opener
-      : $("message-input");
-    back.focus();
-    opener = null;
-  });
-  // Escape closes the panel and nothing else (not a running reply).
-  dialog.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") event.stopPropagation();
-  });
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Tab" && dialog.open) trapTab(dialog, event);
-  }, true);
+  panel = modalPanel(dialog, { closeButton: $("roles-close"), onClose: hideForm,
+                               fallback: () => $("message-input") });
   $("new-role").addEventListener("click", () => showForm(null));
   $("role-cancel").addEventListener("click", () => {
     hideForm();
@@ -126,17 +108,21 @@ function build() {
 }
 
 function render() {
-  if (!dialog) return;
+  if (dialog) keepingFocus(dialog, renderList);
+}
+
+function renderList() {
   const active = activeRole();
   const list = $("role-list");
   list.replaceChildren(...state.roles.map((role) => {
     const inUse = active && active.id === role.id;
     const use = h("button", { type: "button", className: inUse ? "primary" : "",
-                              "aria-pressed": inUse ? "true" : "false",
+                              "data-action": "use", "aria-pressed": inUse ? "true" : "false",
                               "aria-label": inUse ? `Stop using ${role.name}` : `Use ${role.name}` },
                   inUse ? "In use" : "Use");
-    const edit = h("button", { type: "button", "aria-label": `Edit ${role.name}` }, "Edit");
-    const remove = h("button", { type: "button", className: "danger",
+    const edit = h("button", { type: "button", "data-action": "edit",
+                               "aria-label": `Edit ${role.name}` }, "Edit");
+    const remove = h("button", { type: "button", className: "danger", "data-action": "delete",
                                  "aria-label": `Delete ${role.name}` }, "Delete");
     use.addEventListener("click", () => toggleUse(role, inUse));
     edit.addEventListener("click", () => showForm(role));
@@ -258,14 +244,13 @@ async function saveChatPrompt() {
 export async function openRoles() {
   if (!dialog) build();
   if (dialog.open) return;
-  opener = document.activeElement;
   hideForm();
   setError("roles-error", "");
   $("chat-prompt-status").textContent = "";
   $("chat-system-prompt").value = (state.current && state.current.system_prompt) || "";
   await loadRoles().catch((error) => setError("roles-error", error.message));
   render();
-  dialog.showModal();
+  panel.show();
   $("new-role").focus();
 }
 

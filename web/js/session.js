@@ -2,13 +2,12 @@
 // change its fields, and tell the rest of the page ("session:changed").
 
 import { api } from "./api.js";
-import { $, emit, state } from "./state.js";
+import { emit, state } from "./state.js";
 
 /** The open chat; a new, unsaved chat is created first (with `fields`). */
 export async function ensureSession(fields = {}) {
   if (state.current) return state.current;
   state.current = await api("POST", "/api/sessions", fields);
-  $("chat-title").textContent = state.current.title;
   emit("session:opened", state.current);
   emit("sessions:changed");
   return state.current;

@@ -7,7 +7,7 @@
 // after a save so the model picker reloads.
 
 import { api } from "./api.js";
-import { h, trapTab } from "./dialogs.js";
+import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
 import { modelGroups, statusText } from "./models.js";
 import { $, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
@@ -18,21 +18,9 @@ const URL_EXAMPLES = { ollama: "http://127.0.0.1:11434", openai: "https://api.op
 
 let current = null; // the last GET/PATCH /api/settings answer
 let dialog = null;
-let opener = null; // the element focus returns to when the panel closes
+let panel = null; // dialogs.js's handle: show()
 let editing = null; // the stored provider being edited, or null for a new one
 let problemTimer = null;
-
-function field(label, control, hint) {
-  const hintId = hint ? `${control.id}-hint` : null;
-  if (hintId) control.setAttribute("aria-describedby", hintId);
-  return h(
-    "div",
-    { className: "field" },
-    h("label", { htmlFor: control.id }, label),
-    control,
-    hint ? h("p", { className: "hint", id: hintId }, hint) : null,
-  );
-}
 
 // --- the panel's markup, built once --------------------------------------------------------
 
@@ -109,30 +97,8 @@ function build() {
       h("p", { id: "settings-status", className: "settings-status", role: "status" })),
   );
   document.body.append(dialog);
-
-  $("settings-close").addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    hideForm();
-    (opener && opener.isConnected ? opener : $("open-settings")).focus();
-    opener = null;
-  });
-  // Escape closes the panel (the dialog's own cancel) and nothing else: not a running reply.
-  dialog.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") event.stopPropagation();
-  });
-  // On the document, not the dialog: when a refresh replaces the focused control, focus falls
-  // to <body>, and the next Tab must still come back into the panel.
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Tab" && dialog.open) trapTab(dialog, event);
-  }, true);
-  // A click on the backdrop (outside the panel's box) closes it too.
-  dialog.addEventListener("click", (event) => {
-    if (event.target !== dialog) return;
-    const box = dialog.getBoundingClientRect();
-    const inside = event.clientX >= box.left && event.clientX <= box.right &&
-      event.clientY >= box.top && event.clientY <= box.bottom;
-    if (!inside) dialog.close();
-  });
+  panel = modalPanel(dialog, { closeButton: $("settings-close"), onClose: hideForm,
+                               fallback: () => $("open-settings") });
   $("add-provider").addEventListener("click", () => showForm(null));
   $("provider-cancel").addEventListener("click", () => {
     hideForm();
@@ -156,8 +122,14 @@ function fatal() {
   return Boolean(current && current.problem && current.problem.fatal);
 }
 
+// A refresh re-renders the open panel (the file changed, the models came in): the control that
+// had the focus keeps it, or Tab would start again from the page.
 function render() {
   if (!dialog || !current) return;
+  keepingFocus(dialog, renderSettings);
+}
+
+function renderSettings() {
   $("settings-path").textContent = current.path;
   const problem = current.problem;
   const box = $("settings-problem");
@@ -196,8 +168,9 @@ function renderProviders() {
         : provider.api_key_env
           ? `API key from $${provider.api_key_env} (not set)`
           : null;
-      const edit = h("button", { type: "button", "aria-label": `Edit ${provider.id}` }, "Edit");
-      const remove = h("button", { type: "button", className: "danger",
+      const edit = h("button", { type: "button", "data-action": "edit",
+                                 "aria-label": `Edit ${provider.id}` }, "Edit");
+      const remove = h("button", { type: "button", className: "danger", "data-action": "remove",
                                    "aria-label": `Remove ${provider.id}` }, "Remove");
       edit.addEventListener("click", () => showForm(provider));
       remove.addEventListener("click", () => removeProvider(provider, remove));
@@ -447,11 +420,10 @@ async function refresh() {
 export async function openSettings({ add = false } = {}) {
   if (!dialog) build();
   if (!dialog.open) {
-    opener = document.activeElement;
     setStatus("");
     for (const id of ["providers-error", "default-model-error", "theme-error"]) setError(id, "");
     await refresh();
-    dialog.showModal();
+    panel.show();
   }
   if (add && !fatal()) showForm(null);
 }

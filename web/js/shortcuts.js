@@ -1,5 +1,6 @@
 // Keyboard shortcuts, and the help dialog that lists them (opened with "?").
 
+import { modalPanel } from "./dialogs.js";
 import { $, emit, state } from "./state.js";
 
 const mod = navigator.platform.startsWith("Mac") ? "⌘" : "Ctrl";
@@ -42,10 +43,11 @@ function focusFilter() {
   if (filter) filter.focus();
 }
 
-function helpDialog() {
-  let dialog = $("help-dialog");
-  if (dialog) return dialog;
-  dialog = document.createElement("dialog");
+let help = null; // the help panel (dialogs.js's handle), made on first use
+
+function helpPanel() {
+  if (help) return help;
+  const dialog = document.createElement("dialog");
   dialog.id = "help-dialog";
   dialog.className = "help-dialog";
   dialog.setAttribute("aria-labelledby", "help-title");
@@ -63,15 +65,14 @@ function helpDialog() {
   const close = document.createElement("button");
   close.type = "button";
   close.textContent = "Close";
-  close.addEventListener("click", () => dialog.close());
   dialog.append(title, table, close);
   document.body.append(dialog);
-  return dialog;
+  help = modalPanel(dialog, { closeButton: close, fallback: () => $("message-input") });
+  return help;
 }
 
 export function openHelp() {
-  const dialog = helpDialog();
-  if (!dialog.open) dialog.showModal();
+  helpPanel().show();
 }
 
 export function initShortcuts() {

@@ -1,6 +1,6 @@
 // The chat list: pinned first, then newest (the API's order). Opening a chat emits
 // "session:open"; each chat has an actions menu (rename in place, pin, export, delete with
-// undo), and a filter box narrows the list by title.
+// undo), and a filter box narrows the list by title. Each new list emits "sessions:loaded".
 
 import { api } from "./api.js";
 import { exportSession } from "./export.js";
@@ -32,6 +32,7 @@ export async function refreshSessions() {
   hasMore = sessions.length >= limit;
   if (filterText && hasMore) searchRemote();
   render();
+  emit("sessions:loaded");
 }
 
 function matches(session) {
@@ -302,7 +303,7 @@ function startRename(id) {
       itemFor(session);
       if (state.current && state.current.id === id) {
         state.current.title = title;
-        $("chat-title").textContent = title;
+        emit("session:changed", state.current);
       }
     }
     if (hadFocus) open.focus();
@@ -312,7 +313,7 @@ function startRename(id) {
       const updated = await api("PATCH", `/api/sessions/${id}`, { title });
       if (state.current && state.current.id === id) {
         state.current.title = updated.title;
-        $("chat-title").textContent = updated.title;
+        emit("session:changed", state.current);
       }
       emit("sessions:changed");
     } catch (error) {

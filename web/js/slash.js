@@ -207,7 +207,6 @@ async function execute(command) {
       return "Plan Mode off.";
     case "title": {
       const saved = await updateSession({ title: command.title });
-      $("chat-title").textContent = saved.title;
       return `Renamed to ${saved.title}.`;
     }
     default:

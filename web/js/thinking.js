@@ -6,16 +6,11 @@
 import { api } from "./api.js";
 import { selectedModel } from "./models.js";
 import { $, notify, on, state } from "./state.js";
+import { duration } from "./stats.js";
 
 // --- the block in a reply ------------------------------------------------------------------
 
 const started = new WeakMap(); // thinking block -> when its first piece arrived (ms)
-
-function duration(ms) {
-  if (ms < 1000) return `${Math.max(1, Math.round(ms))} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
 
 function words(text) {
   const count = (text.match(/\S+/g) || []).length;

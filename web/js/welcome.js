@@ -3,6 +3,7 @@
 // Shown inside #messages while it holds no message; "conversation:empty"/"conversation:filled"
 // (from the messages module) and a watch on #messages keep it in step.
 
+import { h } from "./dialogs.js";
 import { loadModels, modelLabel, showModel, statusText } from "./models.js";
 import { $, emit, notify, on, state } from "./state.js";
 
@@ -14,15 +15,6 @@ const PROMPTS = [
 ];
 
 let modelsKnown = false; // nothing is shown before the first model list: no first-run flash
-
-function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  const { dataset, ...rest } = props;
-  Object.assign(element, rest);
-  Object.assign(element.dataset, dataset || {});
-  element.append(...children.filter((c) => c !== null && c !== undefined));
-  return element;
-}
 
 function button(text, onClick, props = {}) {
   const element = h("button", { type: "button", ...props }, text);
