@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from .conftest import iter_events, provider_settings, read_events
+from .conftest import iter_events, open_stream, provider_settings, read_events, texts, wait_for
 from .fake_provider import FakeProvider, Reply
 
 MODEL = "ollama/llama3.2:3b"
@@ -27,34 +27,13 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake):
-    return start_server(
-        provider_settings(
-            ("ollama", "ollama", fake.ollama_url),
-            ("compat", "openai", fake.openai_url),
-            default_model=MODEL,
-        )
-    )
+def default_model():
+    return MODEL
 
 
-def texts(events, kind="delta"):
-    return "".join(data["text"] for event, data in events if event == kind)
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
-def open_stream(app, session_id, body):
-    response = app.post(f"/api/sessions/{session_id}/chat/stream", body, stream=True)
-    assert response.status_code == 200, response.text
-    return response
+@pytest.fixture
+def app(start_server, both_kinds_settings):
+    return start_server(both_kinds_settings)
 
 
 # --- the happy path ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import base64
 
 import pytest
 
-from .conftest import provider_settings
 from .fake_provider import FakeProvider, Reply
 from .files import png
 
@@ -23,9 +22,8 @@ def fake():
 
 
 @pytest.fixture
-def app(start_server, fake):
-    return start_server(provider_settings(("ollama", "ollama", fake.ollama_url),
-                                          default_model="ollama/llava:7b"))
+def default_model():
+    return "ollama/llava:7b"
 
 
 def send_photo(app, fake, planner: str) -> list[dict]:
