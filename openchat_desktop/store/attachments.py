@@ -6,14 +6,14 @@ A mixin of `Store` (it uses the store's transactions); the files themselves are 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
+
+from .clock import new_id, utc_now
 
 _COLUMNS = "id, sha256, name, mime, kind, size, text, created_at"
 
@@ -41,14 +41,14 @@ def _marks(count: int) -> str:
 class AttachmentRows:
     """Queries on `attachments` and `message_attachments`, each one short transaction."""
 
-    def _raw(self, *, write: bool) -> AbstractContextManager[Connection]:
-        raise NotImplementedError  # provided by Store
+    # provided by Store: one short transaction on a pooled connection
+    _raw: Callable[..., AbstractContextManager[Connection]]
 
     def add_attachment(
         self, *, sha256: str, name: str, mime: str, kind: str, size: int, text: str | None
     ) -> AttachmentRecord:
-        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        record = AttachmentRecord(uuid.uuid4().hex, sha256, name, mime, kind, size, text, created)
+        created = utc_now()
+        record = AttachmentRecord(new_id(), sha256, name, mime, kind, size, text, created)
         with self._raw(write=True) as conn:
             conn.exec_driver_sql(
                 f"INSERT INTO attachments ({_COLUMNS}) VALUES ({_marks(8)})",

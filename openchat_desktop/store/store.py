@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,6 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .attachments import AttachmentRows
+from .clock import new_id, utc_now
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
 from .migrate import prepare
@@ -82,34 +81,6 @@ WHERE messages_fts MATCH :expr
 ORDER BY messages_fts.rank, messages.seq DESC
 LIMIT :limit
 """
-
-
-class _Clock:
-    """UTC timestamps that never repeat or go backwards in this process, so they order rows."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last = datetime.min.replace(tzinfo=UTC)
-
-    def now(self) -> str:
-        with self._lock:
-            now = datetime.now(UTC)
-            if now <= self._last:
-                now = self._last + timedelta(microseconds=1)
-            self._last = now
-        return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-_clock = _Clock()
-
-
-def utc_now() -> str:
-    """Now as sortable UTC ISO-8601 text with microseconds, e.g. 2026-11-21T09:10:00.123456Z."""
-    return _clock.now()
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _casefold(value: str | None) -> str | None:
