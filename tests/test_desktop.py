@@ -218,6 +218,33 @@ def test_links_open_in_the_system_browser_and_export_uses_the_save_dialog(
 
     asking = threading.Thread(target=export)
     asking.start()
+    answer_save_dialog(display, target)
+    asking.join(30)
+    assert answer["response"].json() == {"saved": str(target)}
+    assert target.read_text().startswith("# Where are the docs?\n\n## You\n\nWhere are the docs?")
+
+    # A file in the conversation: its chip saves a copy through the same dialog.
+    upload = app.http.post(f"{app.base}/api/attachments",
+                           files={"file": ("notes.md", b"# Notes\n", "text/plain")}).json()
+    fake.script(Reply(text="Noted."))
+    with app.http.post(f"{app.base}/api/sessions/{session_id}/chat/stream",
+                       json={"message": "Keep these", "attachments": [upload["id"]]},
+                       stream=True) as streamed:
+        assert b"event: done" in b"".join(streamed.iter_content(None))
+    devtools.call("Page.reload")
+    wait_for(lambda: devtools.evaluate("!!document.querySelector('a.attached-file')"),
+             timeout=30, what="the file chip")
+    copy = tmp_path / "copy of notes.md"
+    devtools.evaluate("setTimeout(() => document.querySelector('a.attached-file').click(), 0)")
+    answer_save_dialog(display, copy)
+    assert wait_for(lambda: copy.is_file() and copy.read_bytes(), timeout=15,
+                    what="the saved copy") == b"# Notes\n"
+    close_window(display)
+    assert app.wait_exit(timeout=15) == 0
+
+
+def answer_save_dialog(display, target) -> None:
+    """Type a path into the window's Save dialog and press Enter, as a person would."""
     env = {**os.environ, "DISPLAY": display.name}
     wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Save"], env=env,
                                     capture_output=True).returncode == 0,
@@ -226,8 +253,6 @@ def test_links_open_in_the_system_browser_and_export_uses_the_save_dialog(
     subprocess.run(["xdotool", "key", "ctrl+a"], env=env, check=True)
     subprocess.run(["xdotool", "type", "--delay", "10", str(target)], env=env, check=True)
     subprocess.run(["xdotool", "key", "Return"], env=env, check=True)
-    asking.join(30)
-    assert answer["response"].json() == {"saved": str(target)}
-    assert target.read_text().startswith("# Where are the docs?\n\n## You\n\nWhere are the docs?")
-    close_window(display)
-    assert app.wait_exit(timeout=15) == 0
+    wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Save"], env=env,
+                                    capture_output=True).returncode != 0,
+             timeout=15, what="the Save dialog to close")

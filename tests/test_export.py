@@ -86,3 +86,28 @@ def test_chat_menu_downloads_the_export(page):
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("# Export me\n\n## You\n\nExport me\n\n## Assistant")
     assert "Hello world" in text
+
+
+def test_an_attachment_is_saved_through_the_window_dialog(app, tmp_path):
+    upload = app.post("/api/attachments", files={"file": ("notes.md", b"# Notes\n", "text/plain")})
+    attachment = upload.json()
+    refused = app.post(f"/api/attachments/{attachment['id']}/save", {})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_window"
+
+    target = tmp_path / "kept notes.md"
+    asked: list[str] = []
+
+    class Window:
+        def show(self) -> None:
+            pass
+
+        def ask_save_path(self, suggested_name: str) -> str | None:
+            asked.append(suggested_name)
+            return str(target)
+
+    app.runtime.window = Window()
+    saved = app.post(f"/api/attachments/{attachment['id']}/save", {})
+    assert saved.json() == {"saved": str(target)}
+    assert asked == ["notes.md"]
+    assert target.read_bytes() == b"# Notes\n"
+    assert app.post("/api/attachments/nope/save", {}).status_code == 404

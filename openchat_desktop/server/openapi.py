@@ -437,6 +437,15 @@ PATHS: dict[str, dict] = {
                     "max_total_bytes": {"type": "integer"},
                     "max_text_chars": {"type": "integer"}}})}},
     },
+    "/api/attachments/{attachment_id}/save": {
+        "post": {"summary": "Desktop window only: save a copy where the user picks in the "
+                 "system's Save dialog.",
+                 "parameters": [_id_param("attachment_id")],
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "saved": {"type": ["string", "null"],
+                               "description": "The file written; null when cancelled."}}}),
+                     "404": ERROR, "409": ERROR}},
+    },
     "/api/attachments/{attachment_id}": {
         "parameters": [_id_param("attachment_id")],
         "get": {"summary": "The file: images inline, other files as a download.",

@@ -19,6 +19,7 @@ import { notify, on, state } from "./state.js";
 import { initThinking } from "./thinking.js";
 import { initTitle } from "./title.js";
 import { initWelcome } from "./welcome.js";
+import { inDesktopWindow } from "./window.js";
 
 function report(promise) {
   promise.catch((error) => notify(error.message));
@@ -50,6 +51,7 @@ function init() {
   initModelsPanel();
   initWelcome();
   report(loadModels());
+  report(inDesktopWindow());
   report(
     refreshSessions().then(() => (state.sessions.length ? openSession(state.sessions[0].id) : null)),
   );

@@ -6,7 +6,8 @@
 
 import { api, upload } from "./api.js";
 import { selectedModel } from "./models.js";
-import { $, on, state } from "./state.js";
+import { $, notify, on, state } from "./state.js";
+import { knownDesktopWindow, saveThroughWindow } from "./window.js";
 
 const MB = 1024 * 1024;
 let limits = { max_file_bytes: 20 * MB, max_files: 10, max_total_bytes: 50 * MB };
@@ -204,10 +205,18 @@ export function attachmentList(message) {
       link.title = `${file.name} (${sizeText(file.size)})`;
       link.append(h("span", "attachment-kind", KIND_WORDS[file.kind] || "File"),
         h("span", "attachment-name", file.name), h("span", "attachment-size", sizeText(file.size)));
+      link.addEventListener("click", (event) => saveInWindow(event, url));
       box.append(link);
     }
   }
   return box;
+}
+
+// The desktop window does not download: there a file chip saves through the Save dialog.
+function saveInWindow(event, url) {
+  if (!knownDesktopWindow()) return; // a browser: the link downloads
+  event.preventDefault();
+  saveThroughWindow(`${url}/save`).catch((error) => notify(error.message));
 }
 
 // --- wiring --------------------------------------------------------------------------------

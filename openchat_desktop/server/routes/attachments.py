@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 from flask import Blueprint, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ... import attachments
 from ...attachments import attachment_view
 from ...errors import InvalidRequest, NotFound
+from ...saving import save_with_dialog
 from .. import services
 
 bp = Blueprint("attachments", __name__)
@@ -37,14 +40,19 @@ def limits():
     return attachments.limits()
 
 
-@bp.get("/api/attachments/<attachment_id>")
-def download(attachment_id: str):
+def _stored(attachment_id: str):
     service = services().chat.attachments
     record = service.get(attachment_id)
     path = service.path(record)
     if not path.is_file():
         raise NotFound("This attachment's file is missing from the data folder.",
                        code="attachment_not_found")
+    return record, path
+
+
+@bp.get("/api/attachments/<attachment_id>")
+def download(attachment_id: str):
+    record, path = _stored(attachment_id)
     mime = record.mime
     if record.kind == "text" and not mime.startswith("text/"):
         mime += "; charset=utf-8"  # werkzeug adds it to text/* only
@@ -56,6 +64,14 @@ def download(attachment_id: str):
         download_name=record.name,
         conditional=True,
     )
+
+
+@bp.post("/api/attachments/<attachment_id>/save")
+def save(attachment_id: str):
+    """In the desktop window: save a copy where the user picks (a browser downloads)."""
+    record, path = _stored(attachment_id)
+    saved = save_with_dialog(services().window, record.name, lambda to: shutil.copyfile(path, to))
+    return {"saved": saved}
 
 
 @bp.delete("/api/attachments/<attachment_id>")

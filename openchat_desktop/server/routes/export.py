@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 
 from ... import export
-from ...errors import Conflict, InvalidRequest
+from ...errors import InvalidRequest
+from ...saving import save_with_dialog
 from .. import services
 from ..validation import field, json_body, only_fields
 
@@ -42,18 +42,8 @@ def save_session(session_id: str):
     if fmt not in export.FORMATS:
         raise InvalidRequest("`format` must be `markdown` or `json`.")
     app = services()
-    if app.window is None:
-        raise Conflict("Saving through a dialog needs the desktop window; download the file "
-                       "from GET /api/sessions/<id>/export instead.", code="no_window")
     session = app.chat.session(session_id)
     text = export.export(session, app.chat.store.branch(session.id), fmt)
-    chosen = app.window.ask_save_path(export.file_name(session, fmt))
-    if chosen is None:
-        return {"saved": None}
-    path = Path(chosen)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise Conflict(f"Could not save {path.name}: {exc.strerror or exc}.",
-                       code="save_failed") from None
-    return {"saved": str(path)}
+    saved = save_with_dialog(app.window, export.file_name(session, fmt),
+                             lambda path: path.write_text(text, encoding="utf-8"))
+    return {"saved": saved}
