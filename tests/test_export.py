@@ -13,6 +13,22 @@ from .conftest import send
 from .fake_provider import Reply
 
 
+class Window:
+    """Stands in for the desktop window: its Save dialog answers these paths in turn (None:
+    the user cancelled) and remembers the names it suggested."""
+
+    def __init__(self, answers: list[str | None]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def show(self) -> None:
+        pass
+
+    def ask_save_path(self, suggested_name: str) -> str | None:
+        self.asked.append(suggested_name)
+        return self.answers[len(self.asked) - 1]
+
+
 @pytest.fixture
 def chat(app, fake):
     fake.script(Reply(text="A **bold** answer.\n\n```py\nx = 1\n```", reasoning="Let me see."))
@@ -56,21 +72,12 @@ def test_save_dialog_needs_the_window_and_writes_where_the_user_chose(app, chat,
     assert app.get("/api/instance").json() == {"window": False}
 
     target = tmp_path / "picked.json"
-    asked: list[str] = []
-
-    class Window:
-        def show(self) -> None:
-            pass
-
-        def ask_save_path(self, suggested_name: str) -> str | None:
-            asked.append(suggested_name)
-            return str(target) if len(asked) == 1 else None  # the second time: cancelled
-
-    app.runtime.window = Window()
+    window = Window([str(target), None])  # the second time: cancelled
+    app.runtime.window = window
     assert app.get("/api/instance").json() == {"window": True}
     saved = app.post(f"/api/sessions/{chat['id']}/export/save", {"format": "json"})
     assert saved.json() == {"saved": str(target)}
-    assert asked == ["Plans Q3 notes.json"]
+    assert window.asked == ["Plans Q3 notes.json"]
     assert json.loads(target.read_text())["messages"][0]["content"] == "What about Q3?"
     cancelled = app.post(f"/api/sessions/{chat['id']}/export/save", {})
     assert cancelled.json() == {"saved": None}
@@ -95,19 +102,10 @@ def test_an_attachment_is_saved_through_the_window_dialog(app, tmp_path):
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_window"
 
     target = tmp_path / "kept notes.md"
-    asked: list[str] = []
-
-    class Window:
-        def show(self) -> None:
-            pass
-
-        def ask_save_path(self, suggested_name: str) -> str | None:
-            asked.append(suggested_name)
-            return str(target)
-
-    app.runtime.window = Window()
+    window = Window([str(target)])
+    app.runtime.window = window
     saved = app.post(f"/api/attachments/{attachment['id']}/save", {})
     assert saved.json() == {"saved": str(target)}
-    assert asked == ["notes.md"]
+    assert window.asked == ["notes.md"]
     assert target.read_bytes() == b"# Notes\n"
     assert app.post("/api/attachments/nope/save", {}).status_code == 404
