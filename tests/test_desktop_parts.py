@@ -131,3 +131,21 @@ def test_the_lock_is_the_operating_systems_so_a_crash_never_leaves_it_held(tmp_p
     lock = InstanceLock(tmp_path)
     lock.acquire()
     lock.release()
+
+
+# --- the web engine's flags ------------------------------------------------------------------
+
+
+def test_web_engine_flags_keep_the_users_and_quiet_chromium(monkeypatch):
+    from openchat_desktop.desktop import window
+
+    monkeypatch.setattr(window.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+    window.webengine_flags()
+    assert window.os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] == "--disable-gpu --log-level=3"
+
+    monkeypatch.setattr(window.os, "geteuid", lambda: 0)  # root: the sandbox goes, once
+    monkeypatch.setenv("QTWEBENGINE_CHROMIUM_FLAGS", "--log-level=0")
+    window.webengine_flags()
+    window.webengine_flags()
+    assert window.os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] == "--log-level=0 --no-sandbox"

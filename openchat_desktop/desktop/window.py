@@ -34,13 +34,23 @@ def hold_signals() -> None:
 
 
 def webengine_flags() -> None:
-    """As root, Chromium inside Qt refuses to start with its sandbox on; say so and turn it off
-    (root is a container or a test box, not a person's desktop session)."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
-        if "--no-sandbox" not in flags.split():
-            log.warning("running as root: the window's web sandbox is turned off")
-            os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
+    """Flags for the Chromium inside Qt, added to any the user set in
+    QTWEBENGINE_CHROMIUM_FLAGS:
+
+    - its own error lines (no D-Bus in a container, say) are kept out of the terminal unless
+      OpenChat logs at DEBUG;
+    - as root, Chromium refuses to start with its sandbox on; say so and turn it off (root is
+      a container or a test box, not a person's desktop session).
+    """
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "").split()
+    if not any(flag.startswith("--log-level") for flag in flags) and not log.isEnabledFor(
+        logging.DEBUG
+    ):
+        flags.append("--log-level=3")
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in flags:
+        log.warning("running as root: the window's web sandbox is turned off")
+        flags.append("--no-sandbox")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(flags)
 
 
 def icon_path() -> str | None:
