@@ -30,8 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from .errors import AppError, InvalidRequest, NotFound
+from .errors import AppError, Conflict, InvalidRequest, NotFound
 from .store import AttachmentRecord, Store
+from .store.clock import stamp
 
 log = logging.getLogger(__name__)
 
@@ -324,10 +325,9 @@ class AttachmentService:
         with self._lock:
             dropped = self.store.drop_unlinked_attachments([record.id])
             if not dropped:
-                raise AppError(
+                raise Conflict(
                     "This file belongs to a sent message; it goes when its chat is deleted.",
                     code="attachment_in_use",
-                    status=409,
                 )
             self._remove_unreferenced(dropped)
 
@@ -341,12 +341,11 @@ class AttachmentService:
 
     def clean_up(self, now: datetime | None = None) -> int:
         """Uploads never sent for STALE_AFTER go, and files no row refers to; returns how many
-        files were removed. Run at start-up."""
+        files were removed. Run once per start, off the start-up path (it visits every file)."""
         cutoff = (now or datetime.now(UTC)) - STALE_AFTER
-        stamp = cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         removed = 0
         with self._lock:
-            shas = self.store.drop_stale_attachments(stamp)
+            shas = self.store.drop_stale_attachments(stamp(cutoff))
             removed += self._remove_unreferenced(shas)
             known = self.store.attachment_shas()
             for sha256, path in list(self.files.all()):

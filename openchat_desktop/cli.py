@@ -58,7 +58,7 @@ def _runtime(args: argparse.Namespace, *, window: bool = False):
             "set a token with --token or OPENCHAT_TOKEN first."
         )
     try:
-        return Runtime(
+        runtime = Runtime(
             data_dir=paths.data_dir(args.data_dir),
             settings_path=paths.settings_path(args.settings),
             token=token,
@@ -70,6 +70,9 @@ def _runtime(args: argparse.Namespace, *, window: bool = False):
         raise SystemExit(f"openchat: {exc}") from None
     except OSError as exc:
         raise SystemExit(f"openchat: could not start the server on {host}: {exc}") from None
+    if runtime.settings.problem is not None:  # the last good settings (or defaults) apply
+        print(f"openchat: {runtime.settings.problem.message}", file=sys.stderr, flush=True)
+    return runtime
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -88,8 +91,6 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    if runtime.settings.problem is not None:
-        print(f"openchat: {runtime.settings.problem.message}", file=sys.stderr, flush=True)
     print(f"OpenChat is serving at {runtime.url}", flush=True)
     try:
         runtime.serve_forever()
@@ -134,8 +135,6 @@ def window(args: argparse.Namespace, started: float) -> int:
         runtime = _runtime(args, window=True)
     except AlreadyRunning as exc:
         return _hand_over(exc, window=True)
-    if runtime.settings.problem is not None:
-        print(f"openchat: {runtime.settings.problem.message}", file=sys.stderr, flush=True)
     runtime.start()
     try:
         open_window(runtime, started=started)

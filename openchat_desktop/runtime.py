@@ -68,6 +68,9 @@ class Runtime:
         self.window: WindowHooks | None = None
         # The first highlighted code block loads pygments (~50 ms): do it before anyone waits.
         threading.Thread(target=rendering.warm_up, name="warm-up", daemon=True).start()
+        # Uploads never sent, and files nothing refers to: it visits every file, so not on
+        # the way to the first page.
+        threading.Thread(target=self._clean_attachments, name="clean-up", daemon=True).start()
 
     def _open(self, settings_path: Path, host: str, port: int) -> None:
         self.settings = SettingsStore(settings_path)
@@ -81,10 +84,6 @@ class Runtime:
         self._router: Router | None = None
         self._router_version = -1
         self.attachments = AttachmentService(self.store, paths.attachments_dir(self.data_dir))
-        try:
-            self.attachments.clean_up()  # uploads never sent, files nothing refers to
-        except Exception:  # never a reason not to start
-            log.exception("cleaning up attachments failed")
         self.chat = ChatService(
             self.store, self.engine, self.settings, self.router, self.attachments
         )
@@ -95,6 +94,17 @@ class Runtime:
         self.app = create_app(self, token=self.token, hosts=allowed_hosts(host, self.port))
         self.server.app = self.app
         self._closed = False
+
+    def _clean_attachments(self) -> None:
+        try:
+            removed = self.attachments.clean_up()
+        except Exception:  # never a reason to stop; the next start tries again
+            if not self._closed:
+                log.exception("cleaning up attachments failed")
+            return
+        if removed:
+            log.info("removed %d attachment file%s nothing refers to", removed,
+                     "" if removed == 1 else "s")
 
     def router(self) -> Router:
         """The provider router for the current settings, rebuilt when the file changes."""

@@ -20,10 +20,15 @@ class _Clock:
             if now <= self._last:
                 now = self._last + timedelta(microseconds=1)
             self._last = now
-        return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return stamp(now)
 
 
 _clock = _Clock()
+
+
+def stamp(moment: datetime) -> str:
+    """A UTC time as the text every table stores: sortable ISO-8601 with microseconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_now() -> str:
