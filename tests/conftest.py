@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from . import repo_bounds
+
 TOKEN = "test-token-0123456789"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; the test command installs it, nothing downloads one
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -276,3 +278,16 @@ def open_stream(app: Server, session_id: str, body: dict) -> requests.Response:
     response = app.post(f"/api/sessions/{session_id}/chat/stream", body, stream=True)
     assert response.status_code == 200, response.text
     return response
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    repo_bounds.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that read a file beside the repository fails, naming the files."""
+    if repo_bounds.outside:
+        names = "\n  ".join(sorted(set(repo_bounds.outside)))
+        print(f"\nTests read files outside the repository (a bare clone would fail):\n  {names}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+

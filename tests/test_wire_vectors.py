@@ -1,4 +1,5 @@
-"""The wire parsers against the shared vectors, and the framing rules they rest on."""
+"""The wire parsers against the recorded vectors (`tests/data/wire_vectors.json`), and the
+framing rules they rest on."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from openchat_desktop.providers.openai_compat import OpenAIChatParser
 from openchat_desktop.providers.sse import SSEDecoder, SSEEvent
 from openchat_desktop.providers.thinktags import ThinkTagSplitter, mode_for
 
-VECTORS_PATH = Path(__file__).resolve().parents[2] / "shared/protocols/test_vectors.json"
+VECTORS_PATH = Path(__file__).resolve().parent / "data" / "wire_vectors.json"
 VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))["vectors"]
 BY_ID = {vector["id"]: vector for vector in VECTORS}
 
