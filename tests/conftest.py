@@ -1,30 +1,21 @@
-"""Shared fixtures: an isolated data dir and settings file for every test, and a real
-`openchat` server on 127.0.0.1 (a `Runtime` in a thread) talking to fake providers."""
+"""Fixtures and hooks: an isolated data dir and settings file for every test, a real
+`openchat` server on 127.0.0.1 (a `Runtime` in a thread) talking to a fake model server,
+and the page in headless Chromium. What tests import lives in `support.py`."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from . import repo_bounds
+from .fake_provider import FakeProvider
+from .support import CHROMIUM, CHROMIUM_FLAGS, TOKEN, Server, provider_settings
 
-TOKEN = "test-token-0123456789"
-CHROMIUM = "/usr/bin/chromium"  # Debian's; the test command installs it, nothing downloads one
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",  # tests run as root in CI
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+DEFAULT_FAKE_MODELS = ("llama3.2:3b", "qwen3:8b")
 
 
 @pytest.fixture(autouse=True)
@@ -37,91 +28,12 @@ def isolated_env(tmp_path, monkeypatch):
     return tmp_path
 
 
-@dataclass
-class Server:
-    """A running app and a `requests` session that carries the token."""
-
-    runtime: object
-    base: str
-    http: requests.Session
-    settings_path: Path
-    data_dir: Path
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def get(self, path: str, **kw) -> requests.Response:
-        return self.http.get(self.base + path, timeout=kw.pop("timeout", 10), **kw)
-
-    def post(self, path: str, body: object = None, **kw) -> requests.Response:
-        if body is not None:
-            kw["json"] = body
-        return self.http.post(self.base + path, timeout=kw.pop("timeout", 10), **kw)
-
-    def patch(self, path: str, body: object, **kw) -> requests.Response:
-        return self.http.patch(self.base + path, json=body, timeout=10, **kw)
-
-    def put(self, path: str, body: object, **kw) -> requests.Response:
-        return self.http.put(self.base + path, json=body, timeout=10, **kw)
-
-    def delete(self, path: str, **kw) -> requests.Response:
-        return self.http.delete(self.base + path, timeout=10, **kw)
-
-    def new_session(self, **fields) -> dict:
-        response = self.post("/api/sessions", fields)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def chat(self, session_id: str, body: dict) -> list[tuple[str, dict]]:
-        """Send and read the whole stream; returns (event, data) pairs."""
-        response = self.post(f"/api/sessions/{session_id}/chat/stream", body, stream=True)
-        assert response.status_code == 200, response.text
-        return read_events(response)
-
-
-def iter_events(response: requests.Response) -> Iterator[tuple[str, dict]]:
-    """(event type, data) pairs of an SSE response as they arrive (ids in data['_id'])."""
-    kind, data, event_id = None, [], None
-    for line in response.iter_lines(decode_unicode=True):
-        if line == "":
-            if kind is not None:
-                payload = json.loads("\n".join(data)) if data else {}
-                payload["_id"] = event_id
-                yield kind, payload
-            kind, data, event_id = None, [], None
-        elif line.startswith(":"):
-            continue
-        elif line.startswith("event: "):
-            kind = line[7:]
-        elif line.startswith("data: "):
-            data.append(line[6:])
-        elif line.startswith("id: "):
-            event_id = int(line[4:])
-
-
-def read_events(response: requests.Response) -> list[tuple[str, dict]]:
-    """The whole SSE response as (event type, data) pairs."""
-    with response:
-        return list(iter_events(response))
-
-
-def provider_settings(*providers: tuple[str, str, str], default_model: str | None = None) -> str:
-    """Settings TOML for (id, kind, base_url) providers."""
-    lines = []
-    if default_model:
-        lines.append(f'default_model = "{default_model}"')
-    for provider_id, kind, base_url in providers:
-        lines += ["", "[[providers]]", f'id = "{provider_id}"', f'kind = "{kind}"',
-                  f'base_url = "{base_url}"']
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture
-def start_server(tmp_path) -> Iterator:
+def start_server(tmp_path) -> Iterator[Callable[..., Server]]:
     """Start `openchat` on a free port with the given settings text; stopped after the test."""
     from openchat_desktop.runtime import Runtime
 
-    started: list = []
+    started: list[Server] = []
 
     def start(settings_text: str | None = None, *, data_dir: Path | None = None) -> Server:
         settings_path = tmp_path / "settings.toml"
@@ -187,21 +99,36 @@ def open_page(browser):
         context.close()
 
 
-def shoot(page, name: str) -> None:
-    """Save a screenshot to test-artifacts/ (look at them)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+# --- the fake model server and the app that talks to it ----------------------------------------
 
 
-# --- the page with a fake model server (page test files override what they need) -----------
+# A pytest_configure of its own (pluggy's `specname`): marks here, the repository bounds
+# in the one at the end.
+@pytest.hookimpl(specname="pytest_configure")
+def pytest_configure_marks(config: pytest.Config) -> None:
+    """Register the `fake_models` mark (an unknown mark is an error in this suite)."""
+    config.addinivalue_line(
+        "markers",
+        "fake_models(*names, capabilities=None, context_lengths=None, registry=None, "
+        "loaded=()): the models the `fake` server has and what /api/show says they can do",
+    )
 
 
 @pytest.fixture
-def fake():
-    """A fake model server with two models; a test module may define its own."""
-    from .fake_provider import FakeProvider
-
-    with FakeProvider(models=["llama3.2:3b", "qwen3:8b"]) as provider:
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
+    """The fake model server: two models that can only complete, unless the test or its
+    module is marked `fake_models(...)` (the test's own mark wins). The mark takes the model
+    names, then `FakeProvider`'s keywords (`capabilities`, `context_lengths`, `registry`…)
+    and `loaded`, the models Ollama reports as in memory."""
+    mark = request.node.get_closest_marker("fake_models")
+    names: tuple[str, ...] = DEFAULT_FAKE_MODELS
+    options: dict[str, Any] = {}
+    if mark is not None:
+        names = mark.args or names
+        options = dict(mark.kwargs)
+    loaded = options.pop("loaded", ())
+    with FakeProvider(models=names, **options) as provider:
+        provider.loaded.extend(loaded)
         yield provider
 
 
@@ -233,51 +160,6 @@ def app(start_server, ollama_settings) -> Server:
 @pytest.fixture
 def page(open_page, app):
     return open_page(app)
-
-
-def message_box(page):
-    return page.get_by_role("textbox", name="Message")
-
-
-def send(page, text: str) -> None:
-    """Type a message in the composer and press Enter, as a person does."""
-    box = message_box(page)
-    box.fill(text)
-    box.press("Enter")
-
-
-def wait_done(page, count: int, timeout: float = 10_000) -> None:
-    """Wait until `count` replies on the page are complete."""
-    from playwright.sync_api import expect
-
-    expect(page.locator('article.message.assistant[data-status="complete"]')).to_have_count(
-        count, timeout=timeout)
-
-
-# --- helpers for the API tests ------------------------------------------------------------------
-
-
-def texts(events: list[tuple[str, dict]], kind: str = "delta") -> str:
-    """The text of a stream's `kind` events, joined."""
-    return "".join(data["text"] for event, data in events if event == kind)
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    """Poll `predicate` until it returns something true, and return that."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
-def open_stream(app: Server, session_id: str, body: dict) -> requests.Response:
-    """Start a chat request and return its open event stream, unread."""
-    response = app.post(f"/api/sessions/{session_id}/chat/stream", body, stream=True)
-    assert response.status_code == 200, response.text
-    return response
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -12,19 +12,14 @@ import pytest
 
 from openchat_desktop import attachments
 
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
 from .files import blob, pdf, png
 
 VISION = "ollama/llava:7b"
 
 
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "llava:7b"],
-        capabilities={"llava:7b": ["completion", "vision"]},
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "llava:7b", capabilities={"llava:7b": ["completion", "vision"]})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import requests
 
 from openchat_desktop import __version__
 
-from .conftest import TOKEN
+from .support import TOKEN
 
 
 def test_health_is_open(server):

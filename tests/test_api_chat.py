@@ -10,20 +10,17 @@ import time
 import pytest
 import requests
 
-from .conftest import iter_events, open_stream, provider_settings, read_events, texts, wait_for
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
+from .support import iter_events, open_stream, provider_settings, read_events, texts, wait_for
 
 MODEL = "ollama/llama3.2:3b"
 
 
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "qwen3:8b"],
-        capabilities={"qwen3:8b": ["completion", "thinking"]},
-        context_lengths={"llama3.2:3b": 131072},
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "qwen3:8b",
+    capabilities={"qwen3:8b": ["completion", "thinking"]},
+    context_lengths={"llama3.2:3b": 131072},
+)
 
 
 @pytest.fixture

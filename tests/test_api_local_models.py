@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import iter_events, provider_settings, read_events
-from .fake_provider import FakeProvider
+from .support import iter_events, provider_settings, read_events
 
-
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "llava:7b"],
-        capabilities={"llava:7b": ["completion", "vision"]},
-        registry=["llama3.2:3b", "llava:7b", "qwen3:8b"],
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "llava:7b",
+    capabilities={"llava:7b": ["completion", "vision"]},
+    registry=["llama3.2:3b", "llava:7b", "qwen3:8b"],
+)
 
 
 @pytest.fixture

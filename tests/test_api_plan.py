@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from .conftest import iter_events, open_stream, read_events, texts, wait_for
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
+from .support import iter_events, open_stream, read_events, texts, wait_for
 
 PLANNER = "ollama/qwen3:8b"
 EXECUTOR = "ollama/llama3.2:3b"
@@ -22,13 +22,8 @@ PLANNER_PROMPT = (
 PLAN_HEADING = "Plan to follow (written in a planning step; follow it, do not repeat it):"
 
 
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "qwen3:8b"],
-        capabilities={"qwen3:8b": ["completion", "thinking"]},
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "qwen3:8b", capabilities={"qwen3:8b": ["completion", "thinking"]})
 
 
 @pytest.fixture

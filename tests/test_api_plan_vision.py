@@ -7,18 +7,14 @@ import base64
 
 import pytest
 
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
 from .files import png
 
-
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "llava:7b", "qwen2.5vl:7b"],
-        capabilities={"llava:7b": ["completion", "vision"],
-                      "qwen2.5vl:7b": ["completion", "vision"]},
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "llava:7b", "qwen2.5vl:7b",
+    capabilities={"llava:7b": ["completion", "vision"],
+                  "qwen2.5vl:7b": ["completion", "vision"]},
+)
 
 
 @pytest.fixture

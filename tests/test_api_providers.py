@@ -9,12 +9,6 @@ from .fake_provider import FakeProvider
 KEY = "sk-test-key-0123456789"
 
 
-@pytest.fixture
-def fake():
-    with FakeProvider(models=["llama3.2:3b", "qwen3:8b"]) as provider:
-        yield provider
-
-
 def test_ok_lists_the_servers_models(server, fake):
     before = server.settings_path.exists() and server.settings_path.read_text()
     for kind, url in (("ollama", fake.ollama_url), ("openai", fake.openai_url)):

@@ -6,8 +6,8 @@ import os
 import stat
 import time
 
-from .conftest import provider_settings
 from .fake_provider import FakeProvider
+from .support import provider_settings
 
 COMMENTED = """\
 # My OpenChat settings

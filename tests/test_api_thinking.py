@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import texts
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
+from .support import read_events, texts
 
-
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "qwen3:8b", "gpt-oss:20b", "deepseek-r1:8b"],
-        capabilities={
-            "qwen3:8b": ["completion", "thinking"],
-            "gpt-oss:20b": ["completion", "thinking", "tools"],
-        },
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "qwen3:8b", "gpt-oss:20b", "deepseek-r1:8b",
+    capabilities={
+        "qwen3:8b": ["completion", "thinking"],
+        "gpt-oss:20b": ["completion", "thinking", "tools"],
+    },
+)
 
 
 @pytest.fixture
@@ -120,7 +116,6 @@ def test_reasoning_streams_is_saved_and_replayed_with_its_time(app, fake):
     stored = app.get(f"/api/messages/{final['id']}").json()
     assert stored["reasoning"] == "Two plus two is four."
     replay = app.get(f"/api/messages/{final['id']}/events?after=0", stream=True)
-    from .conftest import read_events
 
     replayed = read_events(replay)
     assert texts(replayed, "reasoning") == "Two plus two is four."

@@ -15,8 +15,8 @@ import requests
 
 from openchat_desktop import __version__
 
-from .conftest import provider_settings
 from .fake_provider import FakeProvider, Reply
+from .support import provider_settings
 
 READY = re.compile(r"^OpenChat is serving at (http://127\.0\.0\.1:(\d+))/\?token=(\S+)$")
 

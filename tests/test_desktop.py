@@ -16,7 +16,6 @@ import requests
 
 from openchat_desktop.store import Store
 
-from .conftest import ARTIFACTS, provider_settings
 from .desktop_harness import (
     GUI_READY,
     TOKEN,
@@ -30,6 +29,7 @@ from .desktop_harness import (
     window_geometry,
 )
 from .fake_provider import Reply
+from .support import ARTIFACTS, provider_settings
 
 pytestmark = pytest.mark.skipif(not GUI_READY, reason="Xvfb is not installed")
 

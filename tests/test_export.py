@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import send
 from .fake_provider import Reply
+from .support import send
 
 
 class Window:

@@ -14,10 +14,10 @@ import requests
 
 from openchat_desktop import __version__
 
-from .conftest import ARTIFACTS, provider_settings
 from .desktop_harness import GUI_READY, DesktopApp, Display, close_window, wait_for
 from .fake_provider import Reply
 from .files import pdf
+from .support import ARTIFACTS, provider_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"^OpenChat is serving at (http://127\.0\.0\.1:\d+)/\?token=(\S+)$")

@@ -8,8 +8,8 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, send, shoot
 from .fake_provider import Reply
+from .support import provider_settings, send, shoot
 
 REPLY = (
     "Here is **bold** text and a code block:\n\n```python\ndef greet(name):\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from .conftest import message_box, send, shoot
 from .fake_provider import Reply
+from .support import message_box, send, shoot
 
 MODELS = [
     {"id": "ollama/llama3.2:3b", "name": "llama3.2:3b"},

@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import message_box, shoot, wait_for
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
+from .support import message_box, shoot, wait_for
 
-
-@pytest.fixture
-def fake():
-    with FakeProvider(models=["llama3.2:3b"]) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models("llama3.2:3b")
 
 
 def open_chat(page: Page, title: str) -> None:

@@ -9,20 +9,15 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import send, shoot, wait_done
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
+from .support import send, shoot, wait_done
 
 PLANNER = "ollama/qwen3:8b"
 EXECUTOR = "ollama/llama3.2:3b"
 
 
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "qwen3:8b"],
-        capabilities={"qwen3:8b": ["completion", "thinking"]},
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "qwen3:8b", capabilities={"qwen3:8b": ["completion", "thinking"]})
 
 
 def header_title(page: Page):

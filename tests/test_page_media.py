@@ -10,23 +10,19 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import send, shoot, wait_done
-from .fake_provider import FakeProvider, Reply
+from .fake_provider import Reply
 from .files import pdf, png, sunset_png
+from .support import send, shoot, wait_done
 
-
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "llava:7b", "qwen3:8b", "gpt-oss:20b", "qwen3-vl:8b"],
-        capabilities={
-            "qwen3-vl:8b": ["completion", "vision", "thinking"],
-            "llava:7b": ["completion", "vision"],
-            "qwen3:8b": ["completion", "thinking"],
-            "gpt-oss:20b": ["completion", "thinking", "tools"],
-        },
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "llava:7b", "qwen3:8b", "gpt-oss:20b", "qwen3-vl:8b",
+    capabilities={
+        "qwen3-vl:8b": ["completion", "vision", "thinking"],
+        "llava:7b": ["completion", "vision"],
+        "qwen3:8b": ["completion", "thinking"],
+        "gpt-oss:20b": ["completion", "thinking", "tools"],
+    },
+)
 
 
 @pytest.fixture

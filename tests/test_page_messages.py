@@ -7,8 +7,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .conftest import send, shoot, wait_done
 from .fake_provider import Reply
+from .support import send, shoot, wait_done
 
 
 def bodies(page: Page, role: str):

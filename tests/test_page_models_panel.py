@@ -6,19 +6,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import shoot
-from .fake_provider import FakeProvider
+from .support import shoot
 
-
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "llava:7b"],
-        capabilities={"llava:7b": ["completion", "vision"]},
-        registry=["llama3.2:3b", "llava:7b", "moondream:1.8b"],
-    ) as provider:
-        provider.loaded.append("llava:7b")
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "llava:7b",
+    capabilities={"llava:7b": ["completion", "vision"]},
+    registry=["llama3.2:3b", "llava:7b", "moondream:1.8b"],
+    loaded=["llava:7b"],
+)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .conftest import message_box, send, shoot
 from .fake_provider import Reply
+from .support import message_box, send, shoot
 
 PLANNER = "ollama/qwen3:8b"
 EXECUTOR = "ollama/llama3.2:3b"

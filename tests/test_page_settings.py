@@ -9,20 +9,17 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import provider_settings, shoot
 from .fake_provider import FakeProvider, Reply
+from .support import provider_settings, shoot
 
 KEY = "sk-page-secret-0123456789abcdef"
 
 
-@pytest.fixture
-def fake():
-    with FakeProvider(
-        models=["llama3.2:3b", "qwen3:8b"],
-        capabilities={"qwen3:8b": ["completion", "thinking", "tools"],
-                      "llama3.2:3b": ["completion", "vision"]},
-    ) as provider:
-        yield provider
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "qwen3:8b",
+    capabilities={"qwen3:8b": ["completion", "thinking", "tools"],
+                  "llama3.2:3b": ["completion", "vision"]},
+)
 
 
 def settings_dialog(page: Page):

@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import shoot
+from .support import shoot
 
 
 def chats(page: Page):

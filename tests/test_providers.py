@@ -42,17 +42,14 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 8
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 8
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider(
-        models=["llama3.2:3b", "qwen3:8b", "llava:7b"],
-        capabilities={
-            "qwen3:8b": ["completion", "thinking"],
-            "llava:7b": ["completion", "vision"],
-        },
-        context_lengths={"qwen3:8b": 40960},
-    ) as server:
-        yield server
+pytestmark = pytest.mark.fake_models(
+    "llama3.2:3b", "qwen3:8b", "llava:7b",
+    capabilities={
+        "qwen3:8b": ["completion", "thinking"],
+        "llava:7b": ["completion", "vision"],
+    },
+    context_lengths={"qwen3:8b": 40960},
+)
 
 
 def config_for(fake: FakeProvider, kind: str, **overrides: object) -> ProviderConfig:
