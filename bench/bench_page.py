@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from openchat_desktop.runtime import Runtime  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.fake_provider import FakeProvider, Reply  # noqa: E402
+from tests.support import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 TOKEN = "bench-token-abcdefghijklmnopqrstuvwxyz"
 MARKDOWN = (
