@@ -58,20 +58,20 @@ def normalize_error(payload: object) -> ErrorInfo | None:
                 return info
         return None
     if isinstance(payload, str):
-        return _info(payload) if payload.strip() else None
+        return error_info(payload) if payload.strip() else None
     if not isinstance(payload, dict):
         return None
     inner = payload.get("error")
     if isinstance(inner, str) and inner.strip():
-        return _info(inner)  # Ollama native: {"error": "…"}
+        return error_info(inner)  # Ollama native: {"error": "…"}
     if isinstance(inner, dict):
         return _from_object(inner)  # OpenAI, Anthropic, Google, OpenRouter
     detail = payload.get("detail")  # FastAPI-style gateways
     if isinstance(detail, str) and detail.strip():
-        return _info(detail)
+        return error_info(detail)
     if isinstance(detail, list) and detail:
         parts = [str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail]
-        return _info("; ".join(parts))
+        return error_info("; ".join(parts))
     if "message" in payload:
         return _from_object(payload)  # Mistral {"object":"error","message":…}
     return None
@@ -85,7 +85,7 @@ def error_from_body(status: int, reason: str, body: bytes) -> ErrorInfo:
         info = None
     if info is not None:
         return info
-    return _info(status_line(status, reason))
+    return error_info(status_line(status, reason))
 
 
 def status_line(status: int, reason: str = "") -> str:
@@ -264,7 +264,8 @@ def error_from_stream(
     return StreamBroken(f"{said} Try again.", detail=detail)
 
 
-def _info(message: str, type_: str | None = None, code: str | int | None = None) -> ErrorInfo:
+def error_info(message: str, type_: str | None = None, code: str | int | None = None) -> ErrorInfo:
+    """An ErrorInfo from its parts; a bare message when the server gave nothing more."""
     return {"message": message, "type": type_, "code": code}
 
 
@@ -281,7 +282,7 @@ def _from_object(obj: dict[str, object]) -> ErrorInfo:
     code = obj.get("code")
     if not isinstance(code, str | int) or isinstance(code, bool):
         code = None
-    return _info(message, type_, code)
+    return error_info(message, type_, code)
 
 
 def _codes(info: ErrorInfo) -> set[str]:

@@ -13,7 +13,7 @@ from functools import partial
 from .base import Cancel, ChatRequest, Event, JSONValue, ModelInfo, ProviderConfig, Usage
 from .dialect import DialectParser, as_int, as_list, as_object, compact_json
 from .errors import ModelNotFound, ProviderError, StreamBroken
-from .failure import ErrorInfo, normalize_error
+from .failure import ErrorInfo, error_info, normalize_error
 from .naming import OLLAMA_LABEL
 from .ndjson import NDJSONDecoder
 from .thinktags import mode_for
@@ -63,7 +63,7 @@ class OllamaChatParser(DialectParser):
                 detail=repr(value)[:300],
             )
         if value.get("error"):
-            self._fail(normalize_error(value) or _plain(str(value["error"])))
+            self._fail(normalize_error(value) or error_info(str(value["error"])))
             return
         message = value.get("message")
         if isinstance(message, dict):
@@ -128,7 +128,7 @@ class OllamaPullParser:
             if not isinstance(value, dict):
                 continue
             if value.get("error"):
-                self.error = normalize_error(value) or _plain(str(value["error"]))
+                self.error = normalize_error(value) or error_info(str(value["error"]))
                 self.terminal = "error"
                 break
             out.append(value)
@@ -361,10 +361,6 @@ def _parse_show(data: dict[str, object]) -> _Shown:
 
 def _name(entry: dict[str, object]) -> str:
     return str(entry.get("name") or entry.get("model"))
-
-
-def _plain(message: str) -> ErrorInfo:
-    return {"message": message, "type": None, "code": None}
 
 
 def _pull_error(label: str, name: str, message: str) -> ProviderError:

@@ -22,7 +22,7 @@ from .base import (
 )
 from .dialect import DialectParser, as_int, as_list, compact_json, load_json
 from .errors import AuthenticationFailed, ProviderError, ProviderUnavailable, StreamBroken
-from .failure import ErrorInfo, normalize_error
+from .failure import ErrorInfo, error_info, normalize_error
 from .images import data_url
 from .sse import SSEDecoder, SSEEvent
 from .thinktags import mode_for
@@ -103,7 +103,7 @@ class OpenAIChatParser(DialectParser):
             return
         value = load_json(data)
         if event.event == "error":
-            self._fail(normalize_error(value) or _plain(data))
+            self._fail(normalize_error(value) or error_info(data))
             return
         if not self._error_in(value) and isinstance(value, dict):
             self._on_chunk(value, key="delta")
@@ -337,9 +337,5 @@ def _error_text(text: str) -> ErrorInfo:
     try:
         value = load_json(text)
     except ProviderError:
-        return _plain(text)
-    return normalize_error(value) or _plain(text)
-
-
-def _plain(message: str) -> ErrorInfo:
-    return {"message": message, "type": None, "code": None}
+        return error_info(text)
+    return normalize_error(value) or error_info(text)
