@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 
 import pytest
 
@@ -63,7 +63,9 @@ class Scripted:
     def close(self) -> None:
         self.closed = True
 
-    def stream_chat(self, request: ChatRequest, cancel: Cancel | None = None) -> Iterator[Event]:
+    def stream_chat(
+        self, request: ChatRequest, cancel: Cancel | None = None
+    ) -> Generator[Event, None, None]:
         self.requests.append(request)
         steps = self.attempts.pop(0)
         try:

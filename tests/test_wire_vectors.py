@@ -27,7 +27,6 @@ from openchat_desktop.providers.errors import (
     StreamBroken,
 )
 from openchat_desktop.providers.failure import (
-    Origin,
     error_for_status,
     error_from_body,
     normalize_error,
@@ -35,6 +34,7 @@ from openchat_desktop.providers.failure import (
     retry_decision,
 )
 from openchat_desktop.providers.gemini import GeminiParser
+from openchat_desktop.providers.naming import Origin
 from openchat_desktop.providers.ndjson import NDJSONDecoder
 from openchat_desktop.providers.ollama import OllamaChatParser, OllamaPullParser
 from openchat_desktop.providers.openai_compat import OpenAIChatParser

@@ -50,7 +50,8 @@ def _x_display_answers() -> bool:
     xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
     connection = xcb.xcb_connect(None, None)
     try:
-        return xcb.xcb_connection_has_error(connection) == 0
+        has_error: int = xcb.xcb_connection_has_error(connection)
+        return has_error == 0
     finally:
         xcb.xcb_disconnect(connection)
 

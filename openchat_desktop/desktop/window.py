@@ -16,6 +16,8 @@ from .. import paths
 from . import window_state
 
 if TYPE_CHECKING:
+    from webview import Window
+
     from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ def open_window(runtime: Runtime, *, started: float | None = None) -> None:
         os.environ.setdefault("PYWEBVIEW_GUI", "qt")
     import webview
 
-    geometry = window_state.load(runtime.data_dir).fitted(_screens(webview))
+    geometry = window_state.load(runtime.data_dir).fitted(_screens())
     window = webview.create_window(
         TITLE,
         runtime.url,
@@ -77,6 +79,8 @@ def open_window(runtime: Runtime, *, started: float | None = None) -> None:
         background_color=BACKGROUND,
         text_select=True,
     )
+    # None only comes back for a window made from another thread once start() runs.
+    assert window is not None
     tracker = _GeometryTracker(geometry)
     window.events.resized += tracker.resized
     window.events.moved += tracker.moved
@@ -121,7 +125,7 @@ class WindowHooks:
     """What the server may ask of the window (see `runtime.WindowHooks`); called from request
     threads, which pywebview hands over to the GUI thread."""
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: Window) -> None:
         self._window = window
 
     def show(self) -> None:
@@ -142,7 +146,7 @@ class WindowHooks:
         return chosen if isinstance(chosen, str) else chosen[0]
 
 
-def _close_on_signals(window) -> None:
+def _close_on_signals(window: Window) -> None:
     if not hasattr(signal, "pthread_sigmask"):
         return
 
@@ -154,7 +158,9 @@ def _close_on_signals(window) -> None:
     threading.Thread(target=wait, name="signals", daemon=True).start()
 
 
-def _screens(webview) -> list[tuple[int, int, int, int]]:
+def _screens() -> list[tuple[int, int, int, int]]:
+    import webview
+
     try:
         return [(s.x, s.y, s.width, s.height) for s in webview.screens]
     except Exception:  # noqa: BLE001 - no screen list is no reason to fail: default placement

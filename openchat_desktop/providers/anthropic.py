@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from .base import Usage
 from .dialect import DialectParser, as_int, compact_json, load_json
-from .failure import normalize_error
+from .failure import error_info, normalize_error
 from .sse import SSEDecoder, SSEEvent
 
 
@@ -70,9 +70,7 @@ class AnthropicParser(DialectParser):
         elif kind == "message_stop":
             self._end("done")
         elif kind == "error":
-            self._fail(
-                normalize_error(value) or {"message": event.data, "type": None, "code": None}
-            )
+            self._fail(normalize_error(value) or error_info(event.data))
 
     def _block_start(self, index: int | None, block: object) -> None:
         if not isinstance(block, dict):

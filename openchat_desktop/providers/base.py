@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeAlias
+
+# What a request body may hold: whatever json.dumps writes. The containers are the read-only
+# kinds, so a body built as `dict[str, str]` or `list[dict[str, JSONValue]]` fits as it is.
+JSONValue: TypeAlias = (
+    None | bool | int | float | str | Sequence["JSONValue"] | Mapping[str, "JSONValue"]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +44,7 @@ class ChatRequest:
     model: str  # the provider's own model name, without the "<provider id>/" prefix
     messages: tuple[ChatMessage, ...]
     think: bool | str | None = None  # None: leave the server's default
-    options: dict[str, object] = field(default_factory=dict)
+    options: dict[str, JSONValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +145,8 @@ class Cancel:
 
 class Provider(Protocol):
     """What the router needs from a provider. `stream_chat` is a generator:
-    closing it closes the upstream HTTP response; `cancel` does the same from another thread."""
+    closing it closes the upstream HTTP response; `cancel` does the same from another thread.
+    `close` releases the pooled connections once the provider is no longer used."""
 
     config: ProviderConfig
 
@@ -149,4 +156,6 @@ class Provider(Protocol):
 
     def stream_chat(
         self, request: ChatRequest, cancel: Cancel | None = None
-    ) -> Iterator[Event]: ...
+    ) -> Generator[Event, None, None]: ...
+
+    def close(self) -> None: ...

@@ -137,3 +137,13 @@ def compact_json(value: object) -> str:
 
 def as_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def as_list(value: object) -> list[object]:
+    """A JSON array, or nothing to walk when the server put something else there."""
+    return value if isinstance(value, list) else []
+
+
+def as_object(value: object) -> dict[str, object]:
+    """A JSON object, or an empty one when the server put something else there."""
+    return value if isinstance(value, dict) else {}

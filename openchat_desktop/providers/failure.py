@@ -11,8 +11,8 @@ import email.utils
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
+from typing import TypedDict
 
 from .errors import (
     AuthenticationFailed,
@@ -23,27 +23,29 @@ from .errors import (
     RateLimited,
     StreamBroken,
 )
+from .naming import Origin
 
-ErrorInfo = dict[str, object]  # {"message": str, "type": str | None, "code": str | int | None}
+
+class ErrorInfo(TypedDict):
+    """An error as any server shapes it, reduced to what the sentences and retries need."""
+
+    message: str
+    type: str | None  # symbolic: "rate_limit_error", Google's "RESOURCE_EXHAUSTED"…
+    code: str | int | None
+
+
+class _Extras(TypedDict):
+    """What every exception for one non-2xx answer carries besides its sentence."""
+
+    detail: str
+    retryable: bool
+    retry_after: float | None
+
 
 # Statuses the official SDKs retry (§8); 529 is Anthropic's "overloaded".
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 # A 429 with one of these will not succeed by waiting a few seconds.
 _NO_RETRY_CODES = frozenset({"insufficient_quota", "enforced_spend_limit_reached"})
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Who we were talking to, for the sentences: a label, the provider kind and address."""
-
-    provider_id: str
-    kind: str  # "ollama" | "openai"
-    base_url: str
-    has_key: bool = False
-
-    @property
-    def label(self) -> str:
-        return "Ollama" if self.kind == "ollama" else self.provider_id
 
 
 def normalize_error(payload: object) -> ErrorInfo | None:
@@ -56,20 +58,20 @@ def normalize_error(payload: object) -> ErrorInfo | None:
                 return info
         return None
     if isinstance(payload, str):
-        return _info(payload) if payload.strip() else None
+        return error_info(payload) if payload.strip() else None
     if not isinstance(payload, dict):
         return None
     inner = payload.get("error")
     if isinstance(inner, str) and inner.strip():
-        return _info(inner)  # Ollama native: {"error": "…"}
+        return error_info(inner)  # Ollama native: {"error": "…"}
     if isinstance(inner, dict):
         return _from_object(inner)  # OpenAI, Anthropic, Google, OpenRouter
     detail = payload.get("detail")  # FastAPI-style gateways
     if isinstance(detail, str) and detail.strip():
-        return _info(detail)
+        return error_info(detail)
     if isinstance(detail, list) and detail:
         parts = [str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail]
-        return _info("; ".join(parts))
+        return error_info("; ".join(parts))
     if "message" in payload:
         return _from_object(payload)  # Mistral {"object":"error","message":…}
     return None
@@ -83,7 +85,7 @@ def error_from_body(status: int, reason: str, body: bytes) -> ErrorInfo:
         info = None
     if info is not None:
         return info
-    return _info(status_line(status, reason))
+    return error_info(status_line(status, reason))
 
 
 def status_line(status: int, reason: str = "") -> str:
@@ -151,26 +153,26 @@ def error_for_status(
     """The exception for a non-2xx answer, with the server's words kept in `detail`."""
     info = error_from_body(status, reason, body)
     retryable, retry_after = retry_decision(status, headers, info)
-    message = str(info["message"])
+    message = info["message"]
     detail = f"{status_line(status, reason)}: {message}"
     label = origin.label
-    kw = {"detail": detail, "retryable": retryable, "retry_after": retry_after}
+    kw: _Extras = {"detail": detail, "retryable": retryable, "retry_after": retry_after}
 
     if status == 401:
         if origin.kind == "ollama" and not origin.has_key:
             return AuthenticationFailed(
-                "Ollama says you are not signed in (401). Run `ollama signin` to use cloud "
+                f"{label} says you are not signed in (401). Run `ollama signin` to use cloud "
                 "models, or pick a local model.",
                 **kw,
             )
         return AuthenticationFailed(
             f"{label} rejected the API key (401). Check the API key for "
-            f"“{origin.provider_id}” in Settings.",
+            f"{origin.quoted_id} in Settings.",
             **kw,
         )
     if status == 403:
         return AuthenticationFailed(
-            f"{label} refused access (403). Check the API key for “{origin.provider_id}” "
+            f"{label} refused access (403). Check the API key for {origin.quoted_id} "
             "in Settings and that it may use this model.",
             **kw,
         )
@@ -184,11 +186,7 @@ def error_for_status(
         )
     if status == 429:
         if _codes(info) & _NO_RETRY_CODES:
-            return RateLimited(
-                f"{label} says the account is out of quota. Check your plan and billing, "
-                "then try again.",
-                **kw,
-            )
+            return RateLimited(_out_of_quota(origin), **kw)
         wait = "Wait a moment and try again."
         if retry_after:
             wait = f"Wait {_seconds(retry_after)} and try again."
@@ -210,7 +208,7 @@ def error_for_status(
         return ProviderUnavailable(f"{label} timed out ({status}). Try again in a moment.", **kw)
     if status == 503 and origin.kind == "ollama":
         return ProviderUnavailable(
-            "Ollama is busy with other requests (503). Wait a moment and try again.", **kw
+            f"{label} is busy with other requests (503). Wait a moment and try again.", **kw
         )
     if status == 529:
         return ProviderUnavailable(f"{label} is overloaded (529). Try again in a moment.", **kw)
@@ -229,22 +227,17 @@ def error_from_stream(
     info: ErrorInfo, origin: Origin, *, model: str | None = None
 ) -> ProviderError:
     """The exception for an error object that arrived inside a 2xx stream, by its type/code."""
-    message = str(info["message"])
-    label = origin.label
+    message = info["message"]
     codes = _codes(info)
     detail = message if not codes else f"{message} ({', '.join(sorted(codes))})"
-    said = f"{label} stopped with an error: {_clip(message)}"
+    said = f"{origin.label} stopped with an error: {_clip(message)}"
     if codes & _NO_RETRY_CODES:
-        return RateLimited(
-            f"{label} says the account is out of quota. Check your plan and billing.",
-            detail=detail,
-            retryable=False,
-        )
+        return RateLimited(_out_of_quota(origin), detail=detail, retryable=False)
     if _matches(codes, "rate_limit", "resource_exhausted", "429"):
         return RateLimited(f"{said} Wait a moment and try again.", detail=detail)
     if _matches(codes, "authentication", "permission", "unauthorized", "401", "403"):
         return AuthenticationFailed(
-            f"{said} Check the API key for “{origin.provider_id}” in Settings.", detail=detail
+            f"{said} Check the API key for {origin.quoted_id} in Settings.", detail=detail
         )
     if _matches(codes, "not_found", "404") and model:
         return ModelNotFound(_missing_model(origin, model), detail=detail)
@@ -271,14 +264,17 @@ def error_from_stream(
     return StreamBroken(f"{said} Try again.", detail=detail)
 
 
-def _info(message: str, type_: object = None, code: object = None) -> ErrorInfo:
+def error_info(message: str, type_: str | None = None, code: str | int | None = None) -> ErrorInfo:
+    """An ErrorInfo from its parts; a bare message when the server gave nothing more."""
     return {"message": message, "type": type_, "code": code}
 
 
 def _from_object(obj: dict[str, object]) -> ErrorInfo:
-    message = obj.get("message")
-    if not isinstance(message, str) or not message:
-        message = json.dumps(obj, ensure_ascii=False) if message is None else str(message)
+    said = obj.get("message")
+    if isinstance(said, str) and said:
+        message = said
+    else:
+        message = json.dumps(obj, ensure_ascii=False) if said is None else str(said)
     type_ = obj.get("type")
     if not isinstance(type_, str):
         status = obj.get("status")  # Google puts the symbolic code in `status`
@@ -286,7 +282,7 @@ def _from_object(obj: dict[str, object]) -> ErrorInfo:
     code = obj.get("code")
     if not isinstance(code, str | int) or isinstance(code, bool):
         code = None
-    return _info(message, type_, code)
+    return error_info(message, type_, code)
 
 
 def _codes(info: ErrorInfo) -> set[str]:
@@ -305,12 +301,19 @@ def _about_model(info: ErrorInfo) -> bool:
 def _missing_model(origin: Origin, model: str) -> str:
     if origin.kind == "ollama":
         return (
-            f"Ollama does not have the model “{model}”. Pull it with `ollama pull {model}`, "
-            "or pick another model."
+            f"{origin.label} does not have the model “{model}”. Pull it with "
+            f"`ollama pull {model}`, or pick another model."
         )
     return (
         f"{origin.label} does not have a model named “{model}”. Check the model name in "
         "Settings, or pick another model."
+    )
+
+
+def _out_of_quota(origin: Origin) -> str:
+    return (
+        f"{origin.label} says the account is out of quota. Check your plan and billing, "
+        "then try again."
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from .base import Provider, ProviderConfig
+from .naming import quote_id
 from .ollama import OllamaProvider
 from .openai_compat import OpenAICompatProvider
 
@@ -18,6 +19,7 @@ def build_provider(config: ProviderConfig) -> Provider:
     factory = KINDS.get(config.kind)
     if factory is None:
         raise ValueError(
-            f"Provider “{config.id}” has kind “{config.kind}”; use one of: {', '.join(KINDS)}."
+            f"Provider {quote_id(config.id)} has kind “{config.kind}”; use one of: "
+            f"{', '.join(KINDS)}."
         )
     return factory(config)

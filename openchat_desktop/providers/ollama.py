@@ -5,15 +5,16 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
-from .base import Cancel, ChatRequest, Event, ModelInfo, ProviderConfig, Usage
-from .dialect import DialectParser, as_int, compact_json
+from .base import Cancel, ChatRequest, Event, JSONValue, ModelInfo, ProviderConfig, Usage
+from .dialect import DialectParser, as_int, as_list, as_object, compact_json
 from .errors import ModelNotFound, ProviderError, StreamBroken
-from .failure import ErrorInfo, normalize_error
+from .failure import ErrorInfo, error_info, normalize_error
+from .naming import OLLAMA_LABEL
 from .ndjson import NDJSONDecoder
 from .thinktags import mode_for
 from .transport import Transport, abort, stream_events
@@ -55,13 +56,14 @@ class OllamaChatParser(DialectParser):
 
     def _on_value(self, value: object) -> None:
         if not isinstance(value, dict):
+            # The parser knows the dialect, not the provider entry: the kind's own name.
             raise StreamBroken(
-                "Ollama sent something other than a chat line, so the reply was stopped. "
-                "Try again.",
+                f"{OLLAMA_LABEL} sent something other than a chat line, so the reply was "
+                "stopped. Try again.",
                 detail=repr(value)[:300],
             )
         if value.get("error"):
-            self._fail(normalize_error(value) or _plain(str(value["error"])))
+            self._fail(normalize_error(value) or error_info(str(value["error"])))
             return
         message = value.get("message")
         if isinstance(message, dict):
@@ -78,11 +80,13 @@ class OllamaChatParser(DialectParser):
     def _on_tool_call(self, call: object) -> None:
         if not isinstance(call, dict):
             return
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        function = as_object(call.get("function"))
         arguments = function.get("arguments")
         if not isinstance(arguments, str):
             arguments = compact_json({} if arguments is None else arguments)
-        call_id = call.get("id") if isinstance(call.get("id"), str) else f"call_{self._calls}"
+        call_id = call.get("id")
+        if not isinstance(call_id, str):
+            call_id = f"call_{self._calls}"
         self._calls += 1
         self._tool_call(call_id, str(function.get("name", "")), arguments)
 
@@ -124,7 +128,7 @@ class OllamaPullParser:
             if not isinstance(value, dict):
                 continue
             if value.get("error"):
-                self.error = normalize_error(value) or _plain(str(value["error"]))
+                self.error = normalize_error(value) or error_info(str(value["error"]))
                 self.terminal = "error"
                 break
             out.append(value)
@@ -162,18 +166,22 @@ class OllamaProvider:
 
     # --- chat ------------------------------------------------------------------
 
-    def chat_body(self, request: ChatRequest) -> dict[str, object]:
+    def chat_body(self, request: ChatRequest) -> dict[str, JSONValue]:
         """The /api/chat body. `think` only when set (omitting it keeps the model's default),
         and `options` only as given, so Ollama does not reload the model for a changed
         num_ctx it was never asked for."""
-        messages: list[dict[str, object]] = []
+        messages: list[dict[str, JSONValue]] = []
         for message in request.messages:
-            entry: dict[str, object] = {"role": message.role, "content": message.content}
+            entry: dict[str, JSONValue] = {"role": message.role, "content": message.content}
             if message.images:
                 # Ollama wants bare base64, without the `data:` prefix.
                 entry["images"] = [base64.b64encode(img).decode("ascii") for img in message.images]
             messages.append(entry)
-        body: dict[str, object] = {"model": request.model, "messages": messages, "stream": True}
+        body: dict[str, JSONValue] = {
+            "model": request.model,
+            "messages": messages,
+            "stream": True,
+        }
         if request.think is not None:
             body["think"] = request.think
         options = dict(request.options)
@@ -184,7 +192,9 @@ class OllamaProvider:
             body["options"] = options
         return body
 
-    def stream_chat(self, request: ChatRequest, cancel: Cancel | None = None) -> Iterator[Event]:
+    def stream_chat(
+        self, request: ChatRequest, cancel: Cancel | None = None
+    ) -> Generator[Event, None, None]:
         parser = OllamaChatParser(think_tags=mode_for(request.model, self.config.bare_think_models))
         yield from stream_events(
             self._http,
@@ -203,7 +213,7 @@ class OllamaProvider:
         tags = self._http.request_json("GET", self._http.url("/api/tags"))
         entries = [
             entry
-            for entry in (tags.get("models") if isinstance(tags, dict) else None) or ()
+            for entry in as_list(as_object(tags).get("models"))
             if isinstance(entry, dict) and isinstance(entry.get("name") or entry.get("model"), str)
         ]
         todo = {
@@ -211,20 +221,20 @@ class OllamaProvider:
             for entry in entries
             if not self._cached(entry.get("digest"))
         }
+        shown: dict[str, _Shown | None] = {}
         if todo:
             with ThreadPoolExecutor(max_workers=min(_SHOW_WORKERS, len(todo))) as pool:
                 shown = dict(zip(todo, pool.map(self._show_quietly, todo), strict=True))
             with self._lock:
                 for name, digest in todo.items():
-                    if shown[name] is not None and digest:
-                        self._shown[digest] = shown[name]
-        else:
-            shown = {}
+                    known = shown[name]
+                    if known is not None and digest:
+                        self._shown[digest] = known
         models: list[ModelInfo] = []
         for entry in entries:
             name = _name(entry)
             info = self._cached(entry.get("digest")) or shown.get(name)
-            details = dict(entry.get("details") or {})
+            details = dict(as_object(entry.get("details")))
             for key in ("size", "digest", "modified_at"):
                 if key in entry:
                     details[key] = entry[key]
@@ -249,8 +259,9 @@ class OllamaProvider:
     def running(self) -> list[dict[str, object]]:
         """Models loaded in memory now (/api/ps): size, size_vram, expires_at, context_length."""
         data = self._http.request_json("GET", self._http.url("/api/ps"))
-        models = data.get("models") if isinstance(data, dict) else None
-        return [model for model in models or () if isinstance(model, dict)]
+        return [
+            model for model in as_list(as_object(data).get("models")) if isinstance(model, dict)
+        ]
 
     def delete(self, name: str) -> None:
         try:
@@ -259,11 +270,14 @@ class OllamaProvider:
             )
         except ModelNotFound as exc:
             raise ModelNotFound(
-                f"Ollama has no model “{name}” to delete. Refresh the model list.",
+                f"{self._http.origin.label} has no model “{name}” to delete. Refresh the "
+                "model list.",
                 detail=exc.detail,
             ) from None
 
-    def pull(self, name: str, cancel: Cancel | None = None) -> Iterator[dict[str, object]]:
+    def pull(
+        self, name: str, cancel: Cancel | None = None
+    ) -> Generator[dict[str, object], None, None]:
         """Download a model, yielding Ollama's progress dicts (`status`, and `digest`,
         `total`, `completed` while layers download). Close the generator or raise `cancel`
         to stop; Ollama resumes the download next time."""
@@ -292,11 +306,11 @@ class OllamaProvider:
             if cancel is not None and cancel.cancelled:
                 return
             if parser.terminal == "error" and parser.error is not None:
-                raise _pull_error(name, str(parser.error["message"]))
+                raise _pull_error(self._http.origin.label, name, parser.error["message"])
             if parser.terminal != "done":
                 raise StreamBroken(
                     f"The download of “{name}” was cut off before it finished. Start it again; "
-                    "Ollama resumes where it stopped.",
+                    f"{self._http.origin.label} resumes where it stopped.",
                     detail="pull stream ended without a success line",
                 )
             self._http.finish(response)
@@ -316,7 +330,7 @@ class OllamaProvider:
         data = self._http.request_json(
             "POST", self._http.url("/api/show"), json_body={"model": name}, model=name
         )
-        return _parse_show(data if isinstance(data, dict) else {})
+        return _parse_show(as_object(data))
 
     def _show_quietly(self, name: str) -> _Shown | None:
         # One model that fails to describe itself should not hide the others.
@@ -327,9 +341,9 @@ class OllamaProvider:
 
 
 def _parse_show(data: dict[str, object]) -> _Shown:
-    capabilities = tuple(str(c) for c in data.get("capabilities") or () if isinstance(c, str))
-    model_info = data.get("model_info") if isinstance(data.get("model_info"), dict) else {}
-    details = dict(data.get("details") or {}) if isinstance(data.get("details"), dict) else {}
+    capabilities = tuple(c for c in as_list(data.get("capabilities")) if isinstance(c, str))
+    model_info = as_object(data.get("model_info"))
+    details = dict(as_object(data.get("details")))
     architecture = model_info.get("general.architecture")
     context_length = None
     if isinstance(architecture, str):
@@ -349,15 +363,11 @@ def _name(entry: dict[str, object]) -> str:
     return str(entry.get("name") or entry.get("model"))
 
 
-def _plain(message: str) -> ErrorInfo:
-    return {"message": message, "type": None, "code": None}
-
-
-def _pull_error(name: str, message: str) -> ProviderError:
+def _pull_error(label: str, name: str, message: str) -> ProviderError:
     if "does not exist" in message or "not found" in message:
         return ModelNotFound(
-            f"Ollama could not find “{name}” to download. Check the name (see "
+            f"{label} could not find “{name}” to download. Check the name (see "
             "ollama.com/library) and try again.",
             detail=message,
         )
-    return StreamBroken(f"Ollama could not download “{name}”: {message}", detail=message)
+    return StreamBroken(f"{label} could not download “{name}”: {message}", detail=message)

@@ -7,13 +7,22 @@ PROTOCOLS §4 and the quirks of §5.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from .base import Cancel, ChatRequest, Event, ModelInfo, ProviderConfig, ToolCall, Usage
-from .dialect import DialectParser, as_int, compact_json, load_json
+from .base import (
+    Cancel,
+    ChatRequest,
+    Event,
+    JSONValue,
+    ModelInfo,
+    ProviderConfig,
+    ToolCall,
+    Usage,
+)
+from .dialect import DialectParser, as_int, as_list, compact_json, load_json
 from .errors import AuthenticationFailed, ProviderError, ProviderUnavailable, StreamBroken
-from .failure import ErrorInfo, normalize_error
+from .failure import ErrorInfo, error_info, normalize_error
 from .images import data_url
 from .sse import SSEDecoder, SSEEvent
 from .thinktags import mode_for
@@ -94,7 +103,7 @@ class OpenAIChatParser(DialectParser):
             return
         value = load_json(data)
         if event.event == "error":
-            self._fail(normalize_error(value) or _plain(data))
+            self._fail(normalize_error(value) or error_info(data))
             return
         if not self._error_in(value) and isinstance(value, dict):
             self._on_chunk(value, key="delta")
@@ -115,7 +124,7 @@ class OpenAIChatParser(DialectParser):
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = usage
-        for choice in chunk.get("choices") or ():
+        for choice in as_list(chunk.get("choices")):
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue  # one reply per request: other choices only appear with n > 1
             delta = choice.get(key)
@@ -142,7 +151,7 @@ class OpenAIChatParser(DialectParser):
                     self._content(part.get("text"))
         else:
             self._content(content)
-        for fragment in delta.get("tool_calls") or ():
+        for fragment in as_list(delta.get("tool_calls")):
             if isinstance(fragment, dict):
                 self._on_tool_fragment(fragment)
 
@@ -167,7 +176,7 @@ class OpenAIChatParser(DialectParser):
                 call.arguments.append(compact_json(arguments))
 
     def _note_finish(self, chunk: dict[str, object], *, flush: bool = True) -> None:
-        for choice in chunk.get("choices") or ():
+        for choice in as_list(chunk.get("choices")):
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
                 reason = choice.get("finish_reason")
                 if isinstance(reason, str) and reason:
@@ -215,19 +224,19 @@ class OpenAICompatProvider:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def chat_body(self, request: ChatRequest) -> dict[str, object]:
-        messages: list[dict[str, object]] = []
+    def chat_body(self, request: ChatRequest) -> dict[str, JSONValue]:
+        messages: list[dict[str, JSONValue]] = []
         for message in request.messages:
-            content: object = message.content
+            content: JSONValue = message.content
             if message.images:
-                parts: list[dict[str, object]] = []
+                parts: list[dict[str, JSONValue]] = []
                 if message.content:
                     parts.append({"type": "text", "text": message.content})
                 for image in message.images:
                     parts.append({"type": "image_url", "image_url": {"url": data_url(image)}})
                 content = parts
             messages.append({"role": message.role, "content": content})
-        body: dict[str, object] = {
+        body: dict[str, JSONValue] = {
             "model": request.model,
             "messages": messages,
             "stream": True,
@@ -247,7 +256,9 @@ class OpenAICompatProvider:
             body.update(extra)
         return body
 
-    def stream_chat(self, request: ChatRequest, cancel: Cancel | None = None) -> Iterator[Event]:
+    def stream_chat(
+        self, request: ChatRequest, cancel: Cancel | None = None
+    ) -> Generator[Event, None, None]:
         parser = OpenAIChatParser(think_tags=mode_for(request.model, self.config.bare_think_models))
         yield from stream_events(
             self._http,
@@ -326,9 +337,5 @@ def _error_text(text: str) -> ErrorInfo:
     try:
         value = load_json(text)
     except ProviderError:
-        return _plain(text)
-    return normalize_error(value) or _plain(text)
-
-
-def _plain(message: str) -> ErrorInfo:
-    return {"message": message, "type": None, "code": None}
+        return error_info(text)
+    return normalize_error(value) or error_info(text)

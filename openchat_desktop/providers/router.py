@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -26,6 +26,7 @@ from .base import (
 )
 from .errors import AuthenticationFailed, ModelNotFound, ProviderError, ProviderUnavailable
 from .kinds import build_provider
+from .naming import quote_id, server_label
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,9 @@ class Router:
         providers: dict[str, Provider] = {}
         for config in configs:
             if config.id in providers:
-                raise ValueError(f"Two providers are called “{config.id}”; ids must be unique.")
+                raise ValueError(
+                    f"Two providers are called {quote_id(config.id)}; ids must be unique."
+                )
             providers[config.id] = factory(config)
         self._providers = MappingProxyType(providers)
         self._max_retries = max_retries
@@ -89,14 +92,14 @@ class Router:
         provider = self._providers.get(provider_id)
         if provider is None:
             raise ModelNotFound(
-                f"There is no provider “{provider_id}” for the model “{name}”. Add it in "
+                f"There is no provider {quote_id(provider_id)} for the model “{name}”. Add it in "
                 "Settings, or pick another model."
             )
         return provider, name
 
     def stream_chat(
         self, model_id: str, request: ChatRequest, cancel: Cancel | None = None
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """The provider's events for `model_id`. A retryable failure is retried (at most
         `max_retries` times) only while nothing meaningful has been delivered: never after
         text, reasoning or a tool call, which would duplicate them. `cancel` ends a backoff
@@ -140,14 +143,14 @@ class Router:
 
     def _wait(self, exc: ProviderError, attempt: int, config: ProviderConfig) -> float:
         if exc.retry_after is None:
-            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt)
             return delay * (0.75 + random.random() / 4)
         if exc.retry_after <= self._max_wait:
             return exc.retry_after
-        label = "Ollama" if config.kind == "ollama" else config.id
         seconds = round(exc.retry_after)
         raise type(exc)(
-            f"{label} asked to wait {seconds} seconds before another try. Try again after that.",
+            f"{server_label(config.kind, config.id)} asked to wait {seconds} seconds before "
+            "another try. Try again after that.",
             detail=exc.detail,
             retryable=exc.retryable,
             retry_after=exc.retry_after,
@@ -167,6 +170,6 @@ def _list_one(provider: Provider) -> tuple[list[ModelInfo], ProviderStatus]:
         return configured, ProviderStatus(config.id, config.kind, "error", exc.message)
     except Exception as exc:  # a bug must not take the whole model list down with it
         log.exception("listing the models of %s failed", config.id)
-        message = f"Listing the models of “{config.id}” failed unexpectedly ({exc!r})."
+        message = f"Listing the models of {quote_id(config.id)} failed unexpectedly ({exc!r})."
         return configured, ProviderStatus(config.id, config.kind, "error", message)
     return models, ProviderStatus(config.id, config.kind, "ok")

@@ -14,17 +14,18 @@ import ipaddress
 import json
 import socket
 import weakref
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from functools import partial
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
-from .base import Cancel, Event, ProviderConfig
+from .base import Cancel, Event, JSONValue, ProviderConfig
 from .dialect import DialectParser
 from .errors import ProviderError, ProviderUnavailable, StreamBroken
-from .failure import Origin, error_for_status, error_from_stream, status_line
+from .failure import error_for_status, error_from_stream, status_line
+from .naming import Origin
 
 _READ_SIZE = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -42,8 +43,8 @@ class Transport:
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
-        self.base_url = config.base_url.rstrip("/")
-        self.origin = Origin(config.id, config.kind, self.base_url, bool(config.api_key))
+        self.origin = Origin.of(config)
+        self.base_url = self.origin.base_url
         self.session = requests.Session()
         if _is_local(self.base_url):
             # A proxy from the environment must never see traffic meant for this machine.
@@ -65,7 +66,7 @@ class Transport:
         method: str,
         url: str,
         *,
-        json_body: object = None,
+        json_body: JSONValue = None,
         model: str | None = None,
         read_timeout: float | None = None,
     ) -> requests.Response:
@@ -104,8 +105,8 @@ class Transport:
             requests.exceptions.InvalidSchema,
         ) as exc:
             raise ProviderError(
-                f"The address “{self.base_url}” for “{config.id}” is not valid. Fix it in "
-                "Settings.",
+                f"The address “{self.base_url}” for {self.origin.quoted_id} is not valid. Fix "
+                "it in Settings.",
                 detail=str(exc),
             ) from None
         except requests.exceptions.RequestException as exc:
@@ -164,7 +165,7 @@ class Transport:
             yield data
 
     def request_json(
-        self, method: str, url: str, *, json_body: object = None, model: str | None = None
+        self, method: str, url: str, *, json_body: JSONValue = None, model: str | None = None
     ) -> object:
         """A small metadata request (model lists and details); None for an empty body."""
         timeout = min(self.config.first_byte_timeout, METADATA_TIMEOUT)
@@ -215,15 +216,16 @@ class Transport:
             pass  # closing the response discards the connection
 
     def _unreachable(self, exc: Exception) -> ProviderUnavailable:
+        label = self.origin.label
         if self.origin.kind == "ollama":
             message = (
-                f"Ollama is not running at {self.base_url}. Start it (run `ollama serve`), "
+                f"{label} is not running at {self.base_url}. Start it (run `ollama serve`), "
                 "or pick another model."
             )
         else:
             message = (
-                f"Could not reach {self.config.id} at {self.base_url}. Check the address and "
-                "that the server is running."
+                f"Could not reach {label} at {self.base_url}. Check the address and that the "
+                "server is running."
             )
         retry_after = LOCAL_RETRY_AFTER if _is_local(self.base_url) else None
         return ProviderUnavailable(message, detail=str(exc), retry_after=retry_after)
@@ -242,12 +244,12 @@ class Transport:
 def stream_events(
     transport: Transport,
     url: str,
-    body: object,
+    body: JSONValue,
     parser: DialectParser,
     *,
     model: str,
     cancel: Cancel | None = None,
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """POST `body` and yield the parser's events. The response is opened inside the generator
     and closed in `finally`, so closing the generator (Stop) closes the upstream connection;
     `cancel` does the same from another thread, and the generator then just ends."""

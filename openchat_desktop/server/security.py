@@ -40,8 +40,10 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
 
 
 def token_matches(candidate: str | None) -> bool:
-    token = current_app.config["OPENCHAT_TOKEN"]
-    return bool(candidate) and hmac.compare_digest(candidate.encode(), token.encode())
+    if not candidate:
+        return False
+    token: str = current_app.config["OPENCHAT_TOKEN"]
+    return hmac.compare_digest(candidate.encode(), token.encode())
 
 
 def request_token() -> str | None:
@@ -53,7 +55,7 @@ def request_token() -> str | None:
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def check_request():
+    def check_request() -> Response | None:
         hosts = app.config["ALLOWED_HOSTS"]
         if request.host not in hosts:
             return error_response(
