@@ -1,5 +1,6 @@
-"""A change from the settings page: checked as sent, then applied to the tomlkit document so the
-user's comments, order and layout survive."""
+"""What the settings page sends: a change, checked as sent and then applied to the tomlkit
+document so the user's comments, order and layout survive; or one provider entry to try before
+it is saved. Masked secrets sent back mean the stored ones."""
 
 from __future__ import annotations
 

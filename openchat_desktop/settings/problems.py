@@ -14,7 +14,7 @@ from typing import Any
 from tomlkit.exceptions import ParseError
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-"""An HTTP header name (RFC 9110 token characters); such a key part needs no quotes either."""
+"""An HTTP header name (RFC 9110 token characters); key names write such a part bare."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class SettingsError(Exception):
 
 
 KeyPath = tuple[str | int, ...]
+"""Where a key is, table by table: `("providers", 2, "base_url")`."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,15 +52,22 @@ def _write_private(path: Path, text: str) -> None:
 
 
 Signature = tuple[int, int] | None
-_now = time.monotonic  # the clock for the re-read interval; tests replace it
+"""A file's modification time (ns) and size, or None while it is missing: a change shows."""
 
 
 class SettingsStore:
     """The settings file as the running app sees it: last good settings, problem, safe saves."""
 
-    def __init__(self, path: Path, *, check_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        check_interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = Path(path)
         self._check_interval = check_interval
+        self._clock = clock  # times the re-read interval
         self._lock = threading.RLock()
         self._checked_at = -math.inf
         self._signature: Signature = None
@@ -70,7 +77,7 @@ class SettingsStore:
         self._problem: SettingsProblem | None = None
         self._version = 0
         self._load()
-        self._checked_at = _now()
+        self._checked_at = self._clock()
         self._version = 1
 
     @property
@@ -96,7 +103,7 @@ class SettingsStore:
 
     def _refresh(self, *, force: bool = False) -> None:
         """Re-read the file if it changed; stat at most once per check interval."""
-        now = _now()
+        now = self._clock()
         if not force and now - self._checked_at < self._check_interval:
             return
         self._checked_at = now
@@ -240,7 +247,7 @@ class SettingsStore:
                     )
                 ) from None
             self._signature = self._stat()
-            self._checked_at = _now()
+            self._checked_at = self._clock()
             self._source = text
             self._take(loaded, issues, text)
             return loaded.settings
