@@ -47,7 +47,8 @@ def _default_providers() -> tuple[ProviderConfig, ...]:
 
 @dataclass(frozen=True, repr=False)
 class Settings:
-    """Validated settings; `providers` carry their API keys already resolved."""
+    """Validated settings, a field per key or [table] of schema.SETTINGS; `providers` carry
+    their API keys already resolved."""
 
     default_model: str | None = None
     theme: str = "dark"
