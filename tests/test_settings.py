@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -21,7 +22,6 @@ from openchat_desktop.settings import (
     Timeouts,
     ollama_base_url,
 )
-from openchat_desktop.settings import store as settings_store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -519,11 +519,10 @@ def test_reread_when_the_file_changes(path):
     assert store.version == version + 1
 
 
-def test_file_is_checked_at_most_once_per_interval(path, monkeypatch):
+def test_file_is_checked_at_most_once_per_interval(path):
     clock = [1000.0]
-    monkeypatch.setattr(settings_store, "_now", lambda: clock[0])
     write(path, 'theme = "light"\n')
-    store = SettingsStore(path, check_interval=0.5)
+    store = SettingsStore(path, check_interval=0.5, clock=lambda: clock[0])
     write(path, 'theme = "system"\n')
     clock[0] += 0.4
     assert store.current.theme == "light"
@@ -1009,11 +1008,10 @@ def test_update_of_inline_provider_array(path):
     assert "# mine" in path.read_text()
 
 
-def test_update_sees_an_edit_made_just_before(path, monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr(settings_store, "_now", lambda: clock[0])
+def test_update_sees_an_edit_made_just_before(path):
     write(path, 'theme = "light"\n')
-    store = SettingsStore(path, check_interval=60)
+    # The clock stands still: only the re-read that update() forces can see the edit.
+    store = SettingsStore(path, check_interval=60, clock=lambda: 1000.0)
     write(path, 'theme = "light"\n# added by hand\n')
     store.update({"theme": "dark"})
     assert path.read_text() == 'theme = "dark"\n# added by hand\n'
@@ -1027,6 +1025,50 @@ def test_every_setting_is_documented():
     declared = {s.name for s in SETTINGS} | {f"providers.{s.name}" for s in PROVIDER_SETTINGS}
     assert declared - documented == set(), "document these in docs/settings.md"
     assert documented - declared == set(), "docs/settings.md describes settings that do not exist"
+
+
+def test_the_settings_object_has_a_field_for_every_key_and_no_other():
+    # The settings object and the API's view are built from the table: a key without a field,
+    # or a field without a key, would be lost between the file and the app.
+    settings = Settings(providers=())
+    assert {f.name for f in dataclasses.fields(settings)} == {
+        s.name.partition(".")[0] for s in SETTINGS
+    }
+    for section in {s.name.partition(".")[0] for s in SETTINGS if "." in s.name}:
+        assert {f.name for f in dataclasses.fields(getattr(settings, section))} == {
+            s.name.partition(".")[2] for s in SETTINGS if s.name.startswith(section + ".")
+        }
+    provider_keys = {s.name for s in PROVIDER_SETTINGS}
+    config_fields = {f.name for f in dataclasses.fields(ProviderConfig)}
+    assert provider_keys - config_fields == {"api_key_env"}  # only says where api_key comes from
+    assert config_fields - provider_keys == set()
+    app_wide = {s.name for s in SETTINGS}
+    assert all(s.inherits in app_wide for s in PROVIDER_SETTINGS if s.inherits)
+
+
+def test_declared_defaults_are_those_of_the_settings_object():
+    settings = Settings(providers=())
+    for setting in SETTINGS:
+        if setting.check is None:
+            continue  # providers: its default is described in words
+        value = settings
+        for part in setting.name.split("."):
+            value = getattr(value, part)
+        assert value == setting.default, setting.name
+
+
+def test_the_api_shows_every_key_of_the_table(path):
+    view = store_for(path, PROVIDER).public()["settings"]
+    shown = set()
+    for name, value in view.items():
+        if name == "providers":
+            shown |= {"providers"} | {f"providers.{key}" for key in value[0]}
+        elif isinstance(value, dict):
+            shown |= {f"{name}.{key}" for key in value}
+        else:
+            shown.add(name)
+    declared = {s.name for s in SETTINGS} | {f"providers.{s.name}" for s in PROVIDER_SETTINGS}
+    assert shown == declared | {"providers.api_key_set"}
 
 
 def test_documented_defaults_match_the_declaration():

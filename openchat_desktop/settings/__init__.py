@@ -15,7 +15,11 @@ survive, and never writes an API key it was not given: keys are write-only throu
 
 from __future__ import annotations
 
-from .model import (
+from .patch import provider_from_entry
+from .problems import KeyPath, SettingsError, SettingsProblem, key_name
+from .schema import PROVIDER_KINDS, PROVIDER_SETTINGS, SETTINGS, THEMES, Setting
+from .store import SettingsStore, Signature
+from .values import (
     DEFAULT_OLLAMA_URL,
     MASK,
     Limits,
@@ -24,10 +28,6 @@ from .model import (
     mask_secret,
     ollama_base_url,
 )
-from .patch import provider_from_entry
-from .problems import KeyPath, SettingsError, SettingsProblem, key_name
-from .schema import PROVIDER_KINDS, PROVIDER_SETTINGS, SETTINGS, THEMES, Setting
-from .store import SettingsStore, Signature
 
 __all__ = [
     "DEFAULT_OLLAMA_URL",

@@ -1,5 +1,6 @@
-"""A change from the settings page: checked as sent, then applied to the tomlkit document so the
-user's comments, order and layout survive."""
+"""What the settings page sends: a change, checked as sent and then applied to the tomlkit
+document so the user's comments, order and layout survive; or one provider entry to try before
+it is saved. Masked secrets sent back mean the stored ones."""
 
 from __future__ import annotations
 
@@ -14,20 +15,28 @@ from tomlkit.container import Container
 from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
 from ..providers.base import ProviderConfig
-from .model import MASK, Settings, Timeouts
+from .loading import check_provider, provider_config, values_of
 from .problems import (
+    Invalid,
+    Issue,
     KeyPath,
     SettingsError,
     SettingsProblem,
-    _Invalid,
-    _invalid_issue,
-    _Issue,
-    _show,
-    _unknown_issue,
+    invalid_issue,
     key_name,
+    show_value,
+    unknown_issue,
 )
-from .schema import _SECTIONS, _SETTING_BY_NAME, _TOP_KEYS, PROVIDER_SETTINGS, SETTINGS, Setting
-from .validation import _check_provider
+from .schema import (
+    PROVIDER_SETTINGS,
+    SECTION_KEYS,
+    SECTIONS,
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    TOP_KEYS,
+    Setting,
+)
+from .values import MASK, Settings
 
 
 def _is_masked(value: Any) -> bool:
@@ -39,46 +48,47 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == [] or value == {} or value == ()
 
 
-def _check_patch(patch: Any, path: Path) -> None:
+def check_patch(patch: Any, path: Path) -> None:
     """Check a change as sent, so errors name its own keys (`providers[0].kind`)."""
 
-    def refuse(issue: _Issue) -> SettingsError:
+    def refuse(issue: Issue) -> SettingsError:
         return SettingsError(SettingsProblem(path, issue.text, None, key_name(issue.path)))
 
     if not isinstance(patch, Mapping):
         raise SettingsError(SettingsProblem(path, "Send the settings to change as a JSON object."))
     for key, value in patch.items():
-        if key not in _TOP_KEYS:
-            raise refuse(_unknown_issue((key,), _TOP_KEYS, fatal=True))
+        if key not in TOP_KEYS:
+            raise refuse(unknown_issue((key,), TOP_KEYS, fatal=True))
         if key == "providers":
             _check_patch_providers(value, refuse)
-        elif key in _SECTIONS:
-            known = [s.name.partition(".")[2] for s in SETTINGS if s.name.startswith(key + ".")]
+        elif key in SECTIONS:
+            known = SECTION_KEYS[key]
             if not isinstance(value, Mapping):
                 raise refuse(
-                    _Issue(
+                    Issue(
                         (key,),
-                        f'{key} is {_show(value)}; send an object such as {{"{known[0]}": …}}.',
+                        f"{key} is {show_value(value)}; send an object such as "
+                        f'{{"{known[0]}": …}}.',
                     )
                 )
             for name, item in value.items():
                 if name not in known:
-                    raise refuse(_unknown_issue((key, name), known, fatal=True))
-                _check_value(_SETTING_BY_NAME[f"{key}.{name}"], (key, name), item, refuse)
+                    raise refuse(unknown_issue((key, name), known, fatal=True))
+                _check_value(SETTINGS_BY_NAME[f"{key}.{name}"], (key, name), item, refuse)
         else:
-            _check_value(_SETTING_BY_NAME[key], (key,), value, refuse)
+            _check_value(SETTINGS_BY_NAME[key], (key,), value, refuse)
 
 
 def _check_value(
-    setting: Setting, path: KeyPath, value: Any, refuse: Callable[[_Issue], SettingsError]
+    setting: Setting, path: KeyPath, value: Any, refuse: Callable[[Issue], SettingsError]
 ) -> None:
     if value is None:  # null removes the key: back to the default
         return
     assert setting.check is not None
     try:
         setting.check(value)
-    except _Invalid as error:
-        raise refuse(_invalid_issue(path, value, error)) from None
+    except Invalid as error:
+        raise refuse(invalid_issue(path, value, error)) from None
 
 
 def _as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,33 +104,31 @@ def _as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
     return written
 
 
-def _check_patch_providers(value: Any, refuse: Callable[[_Issue], SettingsError]) -> None:
+def _check_patch_providers(value: Any, refuse: Callable[[Issue], SettingsError]) -> None:
     if not isinstance(value, list):
         raise refuse(
-            _Issue(("providers",), f"providers is {_show(value)}; send a list of providers.")
+            Issue(("providers",), f"providers is {show_value(value)}; send a list of providers.")
         )
     seen: dict[str, int] = {}
     for index, entry in enumerate(value):
         path: KeyPath = ("providers", index)
         if not isinstance(entry, Mapping):
             raise refuse(
-                _Issue(
+                Issue(
                     path,
-                    f"{key_name(path)} is {_show(entry)}; send an object with "
+                    f"{key_name(path)} is {show_value(entry)}; send an object with "
                     "id, kind and base_url.",
                 )
             )
-        issues: list[_Issue] = []
-        written = _as_written(entry)
-        _check_provider(written, path, {}, Timeouts(), issues, strict=True)
-        fatal = next((issue for issue in issues if issue.fatal), None)
-        if fatal is not None:
-            raise refuse(fatal)
-        provider_id = written["id"]
+        issues: list[Issue] = []
+        checked = check_provider(_as_written(entry), path, issues, strict=True)
+        if checked is None:
+            raise refuse(next(issue for issue in issues if issue.fatal))
+        provider_id = checked["id"]
         if provider_id in seen:
             id_path = path + ("id",)
             raise refuse(
-                _Issue(
+                Issue(
                     id_path,
                     f'{key_name(id_path)} "{provider_id}" is already used '
                     f"by providers[{seen[provider_id]}]; give each provider "
@@ -130,14 +138,14 @@ def _check_patch_providers(value: Any, refuse: Callable[[_Issue], SettingsError]
         seen[provider_id] = index
 
 
-def _apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> None:
+def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> None:
     """Edit the parsed file in place; only what the change touches is rewritten."""
-    for key in ("default_model", "theme"):
-        if key in patch:
-            _set(document, key, patch[key], _SETTING_BY_NAME[key].check)
+    for setting in SETTINGS:
+        if setting.check is not None and "." not in setting.name and setting.name in patch:
+            _set(document, setting.name, patch[setting.name], setting.check)
     if "providers" in patch:
         _apply_providers(document, patch["providers"])
-    for section in _SECTIONS:
+    for section in SECTIONS:
         if section not in patch:
             continue
         table = document.get(section)
@@ -149,7 +157,7 @@ def _apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> No
             if table is None:
                 document.append(section, tomlkit.table())
                 table = document[section]
-            _set(table, name, value, _SETTING_BY_NAME[f"{section}.{name}"].check)
+            _set(table, name, value, SETTINGS_BY_NAME[f"{section}.{name}"].check)
 
 
 def _plain(value: Any) -> Any:
@@ -163,7 +171,7 @@ def _same(check: Callable[[Any], Any] | None, stored: Any, value: Any) -> bool:
         return stored == value
     try:
         return check(stored) == check(value)
-    except _Invalid:
+    except Invalid:
         return False
 
 
@@ -230,29 +238,29 @@ def _apply_providers(document: tomlkit.TOMLDocument, entries: list[Mapping[str, 
         if existing is not None:
             _remove_providers(document)
         return
+    gap = False  # whether the first table of a new array needs a blank line above it
+    if existing is None:
+        so_far = document.as_string()
+        gap = bool(so_far.strip()) and not so_far.endswith("\n\n")
+        document.append("providers", tomlkit.aot())
+        existing = document["providers"]
+    # The file was checked before the change: [[providers]] tables, or an inline array of them.
+    assert isinstance(existing, (AoT, Array))
     wanted = {entry["id"]: entry for entry in entries}
     present = set()
-    so_far = ""
-    if existing is not None:
-        for table in existing:
-            provider_id = _table_id(table)
-            if provider_id in wanted:
-                _update_provider(table, wanted[provider_id])
-                present.add(provider_id)
+    for table in existing:
+        provider_id = _table_id(table)
+        if provider_id in wanted:
+            _update_provider(table, wanted[provider_id])
+            present.add(provider_id)
     for entry in entries:
         if entry["id"] in present:
             continue
-        if existing is None:
-            so_far = document.as_string()
-            document.append("providers", tomlkit.aot())
-            existing = document["providers"]
         if isinstance(existing, AoT):
             table = tomlkit.table()
             _update_provider(table, entry)
-            if len(existing) == 0 and so_far.strip() and not so_far.endswith("\n\n"):
-                table.trivia.indent = (
-                    "\n"  # a blank line between the keys above and the first table
-                )
+            if len(existing) == 0 and gap:
+                table.trivia.indent = "\n"  # a blank line between the keys above and the table
             _append_table(existing, table)
         else:
             inline = tomlkit.inline_table()
@@ -356,15 +364,14 @@ def provider_from_entry(body: Mapping[str, Any], settings: Settings) -> Provider
             for name, value in headers.items()
         }
         entry["headers"] = {name: value for name, value in resolved.items() if value}
-    issues: list[_Issue] = []
-    checked = _check_provider(
-        entry, _ENTRY_PATH, os.environ, settings.timeouts, issues, strict=True
-    )
-    fatal = next((issue for issue in issues if issue.fatal), None)
-    if checked is None or fatal is not None:
-        text = fatal.text if fatal else f"{key_name(_ENTRY_PATH)} is not a usable provider entry."
-        raise SettingsError(SettingsProblem(Path("provider"), text, None, key_name(_ENTRY_PATH)))
-    config = checked[0]
+    issues: list[Issue] = []
+    checked = check_provider(entry, _ENTRY_PATH, issues, strict=True)
+    if checked is None:
+        fatal = next(issue for issue in issues if issue.fatal)
+        raise SettingsError(
+            SettingsProblem(Path("provider"), fatal.text, None, key_name(_ENTRY_PATH))
+        )
+    config = provider_config(checked, _ENTRY_PATH, values_of(settings), os.environ, issues)
     keep_key = "api_key" not in body or _is_masked(body.get("api_key"))
     if keep_key and config.api_key is None and stored is not None and "api_key_env" not in entry:
         config = replace(config, api_key=stored.api_key)

@@ -1,4 +1,9 @@
-"""Every settings key declared once, with its check: loading, changes and the docs share it."""
+"""Every settings key declared once: its check, default and how the settings API shows it.
+
+Loading the file, building the settings object, the settings API's view, saving a change and
+docs/settings.md all follow this table; a key added here needs a field of the same name in
+`Settings` (or its [table]'s class) or `ProviderConfig`, and a section in docs/settings.md.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .model import _CONTROL, Limits, Timeouts
-from .problems import _HEADER_NAME, _Invalid, _names
+from .problems import HEADER_NAME, Invalid, quoted_names
+from .values import CONTROL_CHARS, Limits, Timeouts, mask_header, mask_secret
 
 THEMES = ("dark", "light", "system")
 PROVIDER_KINDS = ("ollama", "openai")
@@ -19,29 +24,51 @@ _PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _as_is(name: str, value: Any) -> dict[str, Any]:
+    """A value the way JSON has it: tuples become lists."""
+    return {name: list(value) if isinstance(value, tuple) else value}
+
+
+def _write_only(name: str, secret: str | None) -> dict[str, Any]:
+    """A secret is write-only: the API says whether it is set and shows at most its end."""
+    return {f"{name}_set": secret is not None, name: mask_secret(secret)}
+
+
+def _masked_headers(name: str, headers: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Headers as a table, values that look like credentials masked like API keys."""
+    return {name: {header: mask_header(header, value) for header, value in headers}}
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One key of the settings file: checked at load and listed in docs/settings.md."""
+    """One key of the settings file: checked at load, filled into the settings object under
+    its own name, shown by the settings API and listed in docs/settings.md."""
 
     name: str  # as written in the file; "timeouts.connect" lives in the [timeouts] table
     type: str
     default: Any
     help: str
+    # None for `providers` only: each entry is checked against PROVIDER_SETTINGS instead.
     check: Callable[[Any], Any] | None = field(default=None, repr=False, compare=False)
-    required: bool = False
+    # A required key says what to add when it is missing.
+    add_if_missing: str | None = None
+    # The app-wide key whose value applies while this provider key is unset.
+    inherits: str | None = None
+    # How the settings API shows the value, as the fields it adds to the view.
+    shown: Callable[[str, Any], dict[str, Any]] = field(default=_as_is, repr=False, compare=False)
 
 
 def _model_id(value: Any) -> str:
     if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}/\S.*", value):
         return value
-    raise _Invalid('use "<provider id>/<model name>", e.g. "ollama/llama3.2:3b"')
+    raise Invalid('use "<provider id>/<model name>", e.g. "ollama/llama3.2:3b"')
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value in choices:
             return value
-        raise _Invalid(f"use {_names(choices)}")
+        raise Invalid(f"use {quoted_names(choices)}")
 
     return check
 
@@ -54,26 +81,26 @@ def _seconds(value: Any) -> float:
         and value > 0
     ):
         return float(value)
-    raise _Invalid("use a number of seconds greater than 0, e.g. 30")
+    raise Invalid("use a number of seconds greater than 0, e.g. 30")
 
 
 def _positive_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
-    raise _Invalid("use a whole number greater than 0, without quotes")
+    raise Invalid("use a whole number greater than 0, without quotes")
 
 
 def _provider_id(value: Any) -> str:
     if isinstance(value, str) and _PROVIDER_ID.fullmatch(value):
         return value
-    raise _Invalid(
+    raise Invalid(
         'use letters, digits, "-" and "_" only (no "/" or spaces, at most 64), e.g. "my-server"'
     )
 
 
 def _base_url(value: Any) -> str:
     if not isinstance(value, str):
-        raise _Invalid('use the address in quotes, e.g. "http://127.0.0.1:11434"')
+        raise Invalid('use the address in quotes, e.g. "http://127.0.0.1:11434"')
     url = value.strip()
     try:
         parts = urlsplit(url)
@@ -84,56 +111,54 @@ def _base_url(value: Any) -> str:
         parts is None
         or parts.scheme.lower() not in ("http", "https")
         or not parts.hostname
-        or _CONTROL.search(url)
+        or CONTROL_CHARS.search(url)
         or " " in url
     ):
-        raise _Invalid(
+        raise Invalid(
             'use a full address starting with http:// or https://, e.g. "http://127.0.0.1:11434"'
         )
     if parts.username is not None or parts.password is not None:
-        raise _Invalid(
+        raise Invalid(
             "remove the user name and password from the address and put the key in api_key",
             show=False,
         )
     if parts.fragment:
-        raise _Invalid('remove the part from "#" on')
+        raise Invalid('remove the part from "#" on')
     return url.rstrip("/")
 
 
 def _api_key(value: Any) -> str | None:
     if not isinstance(value, str):
-        raise _Invalid('put the key in quotes, e.g. api_key = "sk-…"', show=False)
+        raise Invalid('put the key in quotes, e.g. api_key = "sk-…"', show=False)
     key = value.strip()
-    if _CONTROL.search(key):
-        raise _Invalid("paste the key again without line breaks or control characters", show=False)
+    if CONTROL_CHARS.search(key):
+        raise Invalid("paste the key again without line breaks or control characters", show=False)
     return key or None
 
 
 def _env_name(value: Any) -> str:
     if isinstance(value, str) and _ENV_NAME.fullmatch(value):
         return value
-    raise _Invalid('use the name of an environment variable, e.g. "OPENROUTER_API_KEY"')
+    raise Invalid('use the name of an environment variable, e.g. "OPENROUTER_API_KEY"')
 
 
 def _models(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise _Invalid('use a list of model names, e.g. ["gpt-4o-mini"]')
+        raise Invalid('use a list of model names, e.g. ["gpt-4o-mini"]')
     for index, name in enumerate(value):
         if not isinstance(name, str) or not name.strip():
-            raise _Invalid("use a model name in quotes", at=(index,), value=name)
+            raise Invalid("use a model name in quotes", at=(index,), value=name)
     return tuple(dict.fromkeys(name.strip() for name in value))
 
 
 def _headers(value: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, Mapping):
-        raise _Invalid('use a table of names and values, e.g. { "X-Title" = "OpenChat" }')
+        raise Invalid('use a table of names and values, e.g. { "X-Title" = "OpenChat" }')
     for name, text in value.items():
-        if not _HEADER_NAME.fullmatch(name):
-            raise _Invalid(
-                "use a header name made of letters, digits and -", at=(name,), value=name
-            )
-        if not isinstance(text, str) or _CONTROL.search(text):
-            raise _Invalid(
+        if not HEADER_NAME.fullmatch(name):
+            raise Invalid("use a header name made of letters, digits and -", at=(name,), value=name)
+        if not isinstance(text, str) or CONTROL_CHARS.search(text):
+            raise Invalid(
                 "use a value in quotes, without line breaks", show=False, at=(name,), value=text
             )
     return tuple((name, text) for name, text in value.items())
@@ -150,7 +175,9 @@ SETTINGS: tuple[Setting, ...] = (
         "The model new chats use; unset: the first model the providers list.",
         _model_id,
     ),
-    Setting("theme", _names(THEMES), "dark", "The colour theme of the window.", _one_of(THEMES)),
+    Setting(
+        "theme", quoted_names(THEMES), "dark", "The colour theme of the window.", _one_of(THEMES)
+    ),
     Setting(
         "providers",
         "array of tables",
@@ -201,15 +228,15 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
         None,
         'The name in model ids ("<id>/<model>"): letters, digits, - and _.',
         _provider_id,
-        required=True,
+        add_if_missing='a line like id = "my-server"',
     ),
     Setting(
         "kind",
-        _names(PROVIDER_KINDS),
+        quoted_names(PROVIDER_KINDS),
         None,
         "The wire protocol.",
         _one_of(PROVIDER_KINDS),
-        required=True,
+        add_if_missing='kind = "ollama" or kind = "openai"',
     ),
     Setting(
         "base_url",
@@ -218,7 +245,9 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
         "Where the server listens.",
         _base_url,
     ),
-    Setting("api_key", "string", None, "The API key, stored in this file.", _api_key),
+    Setting(
+        "api_key", "string", None, "The API key, stored in this file.", _api_key, shown=_write_only
+    ),
     Setting(
         "api_key_env",
         "string",
@@ -234,7 +263,12 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
         _models,
     ),
     Setting(
-        "headers", "table of strings", {}, "Extra HTTP headers sent with every request.", _headers
+        "headers",
+        "table of strings",
+        {},
+        "Extra HTTP headers sent with every request.",
+        _headers,
+        shown=_masked_headers,
     ),
     Setting(
         "bare_think_models",
@@ -243,23 +277,46 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
         "Model-name patterns whose replies start inside reasoning, ended by a bare </think>.",
         _models,
     ),
-    Setting("connect_timeout", "number (seconds)", None, "Overrides timeouts.connect.", _seconds),
+    Setting(
+        "connect_timeout",
+        "number (seconds)",
+        None,
+        "Overrides timeouts.connect.",
+        _seconds,
+        inherits="timeouts.connect",
+    ),
     Setting(
         "first_byte_timeout",
         "number (seconds)",
         None,
         "Overrides timeouts.first_byte.",
         _seconds,
+        inherits="timeouts.first_byte",
     ),
-    Setting("idle_timeout", "number (seconds)", None, "Overrides timeouts.idle.", _seconds),
+    Setting(
+        "idle_timeout",
+        "number (seconds)",
+        None,
+        "Overrides timeouts.idle.",
+        _seconds,
+        inherits="timeouts.idle",
+    ),
 )
 
-_SECTIONS = ("timeouts", "limits")
-_TOP_KEYS = [s.name for s in SETTINGS if "." not in s.name] + list(_SECTIONS)
-_PROVIDER_KEYS = [s.name for s in PROVIDER_SETTINGS]
-_OWN_TIMEOUTS = ("connect_timeout", "first_byte_timeout", "idle_timeout")
-_SETTING_BY_NAME = {s.name: s for s in SETTINGS}
-_REQUIRED_EXAMPLES = {
-    "id": 'a line like id = "my-server"',
-    "kind": 'kind = "ollama" or kind = "openai"',
+SECTIONS = tuple(dict.fromkeys(s.name.partition(".")[0] for s in SETTINGS if "." in s.name))
+"""The [tables] of the file, in the order of the table of keys."""
+
+SECTION_KEYS = {
+    section: [s.name.partition(".")[2] for s in SETTINGS if s.name.startswith(section + ".")]
+    for section in SECTIONS
 }
+"""The keys of each [table], as written inside it."""
+
+TOP_KEYS = [s.name for s in SETTINGS if "." not in s.name] + list(SECTIONS)
+"""The keys allowed at the top of the file, [tables] included."""
+
+PROVIDER_KEYS = [s.name for s in PROVIDER_SETTINGS]
+"""The keys allowed in a [[providers]] entry."""
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+"""Each app-wide setting by its name in the table (`timeouts.connect`)."""

@@ -5,56 +5,28 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
 
-from .lines import _line_of
-from .model import Settings, _mask_header, mask_secret
-from .patch import _apply_patch, _check_patch
-from .problems import SettingsError, SettingsProblem, _Issue, key_name
-from .schema import _OWN_TIMEOUTS
-from .validation import _check_document, _Loaded
-
-
-def _parse_error_problem(path: Path, error: ParseError) -> SettingsProblem:
-    reason = re.sub(r" at line \d+ col \d+$", "", str(error)).rstrip(".")
-    if "already exists" in reason:
-        fix = "keep one of the two, since a key or table may appear only once"
-    elif "Control characters" in reason or "newline" in reason.lower():
-        fix = 'close the text with a quote on the same line, or use """ for several lines'
-        reason = "a text value is not closed on its line"
-    else:
-        fix = 'put text in "double quotes", and write one key = value per line'
-    column = error.col + 1  # tomlkit counts columns from 0
-    return SettingsProblem(
-        path,
-        f"{path} line {error.line}, column {column}: this is not valid TOML ({reason}); {fix}.",
-        line=error.line,
-        key=None,
-    )
-
-
-def _file_problem(path: Path, text: str, issue: _Issue) -> SettingsProblem:
-    key = key_name(issue.path)
-    if not issue.in_file:
-        return SettingsProblem(path, issue.text, None, key, issue.fatal)
-    line = _line_of(text, issue.path)
-    where = f"{path} line {line}" if line else str(path)
-    return SettingsProblem(path, f"{where}: {issue.text}", line, key, issue.fatal)
-
-
-def _first(issues: list[_Issue]) -> _Issue | None:
-    """The issue to show: a fatal one first, since that is why the file is not in use."""
-    return next((i for i in issues if i.fatal), issues[0] if issues else None)
-
+from .loading import LoadedSettings, check_document
+from .patch import apply_patch, check_patch
+from .problems import (
+    Issue,
+    SettingsError,
+    SettingsProblem,
+    first_issue,
+    key_name,
+    parse_error_problem,
+    problem_in_file,
+)
+from .values import Settings
 
 _NEW_FILE = (
     "# OpenChat settings. Edit freely: comments and order you add are kept when OpenChat\n"
@@ -80,25 +52,32 @@ def _write_private(path: Path, text: str) -> None:
 
 
 Signature = tuple[int, int] | None
-_now = time.monotonic  # the clock for the re-read interval; tests replace it
+"""A file's modification time (ns) and size, or None while it is missing: a change shows."""
 
 
 class SettingsStore:
     """The settings file as the running app sees it: last good settings, problem, safe saves."""
 
-    def __init__(self, path: Path, *, check_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        check_interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = Path(path)
         self._check_interval = check_interval
+        self._clock = clock  # times the re-read interval
         self._lock = threading.RLock()
         self._checked_at = -math.inf
         self._signature: Signature = None
         self._unreadable = False
         self._source: str | None = None  # the text of the file when it last parsed
-        self._loaded = _Loaded(Settings(), (None,), ({},))
+        self._loaded = LoadedSettings(Settings(), ({},))  # until the file is read: the defaults
         self._problem: SettingsProblem | None = None
         self._version = 0
         self._load()
-        self._checked_at = _now()
+        self._checked_at = self._clock()
         self._version = 1
 
     @property
@@ -124,7 +103,7 @@ class SettingsStore:
 
     def _refresh(self, *, force: bool = False) -> None:
         """Re-read the file if it changed; stat at most once per check interval."""
-        now = _now()
+        now = self._clock()
         if not force and now - self._checked_at < self._check_interval:
             return
         self._checked_at = now
@@ -148,7 +127,7 @@ class SettingsStore:
         except FileNotFoundError:
             self._signature = None
             self._source = None
-            loaded, issues = _check_document({}, os.environ)
+            loaded, issues = check_document({}, os.environ)
             assert loaded is not None
             self._take(loaded, issues, "")
             return
@@ -177,71 +156,38 @@ class SettingsStore:
         try:
             document = tomlkit.parse(text)
         except ParseError as error:
-            self._problem = _parse_error_problem(self.path, error)
+            self._problem = parse_error_problem(self.path, error)
             return
         except TOMLKitError as error:
             self._problem = SettingsProblem(
                 self.path, f"{self.path}: this is not valid TOML ({error}); fix the file."
             )
             return
-        loaded, issues = _check_document(document.unwrap(), os.environ)
+        loaded, issues = check_document(document.unwrap(), os.environ)
         if loaded is None:
-            first = _first(issues)
+            first = first_issue(issues)
             assert first is not None
-            self._problem = _file_problem(self.path, text, first)
+            self._problem = problem_in_file(self.path, text, first)
             return
         self._source = text
         self._take(loaded, issues, text)
 
-    def _take(self, loaded: _Loaded, issues: list[_Issue], text: str) -> None:
+    def _take(self, loaded: LoadedSettings, issues: list[Issue], text: str) -> None:
         if loaded.settings != self._loaded.settings:
             self._version += 1
         self._loaded = loaded
-        first = _first(issues)
-        self._problem = _file_problem(self.path, text, first) if first else None
+        first = first_issue(issues)
+        self._problem = problem_in_file(self.path, text, first) if first else None
 
     def public(self) -> dict[str, Any]:
         """The settings for the page: API keys and secret-looking header values masked."""
         with self._lock:
             self._refresh()
             loaded, problem = self._loaded, self._problem
-        settings = loaded.settings
-        providers = []
-        for index, provider in enumerate(settings.providers):
-            own = loaded.own_timeouts[index] if index < len(loaded.own_timeouts) else {}
-            providers.append(
-                {
-                    "id": provider.id,
-                    "kind": provider.kind,
-                    "base_url": provider.base_url,
-                    "models": list(provider.models),
-                    "headers": {
-                        name: _mask_header(name, value) for name, value in provider.headers
-                    },
-                    "bare_think_models": list(provider.bare_think_models),
-                    "api_key_env": loaded.key_env[index] if index < len(loaded.key_env) else None,
-                    "api_key_set": provider.api_key is not None,
-                    "api_key": mask_secret(provider.api_key),
-                    **{name: own.get(name) for name in _OWN_TIMEOUTS},
-                }
-            )
         return {
             "path": str(self.path),
             "problem": problem.public() if problem else None,
-            "settings": {
-                "default_model": settings.default_model,
-                "theme": settings.theme,
-                "timeouts": {
-                    "connect": settings.timeouts.connect,
-                    "first_byte": settings.timeouts.first_byte,
-                    "idle": settings.timeouts.idle,
-                },
-                "limits": {
-                    "max_message_chars": settings.limits.max_message_chars,
-                    "max_request_bytes": settings.limits.max_request_bytes,
-                },
-                "providers": providers,
-            },
+            "settings": loaded.public(),
         }
 
     def update(self, patch: Mapping[str, Any]) -> Settings:
@@ -262,9 +208,9 @@ class SettingsStore:
                         self._problem.key,
                     )
                 )
-            _check_patch(patch, self.path)
+            check_patch(patch, self.path)
             document = tomlkit.parse(self._source or "")
-            _apply_patch(document, patch)
+            apply_patch(document, patch)
             text = document.as_string() if self._source else _NEW_FILE + document.as_string()
             try:
                 written = tomlkit.parse(text)
@@ -278,8 +224,8 @@ class SettingsStore:
                         "disturbing the file; edit it by hand"
                     )
                 )
-            loaded, issues = _check_document(written.unwrap(), os.environ)
-            first = _first(issues)
+            loaded, issues = check_document(written.unwrap(), os.environ)
+            first = first_issue(issues)
             if loaded is None:
                 assert first is not None
                 raise SettingsError(
@@ -301,7 +247,7 @@ class SettingsStore:
                     )
                 ) from None
             self._signature = self._stat()
-            self._checked_at = _now()
+            self._checked_at = self._clock()
             self._source = text
             self._take(loaded, issues, text)
             return loaded.settings

@@ -13,7 +13,9 @@ from ..providers.base import ProviderConfig
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 MASK = "…"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+"""Line breaks and other control characters, which no address, key or header value may hold."""
+
 _SECRET_HEADER = re.compile(r"authorization|key|token|secret|password|cookie", re.IGNORECASE)
 
 
@@ -45,7 +47,8 @@ def _default_providers() -> tuple[ProviderConfig, ...]:
 
 @dataclass(frozen=True, repr=False)
 class Settings:
-    """Validated settings; `providers` carry their API keys already resolved."""
+    """Validated settings, a field per key or [table] of schema.SETTINGS; `providers` carry
+    their API keys already resolved."""
 
     default_model: str | None = None
     theme: str = "dark"
@@ -59,11 +62,14 @@ class Settings:
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks: keys and secret header values stay masked.
-        providers = ", ".join(_provider_repr(p) for p in self.providers)
-        return (
-            f"Settings(default_model={self.default_model!r}, theme={self.theme!r}, "
-            f"providers=({providers}), timeouts={self.timeouts!r}, limits={self.limits!r})"
-        )
+        parts = []
+        for item in fields(self):
+            if item.name == "providers":
+                shown = "(" + ", ".join(_provider_repr(p) for p in self.providers) + ")"
+            else:
+                shown = repr(getattr(self, item.name))
+            parts.append(f"{item.name}={shown}")
+        return f"Settings({', '.join(parts)})"
 
 
 def _provider_repr(provider: ProviderConfig) -> str:
@@ -74,7 +80,7 @@ def _provider_repr(provider: ProviderConfig) -> str:
         if item.name == "api_key":
             value = mask_secret(value)
         elif item.name == "headers":
-            value = tuple((name, _mask_header(name, text)) for name, text in value)
+            value = tuple((name, mask_header(name, text)) for name, text in value)
         parts.append(f"{item.name}={value!r}")
     return f"ProviderConfig({', '.join(parts)})"
 
@@ -86,8 +92,8 @@ def mask_secret(value: str | None) -> str | None:
     return MASK + value[-4:] if len(value) >= 12 else MASK
 
 
-def _mask_header(name: str, value: str) -> str:
-    """Header values that look like credentials are masked like API keys."""
+def mask_header(name: str, value: str) -> str:
+    """A header value as logs and the page show it: masked like an API key if it looks secret."""
     return (mask_secret(value) or MASK) if _SECRET_HEADER.search(name) else value
 
 
@@ -109,7 +115,7 @@ def ollama_base_url(host: str | None) -> str:
         if scheme not in ("http", "https"):
             raise ValueError(f"OLLAMA_HOST must use http or https, not {scheme}")
         port = 80 if scheme == "http" else 443
-    if _CONTROL.search(host) or " " in host:
+    if CONTROL_CHARS.search(host) or " " in host:
         raise ValueError("OLLAMA_HOST contains spaces or control characters")
     parts = urlsplit(f"{scheme}://{rest}")  # raises ValueError for a broken [IPv6] address
     hostname = parts.hostname or "127.0.0.1"

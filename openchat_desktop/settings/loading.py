@@ -1,0 +1,296 @@
+"""A parsed settings file turned into the settings object and the view the settings API shows,
+both by walking the table of keys; every problem is collected, not just the first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ..providers.base import ProviderConfig
+from .problems import (
+    Invalid,
+    Issue,
+    KeyPath,
+    invalid_issue,
+    key_name,
+    quoted_names,
+    show_value,
+    unknown_issue,
+)
+from .schema import PROVIDER_KEYS, PROVIDER_SETTINGS, SECTION_KEYS, SECTIONS, SETTINGS, TOP_KEYS
+from .values import DEFAULT_OLLAMA_URL, Settings, ollama_base_url
+
+# A provider key without a field of its own (api_key_env) only says where a value comes from.
+_CONFIG_FIELDS = frozenset(item.name for item in fields(ProviderConfig))
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """Valid settings plus each provider's keys as the file writes them: the view shows those
+    where the settings in force would not say (api_key_env, a timeout left to the app-wide one)."""
+
+    settings: Settings
+    written: tuple[Mapping[str, Any], ...]  # one per provider: its checked values by key
+
+    def public(self) -> dict[str, Any]:
+        """The settings as the settings API shows them, secrets masked."""
+        view: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.check is None:
+                continue  # the providers, shown last, entry by entry
+            section, _, key = setting.name.rpartition(".")
+            table = view.setdefault(section, {}) if section else view
+            table.update(setting.shown(key, _value(self.settings, setting.name)))
+        view["providers"] = [
+            _provider_view(config, written)
+            for config, written in zip(self.settings.providers, self.written, strict=True)
+        ]
+        return view
+
+
+def values_of(settings: Settings) -> dict[str, Any]:
+    """The app-wide settings by their names in the table (`timeouts.connect`)."""
+    return {s.name: _value(settings, s.name) for s in SETTINGS if s.check is not None}
+
+
+def _value(settings: Settings, name: str) -> Any:
+    value: Any = settings
+    for part in name.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _settings_from(values: Mapping[str, Any], providers: tuple[ProviderConfig, ...]) -> Settings:
+    """Each value goes to the field its name says: `timeouts.connect` to settings.timeouts."""
+    top: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {}
+    for name, value in values.items():
+        section, _, key = name.rpartition(".")
+        if section:
+            tables.setdefault(section, {})[key] = value
+        else:
+            top[key] = value
+    settings = Settings(providers=providers, **top)
+    return replace(
+        settings,
+        **{
+            section: replace(getattr(settings, section), **keys) for section, keys in tables.items()
+        },
+    )
+
+
+def _provider_view(config: ProviderConfig, written: Mapping[str, Any]) -> dict[str, Any]:
+    view: dict[str, Any] = {}
+    for setting in PROVIDER_SETTINGS:
+        if setting.inherits or setting.name not in _CONFIG_FIELDS:
+            # As the file says, so the page does not save an inherited value into the entry.
+            value = written.get(setting.name)
+        else:
+            value = getattr(config, setting.name)
+        view.update(setting.shown(setting.name, value))
+    return view
+
+
+def check_document(
+    data: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[LoadedSettings | None, list[Issue]]:
+    """Check a parsed file; the settings are None if any issue is fatal."""
+    issues: list[Issue] = []
+    for key in data:
+        if key not in TOP_KEYS:
+            issues.append(unknown_issue((key,), TOP_KEYS))
+    for section in SECTIONS:
+        table = data.get(section, {})
+        if not isinstance(table, Mapping):
+            issues.append(
+                Issue(
+                    (section,),
+                    f"{section} is {show_value(table)}; write it as a [{section}] "
+                    "section with one key per line.",
+                )
+            )
+            continue
+        known = SECTION_KEYS[section]
+        issues.extend(unknown_issue((section, key), known) for key in table if key not in known)
+
+    values: dict[str, Any] = {}  # every app-wide key: a rejected or missing one has its default
+    for setting in SETTINGS:
+        if setting.check is None:
+            continue
+        section, _, name = setting.name.rpartition(".")
+        table = data.get(section, {}) if section else data
+        values[setting.name] = setting.default
+        if not isinstance(table, Mapping) or name not in table:
+            continue
+        path: KeyPath = (section, name) if section else (name,)
+        try:
+            values[setting.name] = setting.check(table[name])
+        except Invalid as error:
+            issues.append(invalid_issue(path, table[name], error))
+
+    providers, written = _check_providers(data, env, values, issues)
+
+    default_model = values["default_model"]
+    if default_model and providers:
+        provider_id = default_model.partition("/")[0]
+        if provider_id not in {p.id for p in providers}:
+            issues.append(
+                Issue(
+                    ("default_model",),
+                    f'default_model "{default_model}" names the provider "{provider_id}", which '
+                    f"is not configured; use one of {quoted_names([p.id for p in providers])}.",
+                    fatal=False,
+                )
+            )
+    if any(issue.fatal for issue in issues):
+        return None, issues
+    return LoadedSettings(_settings_from(values, providers), written), issues
+
+
+def _check_providers(
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    app_values: Mapping[str, Any],
+    issues: list[Issue],
+) -> tuple[tuple[ProviderConfig, ...], tuple[Mapping[str, Any], ...]]:
+    """Check the [[providers]] entries; none at all means the default Ollama."""
+    entries = data.get("providers", [])
+    if isinstance(entries, Mapping):
+        issues.append(
+            Issue(
+                ("providers",),
+                "providers is a single table; write each provider as its own "
+                "[[providers]] section, with two square brackets.",
+            )
+        )
+        return (), ()
+    if not isinstance(entries, list):
+        issues.append(
+            Issue(
+                ("providers",),
+                f"providers is {show_value(entries)}; write each provider as a "
+                "[[providers]] section with id, kind and base_url.",
+            )
+        )
+        return (), ()
+    if not entries:
+        ollama = ProviderConfig(id="ollama", kind="ollama", base_url=_ollama_url(env, issues))
+        return (ollama,), ({},)
+
+    configs: list[ProviderConfig] = []
+    written: list[Mapping[str, Any]] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        path: KeyPath = ("providers", index)
+        if not isinstance(entry, Mapping):
+            issues.append(
+                Issue(
+                    path,
+                    f"{key_name(path)} is {show_value(entry)}; write each provider as a "
+                    "[[providers]] section with id, kind and base_url.",
+                )
+            )
+            continue
+        checked = check_provider(entry, path, issues, strict=False)
+        if checked is None:
+            continue
+        config = provider_config(checked, path, app_values, env, issues)
+        if config.id in first_index:
+            issues.append(
+                Issue(
+                    path + ("id",),
+                    f'{key_name(path + ("id",))} "{config.id}" is already used by '
+                    f"providers[{first_index[config.id]}]; give each provider its own id.",
+                )
+            )
+            continue
+        first_index[config.id] = index
+        configs.append(config)
+        written.append(checked)
+    return tuple(configs), tuple(written)
+
+
+def _ollama_url(env: Mapping[str, str], issues: list[Issue]) -> str:
+    """Ollama's address from OLLAMA_HOST, or on this machine."""
+    host = env.get("OLLAMA_HOST")
+    try:
+        return ollama_base_url(host)
+    except ValueError:
+        issues.append(
+            Issue(
+                ("OLLAMA_HOST",),
+                f"The OLLAMA_HOST environment variable is {show_value(host)}, which is not an "
+                f"address; set it to host:port (e.g. 127.0.0.1:11434) or unset it. Using "
+                f"{DEFAULT_OLLAMA_URL} meanwhile.",
+                fatal=False,
+                in_file=False,
+            )
+        )
+        return DEFAULT_OLLAMA_URL
+
+
+def check_provider(
+    entry: Mapping[str, Any], path: KeyPath, issues: list[Issue], *, strict: bool
+) -> dict[str, Any] | None:
+    """Check one provider entry: its checked values by key, or None if an issue is fatal.
+    Strict (a change from the page): unknown keys are fatal too."""
+    found: list[Issue] = [
+        unknown_issue(path + (key,), PROVIDER_KEYS, fatal=strict)
+        for key in entry
+        if key not in PROVIDER_KEYS
+    ]
+    values: dict[str, Any] = {}
+    for setting in PROVIDER_SETTINGS:
+        assert setting.check is not None
+        name = setting.name
+        if name not in entry:
+            if setting.add_if_missing:
+                found.append(
+                    Issue(path, f"{key_name(path)} has no {name}; add {setting.add_if_missing}.")
+                )
+            continue
+        try:
+            values[name] = setting.check(entry[name])
+        except Invalid as error:
+            found.append(invalid_issue(path + (name,), entry[name], error))
+    if "base_url" not in entry and values.get("kind") == "openai":
+        found.append(
+            Issue(
+                path,
+                f"{key_name(path)} has no base_url; add the endpoint's address, e.g. "
+                'base_url = "https://api.openai.com/v1".',
+            )
+        )
+    issues.extend(found)
+    return None if any(issue.fatal for issue in found) else values
+
+
+def provider_config(
+    written: Mapping[str, Any],
+    path: KeyPath,
+    app_values: Mapping[str, Any],
+    env: Mapping[str, str],
+    issues: list[Issue],
+) -> ProviderConfig:
+    """A checked provider entry as it runs: the key from api_key_env if the entry has none,
+    Ollama's address from OLLAMA_HOST, and the app-wide value of each timeout left unset."""
+    config: dict[str, Any] = {name: v for name, v in written.items() if name in _CONFIG_FIELDS}
+    for setting in PROVIDER_SETTINGS:
+        if setting.inherits and setting.name not in written:
+            config[setting.name] = app_values[setting.inherits]
+    env_name = written.get("api_key_env")
+    if written.get("api_key") is None and env_name:
+        config["api_key"] = (env.get(env_name) or "").strip() or None
+        if config["api_key"] is None:
+            issues.append(
+                Issue(
+                    path + ("api_key_env",),
+                    f"{key_name(path + ('api_key_env',))} names {env_name}, which is not set in "
+                    f"OpenChat's environment; set it and restart OpenChat, or put the key in "
+                    f"api_key.",
+                    fatal=False,
+                )
+            )
+    config["base_url"] = written.get("base_url") or _ollama_url(env, issues)
+    return ProviderConfig(**config)
