@@ -113,6 +113,16 @@ def test_no_file_gives_defaults(path):
     assert not path.exists()
 
 
+def test_the_default_ollama_takes_the_app_wide_timeouts(path):
+    """A slow machine with no [[providers]]: `[timeouts]` reaches the default Ollama too."""
+    store = store_for(path, "[timeouts]\nfirst_byte = 600\nconnect = 2\n")
+    assert store.problem is None
+    (ollama,) = store.current.providers
+    assert (ollama.id, ollama.kind) == ("ollama", "ollama")
+    assert ollama.first_byte_timeout == 600.0
+    assert ollama.connect_timeout == 2.0
+
+
 def test_empty_file_and_empty_providers_give_the_default_ollama(path):
     assert store_for(path, "").current == Settings()
     assert store_for(path, "providers = []\n").current.providers == Settings().providers
@@ -751,7 +761,9 @@ def test_update_removing_every_provider_brings_back_the_default(path):
     text = path.read_text()
     assert "[[providers]]" not in text
     assert "# Slow machine\n[timeouts]\n" in text
-    assert store.current.providers == Settings().providers
+    # the default Ollama, with the file's own [timeouts] (first_byte = 600)
+    (default,) = Settings().providers
+    assert store.current.providers == (dataclasses.replace(default, first_byte_timeout=600.0),)
     assert store.current.default_model is None
 
 

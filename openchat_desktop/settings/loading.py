@@ -175,8 +175,9 @@ def _check_providers(
         )
         return (), ()
     if not entries:
-        ollama = ProviderConfig(id="ollama", kind="ollama", base_url=_ollama_url(env, issues))
-        return (ollama,), ({},)
+        # The default Ollama is an entry like any other: it takes the app-wide timeouts.
+        default = {"id": "ollama", "kind": "ollama"}
+        return (provider_config(default, ("providers", 0), app_values, env, issues),), ({},)
 
     configs: list[ProviderConfig] = []
     written: list[Mapping[str, Any]] = []
