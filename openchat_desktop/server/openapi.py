@@ -532,5 +532,5 @@ def document() -> dict:
 
 
 @bp.get("/api/openapi.json")
-def openapi():
+def openapi() -> dict:
     return document()
