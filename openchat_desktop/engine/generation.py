@@ -134,7 +134,7 @@ class Generation(Job):
             self._dirty = True
             self.log.append_text(REASONING, event.text)
         elif isinstance(event, NamedText):
-            # Text written before the answer (a plan, say): not the answer's first token.
+            # Text of an earlier step, written before the answer: not its first token.
             if not event.text:
                 return
             self._dirty = True
