@@ -1,10 +1,10 @@
 """Local model management for Ollama providers: what is installed (and loaded), downloads that
 run in the background, and deleting.
 
-A pull is a job with an id, run in its own thread: any number of clients follow its progress
-(the newest state, never a backlog), closing a follower does not stop it, and `cancel()`
-closes the upstream request so Ollama stops downloading (it resumes from there next time).
-Ollama's errors are turned into sentences that say what to do.
+A pull is a job (see `engine.job`): any number of clients follow its progress (the newest
+state, never a backlog), closing a follower does not stop it, and `stop()` closes the upstream
+request so Ollama stops downloading (it resumes from there next time). Ollama's errors are
+turned into sentences that say what to do.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
-from .engine import KEEPALIVE_INTERVAL, sse_bytes
+from .chat.views import local_model_view, pull_view
+from .engine import Job, Jobs
 from .errors import InvalidRequest, NotFound
-from .providers.base import Cancel
 from .providers.errors import ModelNotFound, ProviderError, ProviderUnavailable
 from .providers.ollama import OllamaProvider
 from .providers.router import Router
@@ -55,40 +55,31 @@ def unreachable(base_url: str) -> str:
     )
 
 
-class Pull:
-    """One model download: its progress, its end, and the clients following it."""
+class Pull(Job):
+    """One model download. Its events: `start` (`{"pull"}`: the download as it is when a
+    client starts following), `progress` (status, completed, total), then `done` or `error`
+    (a cancelled pull ends in an `error` with code `cancelled`)."""
 
     def __init__(self, provider: OllamaProvider, name: str) -> None:
+        super().__init__()
         self.id = uuid.uuid4().hex
         self.provider_id = provider.config.id
         self.name = name
-        self.cancel = Cancel()
         self.state = "running"  # running | done | error | cancelled
         self.status = "starting"
         self.completed: int | None = None
         self.total: int | None = None
         self.error: dict[str, str] | None = None
-        self.finished_at: float | None = None
         self._provider = provider
         self._layers: dict[str, tuple[int, int]] = {}  # digest -> (completed, total)
-        self._version = 0
-        self._cond = threading.Condition()
+        self.log.append_state("start", self._start(), self._start)
 
-    def view(self) -> dict:
-        with self._cond:
-            return self._view_locked()
+    def view(self) -> dict[str, Any]:
+        with self.log.lock:
+            return pull_view(self)
 
-    def _view_locked(self) -> dict:
-        return {
-            "id": self.id,
-            "provider": self.provider_id,
-            "name": self.name,
-            "state": self.state,
-            "status": self.status,
-            "completed": self.completed,
-            "total": self.total,
-            "error": self.error,
-        }
+    def _start(self) -> dict[str, Any]:
+        return {"pull": self.view()}
 
     def run(self) -> None:
         base_url = self._provider.config.base_url
@@ -114,7 +105,7 @@ class Pull:
             self._end("done", None)
 
     def _progress(self, line: dict[str, object]) -> None:
-        with self._cond:
+        with self.log.lock:
             status = line.get("status")
             if isinstance(status, str):
                 self.status = status
@@ -127,55 +118,30 @@ class Pull:
                 # One bar for the whole model: the layers seen so far, added up.
                 self.completed = sum(c for c, _ in self._layers.values())
                 self.total = sum(t for _, t in self._layers.values())
-            self._version += 1
-            self._cond.notify_all()
+            if self.status != "starting":
+                self._add_progress()
+                self.log.lock.notify_all()
+
+    def _add_progress(self) -> None:
+        self.log.add_state(
+            "progress", {"status": self.status, "completed": self.completed, "total": self.total}
+        )
 
     def _end(self, state: str, error: dict[str, str] | None) -> None:
-        with self._cond:
+        with self.log.lock:
             self.state = state
             self.error = error
             if state == "done":
                 self.status = "success"
                 if self.total:
                     self.completed = self.total
-            self.finished_at = time.monotonic()
-            self._version += 1
-            self._cond.notify_all()
-
-    def stop(self) -> None:
-        self.cancel.cancel()
-
-    def wait(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: self.finished_at is not None, timeout)
-
-    def follow(self) -> Iterator[bytes]:
-        """SSE: `start`, then `progress` whenever it changed (the newest state only), then
-        `done` or `error` (a cancelled pull ends in an `error` with code `cancelled`)."""
-        seq = 1
-        yield sse_bytes(seq, "start", {"pull": self.view()})
-        seen = -1
-        while True:
-            with self._cond:
-                if self._version == seen and self.finished_at is None:
-                    self._cond.wait(KEEPALIVE_INTERVAL)
-                changed = self._version != seen
-                seen = self._version
-                view = self._view_locked()
-                ended = self.finished_at is not None
-            if changed and (view["status"] != "starting" or ended):
-                seq += 1
-                progress = {k: view[k] for k in ("status", "completed", "total")}
-                yield sse_bytes(seq, "progress", progress)
-            elif not changed:
-                yield b": keep-alive\n\n"
-            if ended:
-                seq += 1
-                if view["state"] == "done":
-                    yield sse_bytes(seq, "done", {"pull": view})
-                else:
-                    yield sse_bytes(seq, "error", {**(view["error"] or {}), "pull": view})
-                return
+            self._add_progress()
+            view = pull_view(self)
+            if state == "done":
+                self.log.add("done", {"pull": view})
+            else:
+                self.log.add("error", {**(error or {}), "pull": view})
+            self.finish()
 
 
 class LocalModels:
@@ -184,8 +150,8 @@ class LocalModels:
     def __init__(self, router: Callable[[], Router], on_change: Callable[[], None]) -> None:
         self._router = router
         self._on_change = on_change  # model facts cached elsewhere are stale now
-        self._lock = threading.Lock()
-        self._pulls: dict[str, Pull] = {}
+        self._lock = threading.Lock()  # one download per model: look and add together
+        self._pulls: Jobs[Pull] = Jobs(keep=FINISHED_KEPT)
 
     def provider(self, provider_id: str) -> OllamaProvider:
         provider = self._router().providers.get(provider_id)
@@ -199,7 +165,7 @@ class LocalModels:
             )
         return provider
 
-    def installed(self, provider_id: str) -> list[dict]:
+    def installed(self, provider_id: str) -> list[dict[str, Any]]:
         """Installed models with size, parameters, quantization, capabilities, loaded or not."""
         provider = self.provider(provider_id)
         try:
@@ -207,25 +173,7 @@ class LocalModels:
             running = {str(m.get("name") or m.get("model")): m for m in provider.running()}
         except ProviderUnavailable:
             raise ProviderUnavailable(unreachable(provider.config.base_url)) from None
-        rows = []
-        for model in models:
-            details = model.details
-            loaded = running.get(model.name)
-            rows.append({
-                "id": model.id,
-                "name": model.name,
-                "size": details.get("size"),
-                "parameter_size": details.get("parameter_size"),
-                "quantization": details.get("quantization_level"),
-                "family": details.get("family"),
-                "format": details.get("format"),
-                "modified_at": details.get("modified_at"),
-                "capabilities": list(model.capabilities),
-                "context_length": model.context_length,
-                "loaded": loaded is not None,
-                "size_vram": loaded.get("size_vram") if loaded else None,
-                "expires_at": loaded.get("expires_at") if loaded else None,
-            })
+        rows = [local_model_view(model, running.get(model.name)) for model in models]
         return sorted(rows, key=lambda row: row["name"].lower())
 
     def pull(self, provider_id: str, name: object) -> Pull:
@@ -240,12 +188,12 @@ class LocalModels:
             )
         provider = self.provider(provider_id)
         with self._lock:
-            self._prune_locked()
-            for pull in self._pulls.values():
+            self._pulls.prune()
+            for pull in self._pulls.all():
                 if (pull.provider_id, pull.name, pull.state) == (provider_id, name, "running"):
                     return pull
             pull = Pull(provider, name)
-            self._pulls[pull.id] = pull
+            self._pulls.add(pull.id, pull)
 
         def run() -> None:
             pull.run()
@@ -256,23 +204,21 @@ class LocalModels:
         return pull
 
     def get(self, pull_id: str) -> Pull:
-        with self._lock:
-            pull = self._pulls.get(pull_id)
+        pull = self._pulls.get(pull_id)
         if pull is None:
             raise NotFound("There is no such download (it may have ended a while ago).",
                            code="pull_not_found")
         return pull
 
     def pulls(self) -> list[Pull]:
-        with self._lock:
-            self._prune_locked()
-            return list(self._pulls.values())
+        self._pulls.prune()
+        return self._pulls.all()
 
     def cancel(self, pull_id: str, timeout: float = 5.0) -> Pull:
         """Close the download's upstream request and wait (briefly) for it to end."""
         pull = self.get(pull_id)
         pull.stop()
-        pull.wait(timeout)
+        pull.wait_finished(timeout)
         return pull
 
     def delete(self, provider_id: str, name: str) -> None:
@@ -290,10 +236,3 @@ class LocalModels:
     def shutdown(self) -> None:
         for pull in self.pulls():
             pull.stop()
-
-    def _prune_locked(self) -> None:
-        now = time.monotonic()
-        for pull_id, pull in list(self._pulls.items()):
-            if pull.finished_at is not None and now - pull.finished_at > FINISHED_KEPT:
-                del self._pulls[pull_id]
-

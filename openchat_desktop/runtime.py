@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Protocol
 
 from . import paths, rendering
-from .attachments import AttachmentService
 from .chat import ChatService
+from .chat.attachments import AttachmentService
+from .chat.replies import StoredReplies
 from .engine import Engine
 from .instance import InstanceLock
 from .local_models import LocalModels
@@ -79,7 +80,7 @@ class Runtime:
         if interrupted:
             log.info("%d repl%s cut off when OpenChat last stopped: kept, marked interrupted",
                      interrupted, "y was" if interrupted == 1 else "ies were")
-        self.engine = Engine(self.store)
+        self.engine = Engine(StoredReplies(self.store))
         self._router_lock = threading.Lock()
         self._router: Router | None = None
         self._router_version = -1

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from openchat_desktop import attachments
+from openchat_desktop.chat import attachments
 
 from .fake_provider import Reply
 from .files import blob, pdf, png

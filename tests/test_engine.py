@@ -1,4 +1,4 @@
-"""The generation engine with a scripted stream and a real SQLite store."""
+"""The generation engine with a scripted stream, saving into a real SQLite store."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from openchat_desktop import engine as engine_module
-from openchat_desktop.engine import Engine, Phase, PlanDelta
+from openchat_desktop.chat.planning import PLAN
+from openchat_desktop.chat.replies import StoredReplies
+from openchat_desktop.engine import Engine, NamedText, Phase
+from openchat_desktop.engine import engine as engine_module
 from openchat_desktop.providers.base import Finish, ReasoningDelta, TextDelta, Usage
 from openchat_desktop.providers.errors import ProviderUnavailable, StreamBroken
 from openchat_desktop.store import Store
@@ -28,7 +30,7 @@ def engines(store):
     made: list[Engine] = []
 
     def make() -> Engine:
-        made.append(Engine(store))
+        made.append(Engine(StoredReplies(store)))
         return made[-1]
 
     yield make
@@ -38,6 +40,25 @@ def engines(store):
 
 def view(record):
     return {"id": record.id, "status": record.status, "content": record.content}
+
+
+def start(engine, store, user, reply, stream):
+    return engine.start(
+        message_id=reply.id,
+        session_id=reply.session_id,
+        start={"user_message": view(user), "assistant_message": view(reply)},
+        stream=stream,
+        describe=lambda: view(store.get_message(reply.id)),
+    )
+
+
+def logged_events(generation, stream):
+    """Every event as it was logged, one by one: followed from before the held `stream`'s
+    first event (a replay would be compacted)."""
+    follower = generation.follow(0)
+    raw = next(follower)  # the start
+    stream.release.set()
+    return parse(raw + b"".join(follower))
 
 
 def parse(raw: bytes) -> list[tuple[int, str, str]]:
@@ -98,8 +119,7 @@ def test_complete_reply_is_logged_rendered_and_saved(store, engines):
     stream = Gate([ReasoningDelta("think "), TextDelta("Hello "), TextDelta("**world**"),
                    Usage({"eval_count": 2}, prompt_tokens=3, completion_tokens=2,
                          generation_seconds=0.5), Finish("stop")])
-    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
-                              message_view=view)
+    generation = start(engine, store, user, reply, stream)
     assert generation.wait_finished(5)
     events = parse(b"".join(generation.follow(0)))
     kinds = [kind for _, kind, _ in events]
@@ -117,22 +137,22 @@ def test_complete_reply_is_logged_rendered_and_saved(store, engines):
 def test_replay_after_a_sequence_number_has_no_gap_and_no_repeat(store, engines):
     user, reply = messages(store)
     engine = engines()
-    texts = [TextDelta(f"w{i} ") for i in range(40)]
-    generation = engine.start(user_message=user, assistant_message=reply,
-                              stream=Gate(texts), message_view=view)
+    stream = Gate([TextDelta(f"w{i} ") for i in range(40)], hold_after=0)
+    generation = start(engine, store, user, reply, stream)
+    logged = logged_events(generation, stream)  # the ground truth
     assert generation.wait_finished(5)
     full = "".join(f"w{i} " for i in range(40))
-    log = generation._events  # the unmerged log, as the ground truth
-    for cut in range(generation.last_seq):
+    for cut in range(generation.log.last_seq):
         replay = parse(b"".join(generation.follow(cut)))
         ids = [seq for seq, _, _ in replay]
         assert ids == sorted(set(ids)) and all(seq > cut for seq in ids)
-        before = "".join(e.data["text"] for e in log if e.type == "delta" and e.seq <= cut)
+        before = "".join(json.loads(d)["text"] for seq, k, d in logged
+                         if k == "delta" and seq <= cut)
         after = "".join(json.loads(d)["text"] for _, k, d in replay if k == "delta")
         assert before + after == full, cut
         assert replay[-1][1] == "done"
         assert len([k for _, k, _ in replay if k == "delta"]) <= 2  # runs are merged
-    assert parse(b"".join(generation.follow(generation.last_seq))) == []
+    assert parse(b"".join(generation.follow(generation.log.last_seq))) == []
 
 
 def test_a_live_replay_merges_runs_and_resumes_exactly(store, engines):
@@ -140,8 +160,7 @@ def test_a_live_replay_merges_runs_and_resumes_exactly(store, engines):
     engine = engines()
     stream = Gate([ReasoningDelta("a"), ReasoningDelta("b")]
                   + [TextDelta(f"{i} ") for i in range(30)], hold_after=20)
-    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
-                              message_view=view)
+    generation = start(engine, store, user, reply, stream)
     assert stream.reached.wait(5)
     first = parse(b"".join(_take_replay(generation, 0)))
     kinds = [k for _, k, _ in first]
@@ -168,8 +187,7 @@ def test_stop_closes_the_stream_and_saves_partial_text(store, engines):
     user, reply = messages(store)
     engine = engines()
     stream = Gate([TextDelta("partial "), TextDelta("never")], hold_after=1)
-    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
-                              message_view=view)
+    generation = start(engine, store, user, reply, stream)
     assert stream.reached.wait(5)
     started = time.monotonic()
     engine.stop(reply.id)
@@ -190,8 +208,7 @@ def test_a_stream_that_ignores_cancel_is_still_ended_by_stop(store, engines):
         blocked.wait(10)  # a read that cancel cannot unblock
         yield TextDelta("late")
 
-    engine.start(user_message=user, assistant_message=reply, stream=stubborn,
-                 message_view=view)
+    start(engine, store, user, reply, stubborn)
     time.sleep(0.1)
     engine.stop(reply.id, timeout=0.3)
     saved = store.get_message(reply.id)
@@ -207,8 +224,7 @@ def test_provider_error_keeps_partial_text(store, engines):
         yield TextDelta("half")
         raise StreamBroken("The reply was cut off.")
 
-    generation = engine.start(user_message=user, assistant_message=reply, stream=failing,
-                              message_view=view)
+    generation = start(engine, store, user, reply, failing)
     assert generation.wait_finished(5)
     saved = store.get_message(reply.id)
     assert saved.status == "error"
@@ -226,8 +242,7 @@ def test_error_before_any_text_is_reported_early(store, engines):
         raise ProviderUnavailable("Ollama is not running.")
         yield  # pragma: no cover
 
-    generation = engine.start(user_message=user, assistant_message=reply, stream=down,
-                              message_view=view)
+    generation = start(engine, store, user, reply, down)
     assert generation.accepted.wait(5)
     assert isinstance(generation.early_error, ProviderUnavailable)
 
@@ -237,7 +252,7 @@ def test_checkpoints_save_text_while_streaming(store, engines, monkeypatch):
     user, reply = messages(store)
     engine = engines()
     stream = Gate([TextDelta("first "), TextDelta("second")], hold_after=1)
-    engine.start(user_message=user, assistant_message=reply, stream=stream, message_view=view)
+    start(engine, store, user, reply, stream)
     assert stream.reached.wait(5)
     saved = wait_saved(store, reply.id, "first ")
     assert saved.status == "streaming"
@@ -248,22 +263,20 @@ def test_shutdown_saves_running_replies_as_interrupted(store, engines):
     user, reply = messages(store)
     engine = engines()
     stream = Gate([TextDelta("so far"), TextDelta("more")], hold_after=1)
-    engine.start(user_message=user, assistant_message=reply, stream=stream, message_view=view)
+    start(engine, store, user, reply, stream)
     assert stream.reached.wait(5)
     assert engine.shutdown() == 1
     saved = store.get_message(reply.id)
     assert (saved.status, saved.content) == ("interrupted", "so far")
     with pytest.raises(RuntimeError):
-        engine.start(user_message=user, assistant_message=reply, stream=stream,
-                     message_view=view)
+        start(engine, store, user, reply, stream)
 
 
 def test_live_follower_sees_every_event(store, engines):
     user, reply = messages(store)
     engine = engines()
     stream = Gate([TextDelta(f"{i},") for i in range(200)], hold_after=100)
-    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
-                              message_view=view)
+    generation = start(engine, store, user, reply, stream)
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.extend(generation.follow(0)))
     reader.start()
@@ -281,8 +294,7 @@ def test_a_folded_log_replays_exactly_like_the_full_one(store, engines):
     engine = engines()
     events = [ReasoningDelta("hmm "), ReasoningDelta("yes. ")]
     events += [TextDelta(f"word{i} ") if i % 7 else TextDelta(f"\n\npara {i} ") for i in range(60)]
-    generation = engine.start(user_message=user, assistant_message=reply, stream=Gate(events),
-                              message_view=view)
+    generation = start(engine, store, user, reply, Gate(events))
     assert generation.wait_finished(5)
 
     def state(raw: bytes) -> tuple[str, str, list[str]]:
@@ -296,10 +308,10 @@ def test_a_folded_log_replays_exactly_like_the_full_one(store, engines):
                 thinking += json.loads(data)["text"]
         return text, thinking, kinds
 
-    total = generation.last_seq
+    total = generation.log.last_seq
     before = {cut: b"".join(generation.follow(cut)) for cut in range(total + 1)}
-    assert generation.compact() is True
-    assert generation.last_seq == total
+    assert generation.log.fold() is True
+    assert generation.log.last_seq == total
     for cut in range(total + 1):
         folded = b"".join(generation.follow(cut))
         full_text, full_thinking, full_kinds = state(before[cut])
@@ -317,25 +329,24 @@ def test_a_log_is_not_folded_while_someone_follows_it(store, engines):
     user, reply = messages(store)
     engine = engines()
     stream = Gate([TextDelta("a "), TextDelta("b")], hold_after=1)
-    generation = engine.start(user_message=user, assistant_message=reply, stream=stream,
-                              message_view=view)
+    generation = start(engine, store, user, reply, stream)
     follower = generation.follow(0)
     next(follower)
     stream.release.set()
     assert generation.wait_finished(5)
-    assert generation.compact() is False
+    assert generation.log.fold() is False
     rest = b"".join(follower)
     assert b"event: done" in rest
-    assert generation.compact() is True
+    assert generation.log.fold() is True
 
 
 def test_plan_phases_are_logged_saved_and_replayed_exactly(store, engines):
     user, reply = messages(store)
     engine = engines()
-    events = [Phase("plan", "fake/planner"), *(PlanDelta(f"{i}. step\n") for i in range(1, 6)),
+    events = [Phase("plan", "fake/planner", stream=PLAN),
+              *(NamedText(PLAN, f"{i}. step\n") for i in range(1, 6)),
               Phase("executor", "fake/executor"), *(TextDelta(f"w{i} ") for i in range(10))]
-    generation = engine.start(user_message=user, assistant_message=reply, stream=Gate(events),
-                              message_view=view)
+    generation = start(engine, store, user, reply, Gate(events))
     assert generation.wait_finished(5)
     saved = store.get_message(reply.id)
     plan = "".join(f"{i}. step\n" for i in range(1, 6))
@@ -349,11 +360,11 @@ def test_plan_phases_are_logged_saved_and_replayed_exactly(store, engines):
         return tuple("".join(json.loads(d)["text"] for _, k, d in parsed if k == kind)
                      for kind in ("plan", "delta"))
 
-    total = generation.last_seq
+    total = generation.log.last_seq
     before = {cut: b"".join(generation.follow(cut)) for cut in range(total + 1)}
     assert texts(before[0]) == (plan, saved.content)
     # a live replay merges the plan run into one event
     assert [k for _, k, _ in parse(before[0])].count("plan") == 1
-    assert generation.compact() is True
+    assert generation.log.fold() is True
     for cut in range(total + 1):
         assert texts(b"".join(generation.follow(cut))) == texts(before[cut]), cut

@@ -1,4 +1,4 @@
-"""The Flask app: routes stay thin; the rules live in `chat`, `settings` and the store."""
+"""The Flask app: routes stay thin; the rules live in `chat`, `settings` and `local_models`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask, current_app
+from flask.json.provider import DefaultJSONProvider
 
 from ..chat import ChatService
+from ..chat.attachments import AttachmentService
 from ..local_models import LocalModels
 from ..providers.router import Router
 from ..settings import SettingsStore
@@ -17,6 +19,7 @@ class Services(Protocol):
     """What the routes need from the running application (see `runtime.Runtime`)."""
 
     chat: ChatService
+    attachments: AttachmentService
     local_models: LocalModels
     settings: SettingsStore
     web_dir: Path
@@ -28,7 +31,8 @@ class Services(Protocol):
 
 
 def services() -> Services:
-    return current_app.extensions["openchat"]
+    found: Services = current_app.extensions["openchat"]
+    return found
 
 
 def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> Flask:
@@ -38,8 +42,10 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         ALLOWED_HOSTS=hosts,
         MAX_CONTENT_LENGTH=app_services.settings.current.limits.max_request_bytes,
     )
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    json = DefaultJSONProvider(app)
+    json.sort_keys = False  # fields in the order the views give them
+    json.ensure_ascii = False
+    app.json = json
     app.extensions["openchat"] = app_services
 
     from . import errors, security

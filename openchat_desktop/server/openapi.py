@@ -1,4 +1,8 @@
-"""GET /api/openapi.json: the OpenAPI 3.1 description of every route (a test checks coverage)."""
+"""GET /api/openapi.json: the OpenAPI 3.1 description of every route (a test checks coverage).
+
+Each object the API returns has a schema here named after its view in `chat/views.py`
+(`Session` ↔ `session_view`); a test checks that every key a view returns is declared.
+"""
 
 from __future__ import annotations
 
@@ -117,6 +121,16 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["id", "name", "kind", "mime", "size", "sha256"],
     },
+    "AttachmentLimits": {
+        "type": "object",
+        "properties": {
+            "max_file_bytes": {"type": "integer"},
+            "max_files": {"type": "integer"},
+            "max_total_bytes": {"type": "integer"},
+            "max_text_chars": {"type": "integer"},
+        },
+        "required": ["max_file_bytes", "max_files", "max_total_bytes", "max_text_chars"],
+    },
     "LocalModel": {
         "type": "object",
         "properties": {
@@ -126,10 +140,14 @@ SCHEMAS: dict[str, dict] = {
             "parameter_size": _NULLABLE_STR,
             "quantization": _NULLABLE_STR,
             "family": _NULLABLE_STR,
+            "format": _NULLABLE_STR,
+            "modified_at": _NULLABLE_STR,
             "capabilities": {"type": "array", "items": {"type": "string"}},
             "context_length": {"type": ["integer", "null"]},
             "loaded": {"type": "boolean"},
             "size_vram": {"type": ["integer", "null"]},
+            "expires_at": {**_NULLABLE_STR, "description": "Loaded models: when Ollama unloads "
+                           "it."},
         },
         "required": ["id", "name", "size", "capabilities", "loaded"],
     },
@@ -167,6 +185,7 @@ SCHEMAS: dict[str, dict] = {
             "meta": {"type": ["object", "null"], "description": "Per-reply details; Plan Mode "
                      "adds `plan` and `executor`: {\"model\", \"ms\", \"status\"} each."},
             "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
             "stream_seq": {"type": "integer", "description": "Live replies only: pass as `after`."},
             "sibling_ids": {"type": "array", "items": {"type": "string"}},
             "sibling_index": {"type": "integer"},
@@ -242,6 +261,29 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["id", "kind", "status", "message"],
     },
+    "ProviderCheck": {
+        "type": "object",
+        "properties": {
+            "status": {"enum": ["ok", "unreachable", "unauthorized", "error"]},
+            "message": _NULLABLE_STR,
+            "models": {"type": "array", "items": {"type": "string"},
+                       "description": "The models the server listed (empty unless ok)."},
+        },
+        "required": ["status", "message", "models"],
+    },
+    "SearchResult": {
+        "type": "object",
+        "properties": {
+            "message_id": {"type": "string"},
+            "session_id": {"type": "string"},
+            "session_title": _NULLABLE_STR,
+            "role": {"enum": ["user", "assistant"]},
+            "snippet": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+        "required": ["message_id", "session_id", "session_title", "role", "snippet",
+                     "created_at"],
+    },
     "Settings": {
         "type": "object",
         "properties": {
@@ -288,11 +330,7 @@ PATHS: dict[str, dict] = {
                      "api_key_env": {"type": "string"}, "headers": {"type": "object"},
                      "models": {"type": "array", "items": {"type": "string"}}},
                      "required": ["id", "kind"]}),
-                 "responses": {"200": _json({"type": "object", "properties": {
-                     "status": {"enum": ["ok", "unreachable", "unauthorized", "error"]},
-                     "message": _NULLABLE_STR,
-                     "models": {"type": "array", "items": {"type": "string"}}}}),
-                     "422": ERROR}},
+                 "responses": {"200": _json(_ref("ProviderCheck")), "422": ERROR}},
     },
     "/api/sessions": {
         "get": {"summary": "Chats: pinned first, then newest first.",
@@ -387,7 +425,7 @@ PATHS: dict[str, dict] = {
                                 "schema": {"type": "string"}},
                                _query("limit", {"type": "integer"}, "At most this many.")],
                 "responses": {"200": _json({"type": "object", "properties": {
-                    "results": {"type": "array", "items": {"type": "object"}}}}),
+                    "results": {"type": "array", "items": _ref("SearchResult")}}}),
                     "422": ERROR}},
     },
     "/api/sessions/{session_id}/export": {
@@ -432,10 +470,7 @@ PATHS: dict[str, dict] = {
     },
     "/api/attachments/limits": {
         "get": {"summary": "Upload limits, for checking before uploading.",
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "max_file_bytes": {"type": "integer"}, "max_files": {"type": "integer"},
-                    "max_total_bytes": {"type": "integer"},
-                    "max_text_chars": {"type": "integer"}}})}},
+                "responses": {"200": _json(_ref("AttachmentLimits"))}},
     },
     "/api/attachments/{attachment_id}/save": {
         "post": {"summary": "Desktop window only: save a copy where the user picks in the "
@@ -532,5 +567,5 @@ def document() -> dict:
 
 
 @bp.get("/api/openapi.json")
-def openapi():
+def openapi() -> dict:
     return document()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 from flask import request
 
 from ..errors import InvalidRequest
 
-_MISSING = object()
+T = TypeVar("T")
 
 
 def json_body(*, required: bool = True) -> dict:
@@ -27,24 +28,28 @@ def json_body(*, required: bool = True) -> dict:
     return body
 
 
-def field(body: dict, name: str, kinds: type | tuple[type, ...], *, nullable: bool = True,
-          default: object = None, max_length: int | None = None) -> object:
-    """One field of `body`, checked for type (`bool` is never taken for a number)."""
-    value = body.get(name, _MISSING)
-    if value is _MISSING:
-        return default
+def field(body: dict, name: str, kind: type[T], *, max_length: int | None = None) -> T | None:
+    """`body[name]` checked for type (`bool` is never taken for a number); None when the field
+    is absent or null."""
+    value = body.get(name)
     if value is None:
-        if nullable:
-            return None
-        raise InvalidRequest(f"`{name}` must not be null.")
-    kinds_tuple = kinds if isinstance(kinds, tuple) else (kinds,)
-    if isinstance(value, bool) and bool not in kinds_tuple:
+        return None
+    if isinstance(value, bool) and kind is not bool:
         raise InvalidRequest(f"`{name}` has the wrong type.")
-    if not isinstance(value, kinds_tuple):
-        names = " or ".join(_type_name(k) for k in kinds_tuple)
-        raise InvalidRequest(f"`{name}` must be {names}.")
+    if not isinstance(value, kind):
+        raise InvalidRequest(f"`{name}` must be {_type_name(kind)}.")
     if max_length is not None and isinstance(value, str) and len(value) > max_length:
         raise InvalidRequest(f"`{name}` is longer than {max_length:,} characters.")
+    return value
+
+
+def present(body: dict, name: str, kind: type[T], *, max_length: int | None = None) -> T:
+    """Like `field`, for a field that must be there and must not be null."""
+    if name not in body:
+        raise InvalidRequest(f"`{name}` is required.")
+    value = field(body, name, kind, max_length=max_length)
+    if value is None:
+        raise InvalidRequest(f"`{name}` must not be null.")
     return value
 
 

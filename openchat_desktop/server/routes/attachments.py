@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from flask import Blueprint, request, send_file
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ... import attachments
-from ...attachments import attachment_view
+from ...chat import attachments
+from ...chat.views import attachment_limits_view, attachment_view
 from ...errors import InvalidRequest, NotFound
 from ...saving import save_with_dialog
+from ...store import AttachmentRecord
 from .. import services
 
 bp = Blueprint("attachments", __name__)
@@ -20,7 +23,7 @@ ENVELOPE_BYTES = 64 * 1024
 
 
 @bp.post("/api/attachments")
-def upload():
+def upload() -> ResponseReturnValue:
     limit = attachments.MAX_FILE_BYTES + ENVELOPE_BYTES
     request.max_content_length = limit  # this route's own limit, above the JSON body limit
     if request.content_length is not None and request.content_length > limit:
@@ -31,17 +34,17 @@ def upload():
         raise attachments.too_large("The file") from None
     if file is None:
         raise InvalidRequest("Send the file as multipart/form-data in a field named `file`.")
-    record = services().chat.attachments.upload(file.filename, file.stream)
+    record = services().attachments.upload(file.filename, file.stream)
     return attachment_view(record), 201
 
 
 @bp.get("/api/attachments/limits")
-def limits():
-    return attachments.limits()
+def limits() -> ResponseReturnValue:
+    return attachment_limits_view()
 
 
-def _stored(attachment_id: str):
-    service = services().chat.attachments
+def _stored(attachment_id: str) -> tuple[AttachmentRecord, Path]:
+    service = services().attachments
     record = service.get(attachment_id)
     path = service.path(record)
     if not path.is_file():
@@ -51,7 +54,7 @@ def _stored(attachment_id: str):
 
 
 @bp.get("/api/attachments/<attachment_id>")
-def download(attachment_id: str):
+def download(attachment_id: str) -> ResponseReturnValue:
     record, path = _stored(attachment_id)
     mime = record.mime
     if record.kind == "text" and not mime.startswith("text/"):
@@ -67,14 +70,17 @@ def download(attachment_id: str):
 
 
 @bp.post("/api/attachments/<attachment_id>/save")
-def save(attachment_id: str):
+def save(attachment_id: str) -> ResponseReturnValue:
     """In the desktop window: save a copy where the user picks (a browser downloads)."""
     record, path = _stored(attachment_id)
-    saved = save_with_dialog(services().window, record.name, lambda to: shutil.copyfile(path, to))
-    return {"saved": saved}
+
+    def write(to: Path) -> None:
+        shutil.copyfile(path, to)
+
+    return {"saved": save_with_dialog(services().window, record.name, write)}
 
 
 @bp.delete("/api/attachments/<attachment_id>")
-def delete_unsent(attachment_id: str):
-    services().chat.attachments.delete_unsent(attachment_id)
+def delete_unsent(attachment_id: str) -> ResponseReturnValue:
+    services().attachments.delete_unsent(attachment_id)
     return "", 204

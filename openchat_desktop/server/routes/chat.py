@@ -2,70 +2,68 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
-from flask import Blueprint, Response, request
-
-from ...chat import session_view
+from ...chat import UNSET, SendRequest
+from ...chat.capabilities import check_think
+from ...chat.planning import parse_plan
+from ...chat.views import session_view
 from ...errors import InvalidRequest
 from .. import services
+from ..streaming import event_stream
 from ..validation import field, int_arg, json_body, only_fields
 
 bp = Blueprint("chat", __name__)
 
-
-def event_stream(chunks: Iterator[bytes]) -> Response:
-    return Response(
-        chunks,
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+SEND_FIELDS = {"message", "model", "think", "parent_id", "plan", "attachments",
+               "ignore_vision_warning"}
 
 
-@bp.post("/api/sessions/<session_id>/chat/stream")
-def chat_stream(session_id: str):
-    chat = services().chat
-    body = json_body()
-    only_fields(
-        body,
-        {"message", "model", "think", "parent_id", "plan", "attachments",
-         "ignore_vision_warning"},
-    )
+def send_request(session_id: str, body: dict) -> SendRequest:
+    """The body of a send, shapes checked; a field left out stays UNSET where that differs
+    from null (see `SendRequest`)."""
+    only_fields(body, SEND_FIELDS)
     if "message" not in body:
         raise InvalidRequest("`message` is required: the text to send.")
-    generation = chat.send(
-        session_id,
-        body["message"],
+    text = body["message"]
+    if not isinstance(text, str):
+        raise InvalidRequest("`message` must be a string of text.")
+    return SendRequest(
+        session_id=session_id,
+        text=text,
         model=field(body, "model", str, max_length=500),
-        parent_id=field(body, "parent_id", str),
-        parent_given="parent_id" in body,
-        think=body.get("think"),
-        think_given="think" in body,
-        plan=body.get("plan"),
-        plan_given="plan" in body,
+        parent_id=field(body, "parent_id", str) if "parent_id" in body else UNSET,
+        think=check_think(body["think"]) if "think" in body else UNSET,
+        plan=parse_plan(body["plan"]) if "plan" in body else UNSET,
         attachment_ids=attachment_ids(body),
         ignore_vision_warning=bool(field(body, "ignore_vision_warning", bool)),
     )
-    return event_stream(generation.follow(0))
 
 
-def attachment_ids(body: dict) -> list[str]:
+def attachment_ids(body: dict) -> tuple[str, ...]:
     ids = field(body, "attachments", list) or []
     if not all(isinstance(i, str) and 0 < len(i) <= 100 for i in ids):
         raise InvalidRequest("`attachments` must be a list of attachment ids.")
     if len(set(ids)) != len(ids):
         raise InvalidRequest("`attachments` lists the same file twice.")
-    return ids
+    return tuple(ids)
+
+
+@bp.post("/api/sessions/<session_id>/chat/stream")
+def chat_stream(session_id: str) -> ResponseReturnValue:
+    generation = services().chat.send(send_request(session_id, json_body()))
+    return event_stream(generation.follow(0))
 
 
 @bp.get("/api/messages/<message_id>")
-def get_message(message_id: str):
+def get_message(message_id: str) -> ResponseReturnValue:
     chat = services().chat
     return chat.message_view(chat.message(message_id))
 
 
 @bp.get("/api/messages/<message_id>/events")
-def message_events(message_id: str):
+def message_events(message_id: str) -> ResponseReturnValue:
     after = int_arg("after", high=10**9)
     if after is None:
         last = request.headers.get("Last-Event-ID", "").strip()
@@ -74,12 +72,12 @@ def message_events(message_id: str):
 
 
 @bp.post("/api/messages/<message_id>/stop")
-def stop_message(message_id: str):
+def stop_message(message_id: str) -> ResponseReturnValue:
     return {"message": services().chat.stop(message_id)}
 
 
 @bp.post("/api/messages/<message_id>/regenerate")
-def regenerate(message_id: str):
+def regenerate(message_id: str) -> ResponseReturnValue:
     body = json_body(required=False)
     only_fields(body, {"model"})
     generation = services().chat.regenerate(
@@ -89,12 +87,12 @@ def regenerate(message_id: str):
 
 
 @bp.get("/api/messages/<message_id>/siblings")
-def siblings(message_id: str):
+def siblings(message_id: str) -> ResponseReturnValue:
     return {"messages": services().chat.siblings(message_id)}
 
 
 @bp.post("/api/messages/<message_id>/select")
-def select_branch(message_id: str):
+def select_branch(message_id: str) -> ResponseReturnValue:
     chat = services().chat
     session = chat.select(message_id)
     messages, has_more = chat.messages(session.id, limit=int_arg("limit", low=1, high=10_000))

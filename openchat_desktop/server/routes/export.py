@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 
-from ... import export
-from ...errors import InvalidRequest
 from ...saving import save_with_dialog
 from .. import services
 from ..validation import field, json_body, only_fields
@@ -16,34 +16,26 @@ bp = Blueprint("export", __name__)
 
 
 @bp.get("/api/sessions/<session_id>/export")
-def export_session(session_id: str):
-    fmt = request.args.get("format", "markdown")
-    if fmt not in export.FORMATS:
-        raise InvalidRequest("`format` must be `markdown` or `json`.")
-    chat = services().chat
-    session = chat.session(session_id)
-    text = export.export(session, chat.store.branch(session.id), fmt)
-    name = export.file_name(session, fmt)
-    response = Response(text, mimetype=export.FORMATS[fmt][1])
+def export_session(session_id: str) -> ResponseReturnValue:
+    file = services().chat.export(session_id, request.args.get("format", "markdown"))
+    response = Response(file.text, mimetype=file.mime)
+    ascii_name = file.name.encode("ascii", "replace").decode().replace("?", "_")
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{name.encode('ascii', 'replace').decode().replace('?', '_')}\";"
-        f" filename*=UTF-8''{quote(name)}"
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file.name)}"
     )
     return response
 
 
 @bp.post("/api/sessions/<session_id>/export/save")
-def save_session(session_id: str):
+def save_session(session_id: str) -> ResponseReturnValue:
     """In the desktop window: ask where to save through the system's Save dialog, then write
     the file. (A browser downloads the GET above instead.)"""
     body = json_body(required=False)
     only_fields(body, {"format"})
-    fmt = field(body, "format", str) or "markdown"
-    if fmt not in export.FORMATS:
-        raise InvalidRequest("`format` must be `markdown` or `json`.")
     app = services()
-    session = app.chat.session(session_id)
-    text = export.export(session, app.chat.store.branch(session.id), fmt)
-    saved = save_with_dialog(app.window, export.file_name(session, fmt),
-                             lambda path: path.write_text(text, encoding="utf-8"))
-    return {"saved": saved}
+    file = app.chat.export(session_id, field(body, "format", str) or "markdown")
+
+    def write(path: Path) -> None:
+        path.write_text(file.text, encoding="utf-8")
+
+    return {"saved": save_with_dialog(app.window, file.name, write)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from ... import __version__
 
@@ -10,5 +11,5 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/api/health")
-def health():
+def health() -> ResponseReturnValue:
     return {"status": "ok", "version": __version__}

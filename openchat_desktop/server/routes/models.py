@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
-from ...capabilities import REPORTING_KINDS, think_levels
+from ...chat.capabilities import REPORTING_KINDS
+from ...chat.views import model_view, provider_status_view
 from .. import services
 
 bp = Blueprint("models", __name__)
 
 
 @bp.get("/api/models")
-def list_models():
+def list_models() -> ResponseReturnValue:
     models, statuses = services().router().list_all()
     kinds = {s.id: s.kind for s in statuses}
     return {
         "models": [
-            {
-                "id": m.id,
-                "provider": m.provider,
-                "name": m.name,
-                "capabilities": list(m.capabilities),
-                "context_length": m.context_length,
-                # False: the provider does not say what its models can do (not "nothing").
-                "capabilities_known": kinds.get(m.provider) in REPORTING_KINDS,
-                "think_levels": list(think_levels(m.name)) if "thinking" in m.capabilities
-                else [],
-            }
+            model_view(m, capabilities_known=kinds.get(m.provider) in REPORTING_KINDS)
             for m in models
         ],
-        "providers": [
-            {"id": s.id, "kind": s.kind, "status": s.status, "message": s.message}
-            for s in statuses
-        ],
+        "providers": [provider_status_view(s) for s in statuses],
         "default_model": services().settings.current.default_model,
     }

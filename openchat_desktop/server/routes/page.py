@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from flask import Blueprint, Response, redirect, request, send_from_directory
+from flask.typing import ResponseReturnValue
 
 from ... import rendering
 from .. import services
@@ -15,7 +16,7 @@ bp = Blueprint("page", __name__)
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     token = request.args.get("token")
     if token is not None:
         if not token_matches(token):
@@ -34,7 +35,7 @@ def index():
 
 
 @bp.get("/css/highlight.css")
-def highlight_css():
+def highlight_css() -> ResponseReturnValue:
     """Code highlighting for both themes, generated from pygments once per process."""
     return Response(_highlight_css(), mimetype="text/css", headers={"Cache-Control": "no-cache"})
 
@@ -45,7 +46,7 @@ def _highlight_css() -> str:
 
 
 @bp.get("/<path:filename>")
-def static_file(filename: str):
+def static_file(filename: str) -> ResponseReturnValue:
     if filename.startswith("api/"):
         return error_response(404, "not_found", "There is nothing at this address.")
     response = send_from_directory(services().web_dir, filename, max_age=0)

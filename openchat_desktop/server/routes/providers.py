@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
+from ...chat.views import provider_check_view
 from ...errors import InvalidRequest
 from ...providers.router import Router
 from ...settings import SettingsError, provider_from_entry
@@ -15,17 +17,11 @@ bp = Blueprint("providers", __name__)
 
 
 @bp.post("/api/providers/test")
-def test_provider():
+def test_provider() -> ResponseReturnValue:
     try:
         config = provider_from_entry(json_body(), services().settings.current)
     except SettingsError as exc:
         raise InvalidRequest(exc.message) from None
     with Router([config]) as router:
         models, statuses = router.list_all()
-    status = statuses[0]
-    return {
-        "status": status.status,
-        "message": status.message,
-        # Only what the server itself listed: configured names prove nothing about it.
-        "models": [m.name for m in models] if status.status == "ok" else [],
-    }
+    return provider_check_view(statuses[0], models)

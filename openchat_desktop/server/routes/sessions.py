@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from typing import Any
 
-from ...capabilities import check_think
-from ...chat import DEFAULT_TITLE, session_view
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from ...chat.capabilities import check_think
+from ...chat.planning import parse_plan
+from ...chat.views import session_view
 from ...errors import InvalidRequest
-from ...planning import check_plan
 from .. import services
-from ..validation import field, int_arg, json_body, only_fields
+from ..validation import field, int_arg, json_body, only_fields, present
 
 bp = Blueprint("sessions", __name__)
 
@@ -19,82 +22,77 @@ EDITABLE = {
 TEXT_LIMIT = 200_000
 
 
-def _session_fields(body: dict) -> dict:
-    values: dict = {}
+def _session_fields(body: dict) -> dict[str, Any]:
+    """The chat's fields in `body`, checked in this order (the first problem is reported)."""
+    chat = services().chat
+    values: dict[str, Any] = {}
     if "title" in body:
-        title = field(body, "title", str, nullable=False, max_length=500)
+        title = present(body, "title", str, max_length=500)
         if not title.strip():
             raise InvalidRequest("`title` must not be empty.")
         values["title"] = title.strip()
     if "model" in body:
         model = field(body, "model", str, max_length=500)
         if model is not None:
-            services().router().resolve(model)
+            chat.check_model(model)
         values["model"] = model
     if "role_id" in body:
         role_id = field(body, "role_id", str)
-        services().chat.check_role(role_id)
+        chat.check_role(role_id)
         values["role_id"] = role_id
     if "system_prompt" in body:
         values["system_prompt"] = field(body, "system_prompt", str, max_length=TEXT_LIMIT)
     if "pinned" in body:
-        values["pinned"] = field(body, "pinned", bool, nullable=False)
+        values["pinned"] = present(body, "pinned", bool)
     if "plan_mode" in body:
-        models = check_plan(body["plan_mode"], services().router(), name="plan_mode")
+        models = parse_plan(body["plan_mode"], name="plan_mode")
+        if models is not None:
+            chat.check_plan(models, name="plan_mode")
         values["plan_mode"] = models.to_json() if models else None
     if "draft" in body:
-        values["draft"] = field(body, "draft", str, nullable=False, max_length=TEXT_LIMIT * 5)
+        values["draft"] = present(body, "draft", str, max_length=TEXT_LIMIT * 5)
     if "think" in body:
         values["think"] = check_think(body["think"])
     return values
 
 
 @bp.get("/api/sessions")
-def list_sessions():
-    q = request.args.get("q") or None
-    limit = int_arg("limit", low=1, high=10_000)
-    records = services().chat.store.list_sessions(q=q, limit=limit)
+def list_sessions() -> ResponseReturnValue:
+    records = services().chat.sessions(
+        q=request.args.get("q") or None, limit=int_arg("limit", low=1, high=10_000)
+    )
     return {"sessions": [session_view(r) for r in records]}
 
 
 @bp.post("/api/sessions")
-def create_session():
+def create_session() -> ResponseReturnValue:
     body = json_body(required=False)
     only_fields(body, EDITABLE - {"draft", "pinned", "think"})
-    values = _session_fields(body)
-    values.setdefault("title", DEFAULT_TITLE)
-    record = services().chat.store.create_session(**values)
-    return session_view(record), 201
+    return session_view(services().chat.create_session(_session_fields(body))), 201
 
 
 @bp.get("/api/sessions/<session_id>")
-def get_session(session_id: str):
+def get_session(session_id: str) -> ResponseReturnValue:
     return session_view(services().chat.session(session_id))
 
 
 @bp.patch("/api/sessions/<session_id>")
-def patch_session(session_id: str):
+def patch_session(session_id: str) -> ResponseReturnValue:
     chat = services().chat
     chat.session(session_id)
     body = json_body()
     only_fields(body, EDITABLE)
-    record = chat.store.update_session(session_id, **_session_fields(body))
-    return session_view(record or chat.session(session_id))
+    return session_view(chat.update_session(session_id, _session_fields(body)))
 
 
 @bp.delete("/api/sessions/<session_id>")
-def delete_session(session_id: str):
-    chat = services().chat
-    chat.session(session_id)
-    for generation in chat.engine.running():
-        if generation.session_id == session_id:
-            chat.engine.stop(generation.message_id)
-    chat.attachments.delete_session(session_id)  # with the files no other chat uses
+def delete_session(session_id: str) -> ResponseReturnValue:
+    services().chat.delete_session(session_id)
     return "", 204
 
 
 @bp.get("/api/sessions/<session_id>/messages")
-def list_messages(session_id: str):
+def list_messages(session_id: str) -> ResponseReturnValue:
     limit = int_arg("limit", low=1, high=10_000)
     before = request.args.get("before") or None
     messages, has_more = services().chat.messages(session_id, limit=limit, before=before)

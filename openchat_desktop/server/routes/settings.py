@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from ...errors import Conflict, InvalidRequest
 from ...settings import SettingsError
@@ -13,12 +14,12 @@ bp = Blueprint("settings", __name__)
 
 
 @bp.get("/api/settings")
-def get_settings():
+def get_settings() -> ResponseReturnValue:
     return services().settings.public()
 
 
 @bp.patch("/api/settings")
-def patch_settings():
+def patch_settings() -> ResponseReturnValue:
     store = services().settings
     body = json_body()
     if store.problem is not None and store.problem.fatal:

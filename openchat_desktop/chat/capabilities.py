@@ -14,12 +14,12 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import InvalidRequest
-from .providers.errors import ProviderError
-from .providers.router import Router
+from ..errors import InvalidRequest
+from ..providers.base import Provider
+from ..providers.errors import ProviderError
+from ..providers.router import Router
 
 THINK_LEVELS = ("low", "medium", "high")
 # Models whose `think` takes a level instead of true/false (Ollama's gpt-oss).
@@ -27,6 +27,21 @@ LEVEL_MODELS = ("gpt-oss*",)
 # Provider kinds whose model list states each model's capabilities.
 REPORTING_KINDS = frozenset({"ollama"})
 CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model id looked up once: its provider and the provider's own name for it."""
+
+    id: str
+    provider: Provider
+    name: str
+
+
+def resolve(router: Router, model_id: str) -> ResolvedModel:
+    """The model behind `model_id`; an unknown provider or a malformed id fails here."""
+    provider, name = router.resolve(model_id)
+    return ResolvedModel(model_id, provider, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +87,26 @@ def think_parameter(setting: bool | str | None, facts: ModelFacts, model_name: s
 
 
 class Capabilities:
-    """Model facts by model id, asked of the provider and kept for a short while (a send
-    with `think` or images would otherwise ask Ollama's /api/show every time)."""
+    """Model facts, asked of the provider and kept for a short while (a send with `think` or
+    images would otherwise ask Ollama's /api/show every time)."""
 
-    def __init__(self, router: Callable[[], Router], ttl: float = CACHE_SECONDS) -> None:
-        self._router = router
+    def __init__(self, ttl: float = CACHE_SECONDS) -> None:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._cache: dict[tuple[int, str], tuple[float, ModelFacts]] = {}
 
-    def facts(self, model_id: str) -> ModelFacts:
-        router = self._router()
-        key = (id(router), model_id)
+    def facts(self, model: ResolvedModel) -> ModelFacts:
+        # Keyed by the provider object too: new settings build new providers.
+        key = (id(model.provider), model.id)
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None and now - cached[0] < self._ttl:
                 return cached[1]
-        provider, name = router.resolve(model_id)
         facts = ModelFacts(None)
-        if provider.config.kind in REPORTING_KINDS:
+        if model.provider.config.kind in REPORTING_KINDS:
             try:
-                facts = ModelFacts(frozenset(provider.model_info(name).capabilities))
+                facts = ModelFacts(frozenset(model.provider.model_info(model.name).capabilities))
             except ProviderError:
                 # Unknown to the provider, or it is down: the chat request itself will say so.
                 return ModelFacts(None)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 
-from .store import MessageRecord, SessionRecord
+from ..errors import InvalidRequest
+from ..store import MessageRecord, SessionRecord
 
 FORMATS = {"markdown": ("md", "text/markdown"), "json": ("json", "application/json")}
 SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
@@ -66,5 +68,18 @@ def to_json(session: SessionRecord, messages: list[MessageRecord]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def export(session: SessionRecord, messages: list[MessageRecord], fmt: str) -> str:
-    return to_markdown(session, messages) if fmt == "markdown" else to_json(session, messages)
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    name: str  # a file name every file system accepts
+    mime: str
+    text: str
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InvalidRequest("`format` must be `markdown` or `json`.")
+
+
+def export_file(session: SessionRecord, messages: list[MessageRecord], fmt: str) -> ExportFile:
+    text = to_markdown(session, messages) if fmt == "markdown" else to_json(session, messages)
+    return ExportFile(file_name(session, fmt), FORMATS[fmt][1], text)

@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from .errors import AppError, Conflict, InvalidRequest, NotFound
-from .store import AttachmentRecord, Store
-from .store.clock import stamp
+from ..errors import AppError, Conflict, InvalidRequest, NotFound
+from ..store import AttachmentRecord, Store
+from ..store.clock import stamp
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +83,6 @@ def size_text(size: int) -> str:
     if size >= 1024:
         return f"{size / 1024:.3g} KB"
     return f"{size} bytes"
-
-
-def limits() -> dict[str, int]:
-    """The limits as the API publishes them, so the page can check before uploading."""
-    return {
-        "max_file_bytes": MAX_FILE_BYTES,
-        "max_files": MAX_FILES,
-        "max_total_bytes": MAX_TOTAL_BYTES,
-        "max_text_chars": MAX_TEXT_CHARS,
-    }
 
 
 def clean_name(name: str | None) -> str:
@@ -193,17 +183,6 @@ def message_content(text: str, files: Sequence[AttachmentRecord]) -> str:
     if text.strip():
         blocks.append(text)
     return "\n\n".join(blocks)
-
-
-def attachment_view(record: AttachmentRecord) -> dict:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "kind": record.kind,
-        "mime": record.mime,
-        "size": record.size,
-        "sha256": record.sha256,
-    }
 
 
 class AttachmentFiles:

@@ -1,12 +1,13 @@
 """Plan Mode: a planning model writes a numbered checklist, then an executing model answers
-with the plan in front of it. Both run inside one generation on the server.
+with the plan in front of it. Both run inside one generation on the server: to the engine the
+plan is the phase "plan" writing the text stream `PLAN`, and the answer the phase "executor".
 
 Every rule about what each model receives is here, in one place:
 
 - The planner gets one system message — `PLANNER_PROMPT`, followed (when the chat has a role
   or its own system prompt) by those instructions under `PLANNER_INSTRUCTIONS_HEADING` — and
   then the branch, exactly as a normal reply would see it.
-- The executor gets the normal context (see `ChatService.context`), except that the last
+- The executor gets the normal context (see `context.py`), except that the last
   user message is followed, in the same message, by `PLAN_HEADING` and the plan. Keeping it
   in the user's turn keeps one system message at the start and user/assistant turns
   alternating, which some chat templates require.
@@ -17,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from .engine import Phase, PlanDelta, StreamFactory
-from .errors import InvalidRequest
-from .providers.base import Cancel, ChatMessage, ChatRequest, TextDelta
-from .providers.errors import ProviderError
-from .providers.router import Router
+from ..engine import NamedText, Phase, StreamEvent, StreamFactory
+from ..errors import InvalidRequest
+from ..providers.base import Cancel, ChatMessage, ChatRequest, TextDelta
+from ..providers.errors import ProviderError
+from ..providers.router import Router
+from .capabilities import ResolvedModel, resolve
 
 PLANNER_PROMPT = (
     "You are the planning step of a two-step assistant. Do not answer the user's last "
@@ -31,6 +33,7 @@ PLANNER_PROMPT = (
 PLANNER_INSTRUCTIONS_HEADING = "The answer will be written under these instructions:"
 PLAN_HEADING = "Plan to follow (written in a planning step; follow it, do not repeat it):"
 MODEL_ID_CHARS = 500
+PLAN = "plan"  # the plan's text stream: `plan` events, the reply's `plan` field and column
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,31 @@ class PlanModels:
 
     def to_json(self) -> dict[str, str]:
         return {"planner": self.planner, "executor": self.executor}
+
+    @classmethod
+    def stored(cls, value: object) -> PlanModels | None:
+        """A chat's `plan_mode` as stored (checked when it was set)."""
+        if not isinstance(value, dict):
+            return None
+        return cls(str(value.get("planner")), str(value.get("executor")))
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPlan:
+    """Plan Mode's two models, each looked up once."""
+
+    planner: ResolvedModel
+    executor: ResolvedModel
+
+    @property
+    def models(self) -> PlanModels:
+        return PlanModels(self.planner.id, self.executor.id)
+
+
+def resolve_plan(models: PlanModels, router: Router) -> ResolvedPlan:
+    """The chat's stored Plan Mode: its models were checked when it was set, here only that
+    their providers still exist."""
+    return ResolvedPlan(resolve(router, models.planner), resolve(router, models.executor))
 
 
 def planner_messages(context: list[ChatMessage]) -> list[ChatMessage]:
@@ -69,9 +97,9 @@ def executor_messages(context: list[ChatMessage], plan: str) -> list[ChatMessage
 
 
 def plan_and_answer(
-    router: Router, models: PlanModels, request: ChatRequest, *, planner_sees: bool = True
+    router: Router, plan: ResolvedPlan, request: ChatRequest, *, planner_sees: bool = True
 ) -> StreamFactory:
-    """The generation's stream: phase "plan" streams the planner's text as plan deltas (its
+    """The generation's stream: phase "plan" streams the planner's text as `PLAN` text (its
     reasoning and usage are not kept), then phase "executor" streams the answer. The same
     `cancel` closes whichever request is running; a failed or empty plan ends the reply
     before the executor is asked. A planner known to lack vision (`planner_sees` False) gets
@@ -79,36 +107,36 @@ def plan_and_answer(
     context = list(request.messages)
     planner_context = context if planner_sees else [replace(m, images=()) for m in context]
 
-    def stream(cancel: Cancel) -> Iterator[object]:
-        yield Phase("plan", models.planner)
+    def stream(cancel: Cancel) -> Iterator[StreamEvent]:
+        yield Phase("plan", plan.planner.id, stream=PLAN)
         planner_request = replace(
             request, messages=tuple(planner_messages(planner_context)), think=None
         )
         parts: list[str] = []
-        for event in router.stream_chat(models.planner, planner_request, cancel):
+        for event in router.stream_chat(plan.planner.id, planner_request, cancel):
             if isinstance(event, TextDelta) and event.text:
                 parts.append(event.text)
-                yield PlanDelta(event.text)
+                yield NamedText(PLAN, event.text)
         if cancel.cancelled:
             return
-        plan = "".join(parts).strip()
-        if not plan:
+        text = "".join(parts).strip()
+        if not text:
             error = ProviderError(
-                f"The planning model {models.planner} wrote no plan, so the answer was not "
+                f"The planning model {plan.planner.id} wrote no plan, so the answer was not "
                 "started. Try again, or pick another planner."
             )
             error.code = "empty_plan"
             raise error
-        yield Phase("executor", models.executor)
-        executor_request = replace(request, messages=tuple(executor_messages(context, plan)))
-        yield from router.stream_chat(models.executor, executor_request, cancel)
+        yield Phase("executor", plan.executor.id)
+        executor_request = replace(request, messages=tuple(executor_messages(context, text)))
+        yield from router.stream_chat(plan.executor.id, executor_request, cancel)
 
     return stream
 
 
-def check_plan(value: object, router: Router, *, name: str = "plan") -> PlanModels | None:
-    """A `plan` / `plan_mode` value from a request: null, or both models as known model ids
-    (the provider exists and lists the model, or its settings name it). 422 otherwise."""
+def parse_plan(value: object, *, name: str = "plan") -> PlanModels | None:
+    """A `plan` / `plan_mode` value from a request: null, or both models as model ids. 422
+    otherwise. Whether the models exist is `check_known`'s question."""
     if value is None:
         return None
     if not isinstance(value, dict) or set(value) != {"planner", "executor"}:
@@ -124,18 +152,27 @@ def check_plan(value: object, router: Router, *, name: str = "plan") -> PlanMode
                                  '"ollama/llama3.2:3b".')
         if len(model_id) > MODEL_ID_CHARS:
             raise InvalidRequest(f"`{name}.{role}` is longer than {MODEL_ID_CHARS} characters.")
-        _check_known(model_id, router, f"{name}.{role}")
         ids.append(model_id)
     return PlanModels(*ids)
 
 
-def _check_known(model_id: str, router: Router, label: str) -> None:
+def check_known(models: PlanModels, router: Router, *, name: str = "plan") -> ResolvedPlan:
+    """Both models are known: the provider exists and lists the model, or its settings name
+    it. 422 otherwise."""
+    return ResolvedPlan(
+        _check_known(models.planner, router, f"{name}.planner"),
+        _check_known(models.executor, router, f"{name}.executor"),
+    )
+
+
+def _check_known(model_id: str, router: Router, label: str) -> ResolvedModel:
     try:
-        provider, model = router.resolve(model_id)
+        resolved = resolve(router, model_id)
     except ProviderError as exc:
         raise InvalidRequest(f"`{label}`: {exc.message}") from None
+    provider, model = resolved.provider, resolved.name
     if model in provider.config.models:
-        return
+        return resolved
     try:
         listed = provider.list_models()
     except ProviderError as exc:
@@ -148,3 +185,4 @@ def _check_known(model_id: str, router: Router, label: str) -> None:
             f"`{label}`: {provider.config.id} has no model “{model}”. Pick one from the model "
             "list."
         )
+    return resolved

@@ -1,0 +1,68 @@
+"""Replies and their rows: which of the engine's text streams goes to which column, and a
+finished reply read back from its row as the event stream it was.
+
+A reply's streams: the answer (`CONTENT` → `content`), the thinking (`REASONING` →
+`reasoning`) and, in Plan Mode, the plan (`planning.PLAN` → `plan`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import CONTENT, REASONING, Checkpoint, Ending, EventLog
+from ..rendering import RENDER_VERSION
+from ..store import MessageRecord, Store
+from .planning import PLAN
+
+
+class StoredReplies:
+    """The engine's `Recorder`: saves replies into their message rows."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def save_checkpoints(self, checkpoints: list[Checkpoint]) -> None:
+        rows: list[tuple[str, ...]] = []
+        for checkpoint in checkpoints:
+            texts = checkpoint.texts
+            row = (checkpoint.message_id, texts.get(CONTENT, ""), texts.get(REASONING, ""))
+            plan = texts.get(PLAN)
+            rows.append(row if plan is None else (*row, plan))  # no plan: the row keeps its own
+        self._store.save_progress_many(rows)
+
+    def save_end(self, ending: Ending) -> None:
+        texts = ending.texts
+        self._store.save_progress(
+            ending.message_id,
+            content=texts.get(CONTENT, ""),
+            reasoning=texts.get(REASONING, ""),
+            status=ending.status,
+            error=ending.error,
+            usage=ending.usage,
+            plan=texts.get(PLAN),
+            meta=ending.phases,
+        )
+        self._store.set_html(ending.message_id, ending.html, RENDER_VERSION)
+
+
+def stored_replay(
+    record: MessageRecord,
+    user_view: dict[str, Any] | None,
+    view: dict[str, Any],
+    after: int,
+) -> bytes:
+    """A finished reply no longer in memory, as its event stream after `after`: start, its
+    plan (Plan Mode), reasoning and answer as one event each, then its ending."""
+    log = EventLog()
+    with log.lock:
+        log.add("start", {"user_message": user_view, "assistant_message": view})
+        if record.plan is not None:
+            log.add_text(PLAN, record.plan)
+        log.add_text(REASONING, record.reasoning)
+        log.add_text(CONTENT, record.content)
+        if record.status == "error" and record.error:
+            log.add("error", {**record.error, "message_id": record.id})
+        else:
+            log.add("done", {"message": view})
+        log.close()
+    return log.replay(after)

@@ -1,0 +1,37 @@
+"""A message to send, as the client asked for it: one request object.
+
+Some fields may be left out, which is not the same as null: `UNSET` stands for "not given",
+and the chat's own setting applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .planning import PlanModels
+
+
+class Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """`parent_id`: the message the new one answers (an edit; null: a new first message);
+    UNSET continues the branch on screen. `think`: this reply's Think setting; UNSET: the
+    chat's. `plan`: Plan Mode for this reply (null: none); UNSET: the chat's `plan_mode`.
+    Shapes are checked when the request is built; rules that need the chat (the model
+    exists, the parent is in this chat, the text fits the limit) when it is sent."""
+
+    session_id: str
+    text: str
+    model: str | None = None
+    parent_id: str | None | Unset = UNSET
+    think: bool | str | None | Unset = UNSET
+    plan: PlanModels | None | Unset = UNSET
+    attachment_ids: tuple[str, ...] = ()
+    ignore_vision_warning: bool = False

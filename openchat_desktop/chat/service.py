@@ -1,0 +1,403 @@
+"""Conversations: what happens when a person sends, regenerates, edits, stops or switches, and
+the chats and roles themselves.
+
+Every rule about chatting lives here, so the HTTP routes stay thin and the engine stays
+generic. Order matters for "nothing lost": the user's message is committed before any
+provider is called, and the assistant row exists (status `streaming`) before the first token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from .. import rendering
+from ..engine import Engine, Generation, StreamEvent
+from ..errors import Conflict, InvalidRequest, NotFound, TooLarge
+from ..providers.base import Cancel, ChatMessage, ChatRequest
+from ..providers.errors import ModelNotFound
+from ..providers.router import Router
+from ..settings import SettingsStore
+from ..store import AttachmentRecord, MessageRecord, RoleNameTaken, RoleRecord, SessionRecord, Store
+from . import export, planning, views
+from .attachments import AttachmentService
+from .capabilities import Capabilities, ResolvedModel, resolve, think_parameter
+from .context import context, system_prompt
+from .replies import stored_replay
+from .sending import UNSET, SendRequest
+
+DEFAULT_TITLE = "New chat"
+TITLE_CHARS = 60
+ACCEPT_WAIT = 10.0  # seconds the chat request waits for the provider before streaming anyway
+
+
+def make_title(text: str) -> str:
+    """A short title from the first message: its first line, cut at a word boundary."""
+    line = " ".join(text.strip().split("\n", 1)[0].split())
+    if len(line) <= TITLE_CHARS:
+        return line or DEFAULT_TITLE
+    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0]
+    return (cut if len(cut) > TITLE_CHARS // 2 else line[:TITLE_CHARS]).rstrip(" ,.;:-") + "…"
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        settings: SettingsStore,
+        router: Callable[[], Router],
+        attachments: AttachmentService,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._settings = settings
+        self._router = router
+        self._attachments = attachments
+        self.capabilities = Capabilities()
+
+    # --- messages as the API shows them -----------------------------------------------------
+
+    def message_html(self, record: MessageRecord) -> str:
+        """Rendered once, then served from the cache column until the renderer changes."""
+        if record.role == "user":
+            return views.user_html(record.content)
+        if record.html is not None and record.html_version == rendering.RENDER_VERSION:
+            return record.html
+        rendered = rendering.render_markdown(record.content)
+        if record.status != "streaming":
+            self._store.set_html(record.id, rendered, rendering.RENDER_VERSION)
+        return rendered
+
+    def message_view(
+        self,
+        record: MessageRecord,
+        attached: Sequence[AttachmentRecord] | None = None,
+        sibling_ids: list[str] | None = None,
+    ) -> dict[str, Any]:
+        if record.role == "user" and attached is None:
+            attached = self._store.message_attachments([record.id]).get(record.id, [])
+        generation = self._engine.get(record.id) if record.status == "streaming" else None
+        live = generation.snapshot() if generation and not generation.finished else None
+        return views.message_view(
+            record,
+            html=live.html if live else self.message_html(record),
+            attached=attached or (),
+            live=live,
+            sibling_ids=sibling_ids,
+        )
+
+    def branch_view(self, records: list[MessageRecord]) -> list[dict[str, Any]]:
+        versions = self._store.sibling_ids(records)
+        attached = self._store.message_attachments([r.id for r in records if r.role == "user"])
+        return [
+            self.message_view(record, attached.get(record.id, []), versions[record.id])
+            for record in records
+        ]
+
+    # --- chats ------------------------------------------------------------------------------
+
+    def session(self, session_id: str) -> SessionRecord:
+        record = self._store.get_session(session_id)
+        if record is None:
+            raise NotFound("That chat does not exist (it may have been deleted).",
+                           code="session_not_found")
+        return record
+
+    def sessions(self, *, q: str | None = None, limit: int | None = None) -> list[SessionRecord]:
+        """Pinned first, then newest first; `q` filters by title."""
+        return self._store.list_sessions(q=q, limit=limit)
+
+    def create_session(self, changes: dict[str, Any]) -> SessionRecord:
+        """A new chat with the given fields (checked by `check_*`), titled DEFAULT_TITLE
+        unless given."""
+        return self._store.create_session(**{"title": DEFAULT_TITLE, **changes})
+
+    def update_session(self, session_id: str, changes: dict[str, Any]) -> SessionRecord:
+        self.session(session_id)
+        return self._store.update_session(session_id, **changes) or self.session(session_id)
+
+    def delete_session(self, session_id: str) -> None:
+        """Stop the chat's running replies, then delete it with the files no other chat uses."""
+        self.session(session_id)
+        for generation in self._engine.running():
+            if generation.session_id == session_id:
+                self._engine.stop(generation.message_id)
+        self._attachments.delete_session(session_id)
+
+    def check_model(self, model_id: str) -> None:
+        """A chat's model: its provider must exist (the model itself may come later)."""
+        resolve(self._router(), model_id)
+
+    def check_role(self, role_id: str | None) -> None:
+        if role_id is not None and self._store.get_role(role_id) is None:
+            raise NotFound("That role does not exist.", code="role_not_found")
+
+    def check_plan(self, models: planning.PlanModels, *, name: str = "plan") -> None:
+        """Both of Plan Mode's models must be known."""
+        planning.check_known(models, self._router(), name=name)
+
+    def plan_mode(self, session: SessionRecord, router: Router) -> planning.ResolvedPlan | None:
+        """The chat's Plan Mode models; checked when set, here only their providers."""
+        models = planning.PlanModels.stored(session.plan_mode)
+        return planning.resolve_plan(models, router) if models else None
+
+    def export(self, session_id: str, fmt: str) -> export.ExportFile:
+        """The branch on screen as a file to keep."""
+        export.check_format(fmt)
+        session = self.session(session_id)
+        return export.export_file(session, self._store.branch(session.id), fmt)
+
+    def search(self, q: str, *, limit: int) -> list[dict[str, Any]]:
+        """Finished messages matching `q`, with their chat's title."""
+        results = []
+        for record, snippet in self._store.search(q, limit=limit):
+            session = self._store.get_session(record.session_id)
+            results.append(views.search_result_view(
+                record, snippet, session.title if session else None
+            ))
+        return results
+
+    # --- roles ------------------------------------------------------------------------------
+
+    def roles(self) -> list[RoleRecord]:
+        return self._store.list_roles()
+
+    def role(self, role_id: str) -> RoleRecord:
+        record = self._store.get_role(role_id)
+        if record is None:
+            raise NotFound("That role does not exist.", code="role_not_found")
+        return record
+
+    def create_role(self, *, name: str, instructions: str) -> RoleRecord:
+        try:
+            return self._store.create_role(name=name, instructions=instructions)
+        except RoleNameTaken:
+            raise _name_taken(name) from None
+
+    def update_role(self, role_id: str, changes: dict[str, str]) -> RoleRecord:
+        self.role(role_id)
+        try:
+            record = self._store.update_role(role_id, **changes)
+        except RoleNameTaken:
+            raise _name_taken(changes.get("name", "")) from None
+        return record or self.role(role_id)
+
+    def delete_role(self, role_id: str) -> None:
+        """Chats using the role have none afterwards."""
+        self.role(role_id)
+        self._store.delete_role(role_id)
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def message(self, message_id: str) -> MessageRecord:
+        record = self._store.get_message(message_id)
+        if record is None:
+            raise NotFound("That message does not exist (its chat may have been deleted).",
+                           code="message_not_found")
+        return record
+
+    def messages(
+        self, session_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The current branch (or its newest `limit` messages before `before`), oldest first,
+        and whether there are older ones."""
+        session = self.session(session_id)
+        if before is not None:
+            anchor = self._store.get_message(before)
+            if anchor is None or anchor.session_id != session.id:
+                raise NotFound("That message is not in this chat.", code="message_not_found")
+        fetch = None if limit is None else limit + 1
+        records = self._store.branch(session.id, limit=fetch, before_id=before)
+        has_more = limit is not None and len(records) > limit
+        if has_more:
+            records = records[1:]
+        return self.branch_view(records), has_more
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def check_text(self, text: str, *, with_files: bool = False) -> str:
+        if not text.strip() and not with_files:
+            raise InvalidRequest("The message is empty. Type something to send.")
+        limit = self._settings.current.limits.max_message_chars
+        if len(text) > limit:
+            raise TooLarge(
+                f"The message is {len(text):,} characters long; the limit is {limit:,}. "
+                "Shorten it or attach it as a file.",
+                code="message_too_long",
+            )
+        return text
+
+    def resolve_model(
+        self, requested: str | None, session: SessionRecord, router: Router
+    ) -> ResolvedModel:
+        """The model asked for, else the chat's, else the default, else the first listed. An
+        unknown provider fails here, before anything is written."""
+        model_id = requested or session.model or self._settings.current.default_model
+        if model_id:
+            return resolve(router, model_id)
+        models, _ = router.list_all()
+        if not models:
+            raise ModelNotFound(
+                "No model is available. Start Ollama and pull a model (for example "
+                "`ollama pull llama3.2`), or add an OpenAI-compatible provider in Settings."
+            )
+        return resolve(router, models[0].id)
+
+    def send(self, request: SendRequest) -> Generation:
+        """Save the user's message, then start the reply (see `SendRequest` for what an unset
+        field means)."""
+        session = self.session(request.session_id)
+        text = self.check_text(request.text, with_files=bool(request.attachment_ids))
+        router = self._router()
+        if request.plan is UNSET:
+            plan = self.plan_mode(session, router)
+        elif request.plan is None:
+            plan = None
+        else:
+            plan = planning.check_known(request.plan, router)
+        model = self.resolve_model(request.model, session, router)
+        answering = plan.executor if plan else model
+        attached = self._attachments.for_message(request.attachment_ids)
+        if any(a.kind == "image" for a in attached) and not request.ignore_vision_warning:
+            self.check_vision(answering)
+        if request.parent_id is UNSET:
+            parent_id = session.leaf_id
+        else:
+            parent_id = request.parent_id
+            if parent_id is not None and self.message(parent_id).session_id != session.id:
+                raise InvalidRequest("`parent_id` must be a message of this chat.")
+        changes: dict[str, str] = {}
+        if session.title == DEFAULT_TITLE and session.leaf_id is None:
+            changes["title"] = make_title(text if text.strip() else attached[0].name)
+        if model.id != session.model:
+            changes["model"] = model.id
+        history = self._store.path_to(parent_id) if parent_id else []
+        user, reply = self._store.start_reply(
+            session_id=session.id, parent_id=parent_id, user_content=text, model=answering.id,
+            session_changes=changes, attachment_ids=[a.id for a in attached],
+        )
+        think = session.think if request.think is UNSET else request.think
+        return self._generate(session, [*history, user], user, reply, think, answering, plan,
+                              router)
+
+    def regenerate(self, message_id: str, *, model: str | None = None) -> Generation:
+        """A new reply to the same user message, kept beside the old one as a branch."""
+        old = self.message(message_id)
+        if old.role != "assistant" or old.parent_id is None:
+            raise InvalidRequest("Only a reply can be regenerated.")
+        session = self.session(old.session_id)
+        router = self._router()
+        plan = self.plan_mode(session, router)
+        chosen = self.resolve_model(model or old.model, session, router)
+        answering = plan.executor if plan else chosen
+        history = self._store.path_to(old.parent_id)
+        user, reply = self._store.start_reply(
+            session_id=session.id, parent_id=old.parent_id, user_content=None,
+            model=answering.id,
+        )
+        return self._generate(session, history, user, reply, session.think, answering, plan,
+                              router)
+
+    def _generate(
+        self,
+        session: SessionRecord,
+        history: list[MessageRecord],
+        user: MessageRecord,
+        reply: MessageRecord,
+        think: bool | str | None,
+        answering: ResolvedModel,
+        plan: planning.ResolvedPlan | None,
+        router: Router,
+    ) -> Generation:
+        # Facts are asked for only when needed: for Ollama that is a request to the server.
+        if think is not None:
+            think = think_parameter(think, self.capabilities.facts(answering), answering.name)
+        messages = self.context(session, history)
+        if any(m.images for m in messages) and self.capabilities.facts(answering).lacks("vision"):
+            # Sent anyway to a model without vision: the text goes, the images stay in the chat.
+            messages = [replace(m, images=()) for m in messages]
+        request = ChatRequest(model=answering.name, messages=tuple(messages), think=think)
+
+        def answer(cancel: Cancel) -> Iterator[StreamEvent]:
+            return router.stream_chat(answering.id, request, cancel)
+
+        start: dict[str, Any] = {
+            "user_message": self.message_view(user),
+            "assistant_message": self.message_view(reply),
+        }
+        if plan:
+            start["plan"] = plan.models.to_json()
+        generation = self._engine.start(
+            message_id=reply.id,
+            session_id=reply.session_id,
+            start=start,
+            stream=planning.plan_and_answer(
+                router, plan, request,
+                planner_sees=not self.capabilities.facts(plan.planner).lacks("vision"),
+            ) if plan else answer,
+            describe=lambda: self._saved_view(reply.id),
+        )
+        generation.accepted.wait(ACCEPT_WAIT)
+        if generation.early_error is not None:
+            raise generation.early_error
+        return generation
+
+    def _saved_view(self, message_id: str) -> dict[str, Any] | None:
+        record = self._store.get_message(message_id)
+        return self.message_view(record) if record else None
+
+    def context(
+        self, session: SessionRecord, history: list[MessageRecord]
+    ) -> list[ChatMessage]:
+        """What the model receives (see `context.py`)."""
+        role = self._store.get_role(session.role_id) if session.role_id else None
+        attached = self._store.message_attachments([r.id for r in history if r.role == "user"])
+        return context(system_prompt(session, role), history, attached, self._attachments.images)
+
+    def check_vision(self, model: ResolvedModel) -> None:
+        """Images to a model known to be blind are refused until the person confirms."""
+        if self.capabilities.facts(model).lacks("vision"):
+            raise InvalidRequest(
+                f"{model.name} cannot see images: it does not have the vision capability. Pick "
+                "a model with vision, remove the images, or send anyway (the text goes without "
+                "them).",
+                code="model_lacks_vision",
+            )
+
+    # --- following, stopping, switching -----------------------------------------------------
+
+    def attach(self, message_id: str, after: int) -> Iterator[bytes]:
+        """The reply's event stream from `after`; a finished reply not in memory is replayed
+        from the database as start, reasoning, delta and its ending."""
+        generation = self._engine.get(message_id)
+        if generation is not None:
+            return generation.follow(after)
+        record = self.message(message_id)
+        if record.role != "assistant":
+            raise InvalidRequest("Only replies have an event stream.")
+        user = self._store.get_message(record.parent_id) if record.parent_id else None
+        user_view = self.message_view(user) if user else None
+        return iter([stored_replay(record, user_view, self.message_view(record), after)])
+
+    def stop(self, message_id: str) -> dict[str, Any]:
+        record = self.message(message_id)
+        generation = self._engine.stop(message_id)
+        if generation is not None and generation.final_message is not None:
+            return generation.final_message
+        return self.message_view(self._store.get_message(record.id) or record)
+
+    def siblings(self, message_id: str) -> list[dict[str, Any]]:
+        self.message(message_id)
+        return [self.message_view(r) for r in self._store.siblings(message_id)]
+
+    def select(self, message_id: str) -> SessionRecord:
+        """Show the branch through this message."""
+        self.message(message_id)
+        return self._store.select_branch(message_id)
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"A role named “{name}” already exists. Pick another name.",
+                    code="role_name_taken")

@@ -1,0 +1,198 @@
+"""Every object the HTTP API returns, as JSON, in one place.
+
+Each function here has a schema of the same name in `server/openapi.py` (`session_view` →
+`Session`, …); a test checks that every key a view returns is declared there, so the API and
+its description cannot drift apart. Views take what they show and look nothing up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from ..engine import CONTENT, REASONING, LiveReply
+from ..providers.base import ModelInfo
+from ..providers.router import ProviderStatus
+from ..rendering import render_markdown
+from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
+from . import attachments
+from .capabilities import think_levels
+from .planning import PLAN
+
+if TYPE_CHECKING:
+    from ..local_models import Pull
+
+
+def session_view(record: SessionRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "title": record.title,
+        "model": record.model,
+        "role_id": record.role_id,
+        "system_prompt": record.system_prompt,
+        "pinned": record.pinned,
+        "draft": record.draft,
+        "leaf_id": record.leaf_id,
+        "plan_mode": record.plan_mode,
+        "think": record.think,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+
+
+def user_html(text: str) -> str:
+    """User messages are shown as typed: escaped text, line breaks kept by CSS."""
+    return f'<p class="user-text">{escape(text)}</p>'
+
+
+def message_view(
+    record: MessageRecord,
+    *,
+    html: str,
+    attached: Sequence[AttachmentRecord] = (),
+    live: LiveReply | None = None,
+    sibling_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """A message with its HTML. `attached`: a user message's files. `live`: the running reply,
+    newer than its last checkpoint, with the `stream_seq` a client passes as `after` to
+    continue without a gap or a repeat. `sibling_ids`: its versions, in a branch."""
+    view: dict[str, Any] = {
+        "id": record.id,
+        "session_id": record.session_id,
+        "parent_id": record.parent_id,
+        "role": record.role,
+        "content": record.content,
+        "reasoning": record.reasoning,
+        "html": html,
+        "model": record.model,
+        "status": record.status,
+        "error": record.error,
+        "usage": record.usage,
+        "plan": record.plan,
+        "plan_html": None,
+        "meta": record.meta,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+    if record.role == "user":
+        view["attachments"] = [attachment_view(a) for a in attached]
+    if live is not None:
+        view.update(
+            content=live.texts.get(CONTENT, ""),
+            reasoning=live.texts.get(REASONING, ""),
+            stream_seq=live.seq,
+            plan=live.texts.get(PLAN),
+        )
+    if view["plan"]:
+        view["plan_html"] = render_markdown(view["plan"])
+    if sibling_ids is not None:
+        view["sibling_ids"] = sibling_ids
+        view["sibling_index"] = sibling_ids.index(record.id)
+    return view
+
+
+def role_view(record: RoleRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "instructions": record.instructions,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+
+
+def attachment_view(record: AttachmentRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "kind": record.kind,
+        "mime": record.mime,
+        "size": record.size,
+        "sha256": record.sha256,
+    }
+
+
+def attachment_limits_view() -> dict[str, int]:
+    """The limits, so the page can check files before uploading them."""
+    return {
+        "max_file_bytes": attachments.MAX_FILE_BYTES,
+        "max_files": attachments.MAX_FILES,
+        "max_total_bytes": attachments.MAX_TOTAL_BYTES,
+        "max_text_chars": attachments.MAX_TEXT_CHARS,
+    }
+
+
+def search_result_view(
+    record: MessageRecord, snippet: str, session_title: str | None
+) -> dict[str, Any]:
+    return {
+        "message_id": record.id,
+        "session_id": record.session_id,
+        "session_title": session_title,
+        "role": record.role,
+        "snippet": snippet,
+        "created_at": record.created_at,
+    }
+
+
+def model_view(model: ModelInfo, *, capabilities_known: bool) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "provider": model.provider,
+        "name": model.name,
+        "capabilities": list(model.capabilities),
+        "context_length": model.context_length,
+        # False: the provider does not say what its models can do (not "nothing").
+        "capabilities_known": capabilities_known,
+        "think_levels": list(think_levels(model.name)) if "thinking" in model.capabilities
+        else [],
+    }
+
+
+def provider_status_view(status: ProviderStatus) -> dict[str, Any]:
+    return {"id": status.id, "kind": status.kind, "status": status.status,
+            "message": status.message}
+
+
+def provider_check_view(status: ProviderStatus, models: Sequence[ModelInfo]) -> dict[str, Any]:
+    """How trying a provider entry went, with the models it listed."""
+    return {
+        "status": status.status,
+        "message": status.message,
+        # Only what the server itself listed: configured names prove nothing about it.
+        "models": [m.name for m in models] if status.status == "ok" else [],
+    }
+
+
+def local_model_view(model: ModelInfo, loaded: dict[str, Any] | None) -> dict[str, Any]:
+    """An installed Ollama model; `loaded`: its entry in Ollama's running models, if any."""
+    details = model.details
+    return {
+        "id": model.id,
+        "name": model.name,
+        "size": details.get("size"),
+        "parameter_size": details.get("parameter_size"),
+        "quantization": details.get("quantization_level"),
+        "family": details.get("family"),
+        "format": details.get("format"),
+        "modified_at": details.get("modified_at"),
+        "capabilities": list(model.capabilities),
+        "context_length": model.context_length,
+        "loaded": loaded is not None,
+        "size_vram": loaded.get("size_vram") if loaded else None,
+        "expires_at": loaded.get("expires_at") if loaded else None,
+    }
+
+
+def pull_view(pull: Pull) -> dict[str, Any]:
+    return {
+        "id": pull.id,
+        "provider": pull.provider_id,
+        "name": pull.name,
+        "state": pull.state,
+        "status": pull.status,
+        "completed": pull.completed,
+        "total": pull.total,
+        "error": pull.error,
+    }

@@ -1,0 +1,262 @@
+"""One reply being produced: the worker that pulls a stream's events into the reply's log,
+times it, renders it as it streams and saves its end.
+
+Only Stop or shutdown ends a generation early; a client going away never does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..providers.base import Finish, ReasoningDelta, TextDelta, Usage
+from ..providers.errors import ProviderError
+from ..rendering import RenderUpdate, StreamRenderer
+from .events import CONTENT, REASONING, RENDER, NamedText, Phase, StreamEvent, StreamFactory
+from .job import Job
+from .recording import Checkpoint, Ending, Recorder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveReply:
+    """A running reply as far as it got: the sequence number a client passes as `after` to
+    continue without a gap or a repeat, each text stream, and the answer's HTML so far."""
+
+    seq: int
+    texts: dict[str, str]
+    html: str
+
+
+class Generation(Job):
+    """Safe to read from any thread."""
+
+    def __init__(
+        self,
+        *,
+        message_id: str,
+        session_id: str,
+        start: dict,
+        stream: StreamFactory,
+        recorder: Recorder,
+        describe: Callable[[], dict | None],
+    ) -> None:
+        super().__init__()
+        self.message_id = message_id
+        self.session_id = session_id
+        self._stream = stream
+        self._recorder = recorder
+        self._describe = describe  # the saved reply as clients see it, for `done`
+        self._renderer = StreamRenderer()
+        self._render_state: RenderUpdate | None = None
+        self._usage_event: Usage | None = None
+        self._finish_reason: str | None = None
+        self._first_token_at: float | None = None
+        self._first_text_at: float | None = None  # the answer began: thinking (if any) ended
+        self._phases: list[tuple[str, str, float]] = []  # (name, model, start)
+        self._end_status: str | None = None  # set by stop()/shutdown before cancelling
+        self._claimed = False  # the first ending (worker, stop fallback) wins
+        self._dirty = False  # text arrived since the last checkpoint
+        self.started_at = time.monotonic()
+        self.accepted = threading.Event()  # first provider event, or the end
+        self.early_error: ProviderError | None = None  # failed before any text arrived
+        self.final_message: dict | None = None
+        self.log.append("start", start)
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def stop(self, status: str = "stopped") -> None:
+        """Close the upstream request; the partial reply is saved with `status`."""
+        with self.log.lock:
+            if self._end_status is None:
+                self._end_status = status
+        self.cancel.cancel()
+
+    def force_end(self) -> None:
+        """Save and close the reply even though the worker is still blocked somewhere."""
+        self._finalize(self._end_status or "stopped", None)
+
+    # --- the worker -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Pull the stream's events until the reply ends, then save its end."""
+        error: ProviderError | None = None
+        try:
+            for event in self._stream(self.cancel):
+                if self._claimed:
+                    return
+                self._apply(event)
+        except ProviderError as exc:
+            error = exc
+        except Exception as exc:  # a bug or an unexpected transport failure: keep the text
+            log.exception("generation %s failed", self.message_id)
+            error = ProviderError(
+                "Something went wrong while receiving the reply. The partial reply is saved; "
+                "try again.",
+                detail=repr(exc),
+            )
+            error.code = "internal_error"
+        if self.cancel.cancelled:
+            self._finalize(self._end_status or "stopped", None)
+        elif error is not None:
+            self._finalize("error", error)
+        else:
+            self._finalize("complete", None)
+
+    def _apply(self, event: StreamEvent) -> None:
+        # The per-token path: one lock, one log event (and a render patch now and then).
+        if isinstance(event, TextDelta):
+            text = event.text
+            if not text:
+                return
+            if self._first_text_at is None:
+                self._first_text_at = time.monotonic()
+                if self._first_token_at is None:
+                    self._first_token_at = self._first_text_at
+            self._dirty = True
+            update = self._renderer.feed(text)
+            events = self.log
+            with events.lock:
+                events.add_text(CONTENT, text)
+                if update is not None:
+                    self._add_render(update)
+                events.lock.notify_all()
+        elif isinstance(event, ReasoningDelta):
+            if not event.text:
+                return
+            if self._first_token_at is None:
+                self._first_token_at = time.monotonic()
+            self._dirty = True
+            self.log.append_text(REASONING, event.text)
+        elif isinstance(event, NamedText):
+            # Text of an earlier step, written before the answer: not its first token.
+            if not event.text:
+                return
+            self._dirty = True
+            self.log.append_text(event.stream, event.text)
+        elif isinstance(event, Phase):
+            if event.stream is not None:
+                self.log.open_text(event.stream)
+            self._phases.append((event.name, event.model, time.monotonic()))
+            return  # a marker: not yet a sign of life from the provider
+        elif isinstance(event, Usage):
+            self._usage_event = event
+        elif isinstance(event, Finish):
+            self._finish_reason = event.reason
+        if not self.accepted.is_set():
+            self.accepted.set()
+            # Hand the GIL to the request thread waiting for this event now: left to the
+            # interpreter, it may wait a whole switch interval (5 ms) while this thread parses.
+            time.sleep(0)
+
+    def _add_render(self, update: RenderUpdate) -> None:
+        """With `log.lock` held: the patch goes to clients, the merged whole to replays."""
+        state = update if self._render_state is None else self._render_state.merge(update)
+        self._render_state = state
+        self.log.add_state(RENDER, update.to_json(), state.to_json)
+
+    # --- saving -----------------------------------------------------------------------------
+
+    def take_checkpoint(self) -> Checkpoint | None:
+        """The text so far, if it changed since the last checkpoint."""
+        if self._claimed or not self._dirty:
+            return None
+        self._dirty = False
+        return Checkpoint(self.message_id, self.log.texts())
+
+    def checkpoint_failed(self) -> None:
+        self._dirty = True
+
+    def snapshot(self) -> LiveReply:
+        with self.log.lock:
+            seen = self.log.snapshot()
+            state = self._render_state
+            html = "".join(state.blocks) + state.tail if state else ""
+        return LiveReply(seen.seq, seen.texts, html)
+
+    def _phase_meta(self, status: str, ended_at: float) -> dict[str, dict[str, Any]] | None:
+        """{phase name: {"model", "ms", "status"}}: earlier phases completed, the last one
+        ended the way the reply did."""
+        phases = self._phases
+        meta = {}
+        for index, (name, model, started) in enumerate(phases):
+            last = index == len(phases) - 1
+            end = ended_at if last else phases[index + 1][2]
+            meta[name] = {
+                "model": model,
+                "ms": round((end - started) * 1000, 1),
+                "status": status if last else "complete",
+            }
+        return meta or None
+
+    def _usage(self, ended_at: float, thought: bool) -> dict[str, Any] | None:
+        usage = self._usage_event
+        prompt = usage.prompt_tokens if usage else None
+        completion = usage.completion_tokens if usage else None
+        first = self._first_token_at
+        speed = None
+        if completion:
+            seconds = usage.generation_seconds if usage else None
+            if not seconds and first is not None:
+                seconds = ended_at - first
+            if seconds and seconds > 0:
+                speed = round(completion / seconds, 2)
+        if prompt is None and completion is None and first is None:
+            return None
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "tokens_per_second": speed,
+            "time_to_first_token_ms": (
+                round((first - self.started_at) * 1000, 1) if first is not None else None
+            ),
+            "duration_ms": round((ended_at - self.started_at) * 1000, 1),
+            # How long the model thought: from its first reasoning to its first answer text.
+            "thinking_ms": (
+                round(((self._first_text_at or ended_at) - first) * 1000, 1)
+                if thought and first is not None else None
+            ),
+            "finish_reason": self._finish_reason,
+        }
+
+    def _finalize(self, status: str, error: ProviderError | None) -> None:
+        with self.log.lock:
+            if self._claimed:
+                return
+            self._claimed = True
+        ended_at = time.monotonic()
+        texts = self.log.texts()
+        if error is not None and not any(texts.values()):
+            self.early_error = error
+        update = self._renderer.finish()  # its html equals a full render of the final text
+        try:
+            self._recorder.save_end(Ending(
+                message_id=self.message_id,
+                texts=texts,
+                status=status,
+                error={"code": error.code, "message": error.message} if error else None,
+                usage=self._usage(ended_at, bool(texts.get(REASONING))),
+                phases=self._phase_meta(status, ended_at),
+                html=self._renderer.html,
+            ))
+            message = self._describe()
+        except Exception:
+            log.exception("final save of %s failed", self.message_id)
+            message = None
+        with self.log.lock:
+            self._add_render(update)
+            if error is not None:
+                self.log.add(
+                    "error",
+                    {"code": error.code, "message": error.message, "message_id": self.message_id},
+                )
+            else:
+                self.log.add("done", {"message": message})
+            self.final_message = message
+            self.finish()
+        self.accepted.set()

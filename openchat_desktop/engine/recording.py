@@ -1,0 +1,39 @@
+"""What the engine saves, and the interface of whoever saves it (the chat's store).
+
+The engine hands over each reply's text streams by name; where each one is kept is the
+saver's business, so the engine needs no database and no knowledge of what a stream means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A running reply's text so far, by stream name (see `events`)."""
+
+    message_id: str
+    texts: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How a reply ended, with everything to keep of it."""
+
+    message_id: str
+    texts: dict[str, str]
+    status: str  # complete | stopped | error | interrupted
+    error: dict[str, str] | None
+    usage: dict[str, Any] | None
+    phases: dict[str, dict[str, Any]] | None  # {name: {"model", "ms", "status"}}
+    html: str  # the answer rendered, equal to a full render of its final text
+
+
+class Recorder(Protocol):
+    def save_checkpoints(self, checkpoints: list[Checkpoint]) -> None:
+        """Save running replies, all in one transaction. A checkpoint landing after a reply's
+        end must not overwrite it."""
+
+    def save_end(self, ending: Ending) -> None: ...
