@@ -38,13 +38,13 @@ class PooledWSGIServer(BaseWSGIServer):
 
     def _handle(self, request: socket.socket, client_address: object) -> None:
         try:
-            self.finish_request(request, client_address)  # type: ignore[arg-type]
+            self.finish_request(request, client_address)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client went away (a reload, a closed tab): nothing to answer
         except Exception:
             self.handle_error(request, client_address)  # type: ignore[arg-type]
         finally:
-            self.shutdown_request(request)  # type: ignore[arg-type]
+            self.shutdown_request(request)
 
     def server_close(self) -> None:
         super().server_close()
