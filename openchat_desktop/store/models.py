@@ -36,6 +36,12 @@ class JSONText(TypeDecorator[Any]):
         return None if value is None else json.loads(value)
 
 
+# Column.info keys that store/codec.py reads, so a column's place in the records is said once,
+# where the column is defined.
+INTERNAL = "internal"  # the column never leaves the store: no record carries it
+KEPT_BY_STORE = "kept_by_store"  # the store sets it by its own rules; callers cannot
+
+
 class Base(DeclarativeBase):
     """The tables below share one metadata, which the migrations are checked against."""
 
@@ -69,12 +75,14 @@ class ChatSession(Base):
     system_prompt: Mapped[str | None] = mapped_column(Text)
     pinned: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
     draft: Mapped[str] = mapped_column(Text, server_default=text("''"))
-    # use_alter: sessions and messages point at each other
+    # use_alter: sessions and messages point at each other; the leaf moves as messages are
+    # added or a branch is picked, never by update_session()
     leaf_id: Mapped[str | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="SET NULL", use_alter=True, name="fk_sessions_leaf_id")
+        ForeignKey("messages.id", ondelete="SET NULL", use_alter=True, name="fk_sessions_leaf_id"),
+        info={KEPT_BY_STORE: True},
     )
-    created_at: Mapped[str] = mapped_column(String)
-    updated_at: Mapped[str] = mapped_column(String)
+    created_at: Mapped[str] = mapped_column(String, info={KEPT_BY_STORE: True})
+    updated_at: Mapped[str] = mapped_column(String, info={KEPT_BY_STORE: True})
     # {"planner": model id, "executor": model id} while Plan Mode is on
     plan_mode: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     # the chat's Think setting: true/false or a level such as "high"; null = model default
@@ -96,7 +104,7 @@ class Message(Base):
     )
 
     # seq is the rowid: the search index refers to it, and VACUUM may renumber an implicit rowid
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, info={INTERNAL: True})
     id: Mapped[str] = mapped_column(String)
     session_id: Mapped[str] = mapped_column(
         ForeignKey("sessions.id", ondelete="CASCADE", name="fk_messages_session_id")
