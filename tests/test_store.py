@@ -678,7 +678,10 @@ def test_search_results_snippets_and_order(store: Store) -> None:
         "Café au lait",
     ]:
         parent = store.add_message(
-            session_id=session.id, parent_id=parent and parent.id, role="user", content=text
+            session_id=session.id,
+            parent_id=parent.id if parent else None,
+            role="user",
+            content=text,
         )
     results = store.search("parser")
     assert [m.content for m, _ in results][0] == "parser parser parser"  # best first
