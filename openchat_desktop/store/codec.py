@@ -1,9 +1,10 @@
 """Rows to records and back, derived from the table definitions in models.py.
 
-Every query that yields a record selects `codec.select_list` with plain SQL and hands the row
-to `codec.from_sql`; every new row goes in through `codec.insert`. The values are converted by
-the column types' own SQLite processors (JSON text, 0/1 booleans), the same ones the ORM
-applies, so a column is read and written one way wherever the SQL comes from.
+Every query that yields a record selects `codec.select_list` with plain SQL (the recursive
+walks and search included) and hands the row to `codec.from_sql`; every new row goes in through
+`codec.insert`. Values are converted by the column types' own SQLite processors (JSON as text,
+booleans as 0/1): the ones SQLAlchemy applies to statements built from the models, such as the
+store's UPDATEs, so a column is read and written one way whichever path touches it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from sqlalchemy import Column, Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from .models import INTERNAL, KEPT_BY_STORE, Attachment, Base, ChatSession, Message, Role
+from .models import INTERNAL, Attachment, Base, ChatSession, Message, Role
 from .records import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
 
 R = TypeVar("R")
 
+# Only its type processors are used: no connection, no SQL compiled.
 DIALECT = sqlite.dialect()
 
 Convert = Callable[[Any], Any]
@@ -37,10 +39,6 @@ class RecordCodec(Generic[R]):
         self.table = table
         carried = [c for c in table.columns if not c.info.get(INTERNAL)]
         self.columns: tuple[str, ...] = tuple(c.name for c in carried)
-        # what a caller may change: not the key, not what the store keeps by its own rules
-        self.settable = frozenset(
-            c.name for c in carried if not c.primary_key and not c.info.get(KEPT_BY_STORE)
-        )
         self.select_list = self.qualified(table.name)
         self.insert_sql = (
             f"INSERT INTO {table.name} ({', '.join(self.columns)}) "

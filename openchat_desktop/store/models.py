@@ -36,10 +36,13 @@ class JSONText(TypeDecorator[Any]):
         return None if value is None else json.loads(value)
 
 
-# Column.info keys that store/codec.py reads, so a column's place in the records is said once,
-# where the column is defined.
-INTERNAL = "internal"  # the column never leaves the store: no record carries it
-KEPT_BY_STORE = "kept_by_store"  # the store sets it by its own rules; callers cannot
+# Column.info keys the store reads, so what a column is to the store is said once, where the
+# column is defined:
+#   INTERNAL       never leaves the store; no record carries it (store/codec.py)
+#   KEPT_BY_STORE  a chat column the store sets by its own rules; update_session() refuses it,
+#                  as it does the key (store/store.py)
+INTERNAL = "internal"
+KEPT_BY_STORE = "kept_by_store"
 
 
 class Base(DeclarativeBase):

@@ -32,12 +32,20 @@ from .codec import MESSAGE_CODEC, ROLE_CODEC, SESSION_CODEC
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
 from .migrate import prepare
-from .models import ChatSession, Message, Role
+from .models import KEPT_BY_STORE, ChatSession, Message, Role
 from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
 
 PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
 # Walks of the tree stop here even if a damaged file ever held a cycle.
 MAX_DEPTH = 1_000_000
+# What update_session() may change: the chat's columns but its key and those the store keeps.
+SETTABLE_SESSION_FIELDS = frozenset(
+    column.name
+    for column in ChatSession.__table__.columns
+    if column.name in SESSION_CODEC.columns
+    and not column.primary_key
+    and not column.info.get(KEPT_BY_STORE)
+)
 # What a send may change of its chat besides the leaf.
 SEND_CHANGES = frozenset({"title", "model"})
 
@@ -228,11 +236,11 @@ class Store(AttachmentRows):
 
     def update_session(self, session_id: str, **fields: Any) -> SessionRecord | None:
         """Change some of the chat's columns: any but its id, its leaf and its timestamps
-        (`SESSION_CODEC.settable`, from the table).
+        (`SETTABLE_SESSION_FIELDS`, from the table).
 
         A draft-only change keeps updated_at, so typing does not reorder the sidebar.
         """
-        unknown = fields.keys() - SESSION_CODEC.settable
+        unknown = fields.keys() - SETTABLE_SESSION_FIELDS
         if unknown:
             raise TypeError(f"update_session() got unknown fields: {', '.join(sorted(unknown))}")
         values = dict(fields)
