@@ -1,10 +1,12 @@
-"""Time the store's hot paths: opening a chat of 10,000 messages, and opening the database.
+"""Time the store's hot paths: opening a chat of 10,000 messages, a send, and opening the database.
 
 Run: .venv/bin/python bench/bench_store.py   (numbers go in docs/storage.md)
+Each figure is the median of many runs; on a shared machine, compare runs taken back to back.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,8 @@ def median_ms(fn: Callable[[], object], runs: int = RUNS) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "openchat.sqlite3"
         store = Store(path)
@@ -39,7 +43,10 @@ def main() -> None:
             role = "user" if i % 2 == 0 else "assistant"
             text = f"message {i}: " + "lorem ipsum dolor sit amet " * 20
             parent = store.add_message(
-                session_id=session.id, parent_id=parent and parent.id, role=role, content=text
+                session_id=session.id,
+                parent_id=parent.id if parent else None,
+                role=role,
+                content=text,
             )
         fill = time.perf_counter() - start
         assert parent is not None
@@ -74,6 +81,15 @@ def main() -> None:
             store.save_progress(checkpoint.id, content=body, reasoning="")
 
         print(f"save_progress checkpoint (4 KB): {median_ms(save):.3f} ms")
+
+        def send() -> None:
+            store.start_reply(
+                session_id=session.id, parent_id=checkpoint.id, user_content="next", model="p/m"
+            )
+
+        print(f"start_reply (user message, reply row, leaf: one transaction): "
+              f"{median_ms(send):.3f} ms")
+        print(f"get_message: {median_ms(lambda: store.get_message(checkpoint.id)):.3f} ms")
         print(f"search('lorem 9999'): {median_ms(lambda: store.search('lorem 9999'), 20):.2f} ms")
         store.close()
 

@@ -22,7 +22,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from openchat_desktop.store import SCHEMA_REVISION, Store, StoreError
-from openchat_desktop.store.migrate import MIGRATIONS_DIR, _migration_engine, prepare
+from openchat_desktop.store.migrate import (
+    INITIAL_REVISION,
+    MIGRATIONS_DIR,
+    _migration_engine,
+    prepare,
+)
 from openchat_desktop.store.models import Base
 
 FTS_TABLES = {
@@ -124,6 +129,10 @@ EXPECTED_FOREIGN_KEYS = {
 }
 
 
+# The revision after head, which tests add to play a newer app.
+LATER = f"{int(SCHEMA_REVISION) + 1:04d}"
+
+
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "openchat.sqlite3"
 
@@ -144,6 +153,19 @@ def revisions(path: Path) -> list[str]:
 def columns(path: Path, table: str) -> list[str]:
     with connect(path) as db:
         return [name for (name,) in db.execute("SELECT name FROM pragma_table_info(?)", (table,))]
+
+
+def downgrade(path: Path, revision: str) -> None:
+    """Take a file back to `revision` with the shipped scripts, as an older app left it."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = _migration_engine(path)
+    try:
+        with engine.connect() as conn, conn.begin():
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
 
 
 def store_with_data(path: Path) -> tuple[str, str]:
@@ -180,8 +202,8 @@ def add_revision(folder: Path, body: str) -> None:
         import sqlalchemy as sa
         from alembic import op
 
-        revision = "0003"
-        down_revision = "0002"
+        revision = "{revision}"
+        down_revision = "{down_revision}"
         branch_labels = None
         depends_on = None
 
@@ -193,8 +215,12 @@ def add_revision(folder: Path, body: str) -> None:
         def downgrade():
             pass
         '''
-    ).format(body=textwrap.indent(textwrap.dedent(body), "    "))
-    (folder / "versions" / "0003_later.py").write_text(script)
+    ).format(
+        revision=LATER,
+        down_revision=SCHEMA_REVISION,
+        body=textwrap.indent(textwrap.dedent(body), "    "),
+    )
+    (folder / "versions" / f"{LATER}_later.py").write_text(script)
 
 
 # the schema
@@ -308,15 +334,7 @@ def test_migrations_ship_inside_the_package() -> None:
 def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     path = db_path(tmp_path)
     Store(path).close()
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    engine = _migration_engine(path)
-    try:
-        with engine.connect() as conn, conn.begin():
-            config.attributes["connection"] = conn
-            command.downgrade(config, "base")
-    finally:
-        engine.dispose()
+    downgrade(path, "base")
     with connect(path) as db:
         tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         assert tables == ["alembic_version"]
@@ -360,15 +378,9 @@ def test_file_without_version_is_copied_then_stamped(tmp_path: Path) -> None:
     """Our tables but no alembic_version: copied, stamped with 0001, data kept."""
     path = db_path(tmp_path)
     session_id, question_id = store_with_data(path)
+    downgrade(path, INITIAL_REVISION)
     with connect(path) as db:  # the shape revision 0001 made, without its version table
-        db.executescript(
-            """
-            DROP TABLE message_attachments; DROP TABLE attachments;
-            ALTER TABLE messages DROP COLUMN meta; ALTER TABLE messages DROP COLUMN plan;
-            ALTER TABLE sessions DROP COLUMN think; ALTER TABLE sessions DROP COLUMN plan_mode;
-            DROP TABLE alembic_version;
-            """
-        )
+        db.execute("DROP TABLE alembic_version")
         db.commit()
 
     with Store(path) as store:
@@ -397,19 +409,20 @@ def test_older_revision_is_copied_then_upgraded(tmp_path: Path, migrations: Path
     store_with_data(path)
     add_revision(migrations, 'op.add_column("sessions", sa.Column("color", sa.Text()))')
 
-    backup = prepare(path, migrations_dir=migrations, head="0003")
+    backup = prepare(path, migrations_dir=migrations, head=LATER)
 
-    assert backup is not None and re.fullmatch(r"openchat-0002-\d{8}T\d{6}Z\.sqlite3", backup.name)
-    assert revisions(path) == ["0003"]
+    assert backup is not None
+    assert re.fullmatch(rf"openchat-{SCHEMA_REVISION}-\d{{8}}T\d{{6}}Z\.sqlite3", backup.name)
+    assert revisions(path) == [LATER]
     assert "color" in columns(path, "sessions")
     assert chat_titles(path) == ["Keep me"]
     # the copy is the file as it was before the upgrade
-    assert revisions(backup) == ["0002"]
+    assert revisions(backup) == [SCHEMA_REVISION]
     assert "color" not in columns(backup, "sessions")
     assert chat_titles(backup) == ["Keep me"]
 
     # at head now: nothing more to do, no second copy
-    assert prepare(path, migrations_dir=migrations, head="0003") is None
+    assert prepare(path, migrations_dir=migrations, head=LATER) is None
     assert len(list(backup.parent.iterdir())) == 1
 
 
@@ -419,12 +432,12 @@ def test_backups_of_the_same_second_do_not_overwrite_each_other(
     path = db_path(tmp_path)
     store_with_data(path)
     add_revision(migrations, 'op.add_column("sessions", sa.Column("color", sa.Text()))')
-    first = prepare(path, migrations_dir=migrations, head="0003")
-    with connect(path) as db:  # back to 0002, by hand
+    first = prepare(path, migrations_dir=migrations, head=LATER)
+    with connect(path) as db:  # back to head, by hand
         db.execute("ALTER TABLE sessions DROP COLUMN color")
-        db.execute("UPDATE alembic_version SET version_num = '0002'")
+        db.execute("UPDATE alembic_version SET version_num = ?", (SCHEMA_REVISION,))
         db.commit()
-    second = prepare(path, migrations_dir=migrations, head="0003")
+    second = prepare(path, migrations_dir=migrations, head=LATER)
     assert first is not None and second is not None and first != second
     assert first.exists() and second.exists()
 
@@ -459,11 +472,11 @@ def test_failed_upgrade_leaves_the_file_as_it_was(
     add_revision(migrations, body)
 
     with pytest.raises(StoreError, match=reason) as failure:
-        prepare(path, migrations_dir=migrations, head="0003")
+        prepare(path, migrations_dir=migrations, head=LATER)
 
     (backup,) = (path.parent / "backups").iterdir()
     assert str(backup) in str(failure.value)
-    assert revisions(path) == ["0002"]
+    assert revisions(path) == [SCHEMA_REVISION]
     assert "color" not in columns(path, "sessions")
     assert chat_titles(path) == ["Keep me"]
     with connect(path) as db:
@@ -476,7 +489,7 @@ def test_newer_database_is_refused_untouched(tmp_path: Path, migrations: Path) -
     path = db_path(tmp_path)
     store_with_data(path)
     add_revision(migrations, 'op.add_column("sessions", sa.Column("color", sa.Text()))')
-    prepare(path, migrations_dir=migrations, head="0003")  # as a newer app would leave it
+    prepare(path, migrations_dir=migrations, head=LATER)  # as a newer app would leave it
     shutil.rmtree(path.parent / "backups")
     before = digest(path)
 
@@ -485,7 +498,7 @@ def test_newer_database_is_refused_untouched(tmp_path: Path, migrations: Path) -
 
     assert digest(path) == before
     assert not (path.parent / "backups").exists()
-    assert revisions(path) == ["0003"]
+    assert revisions(path) == [LATER]
 
 
 def test_foreign_database_is_refused_untouched(tmp_path: Path) -> None:

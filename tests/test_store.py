@@ -23,6 +23,8 @@ from openchat_desktop.store import (
     Store,
     StoreError,
 )
+from openchat_desktop.store.codec import CODECS, RecordCodec
+from openchat_desktop.store.models import INTERNAL, Base
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -113,6 +115,50 @@ def test_records_are_frozen(store: Store) -> None:
     session = store.create_session()
     with pytest.raises(dataclasses.FrozenInstanceError):
         session.title = "changed"  # type: ignore[misc]
+
+
+# records and rows
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=lambda codec: codec.table.name)
+def test_each_record_has_its_tables_columns_in_order(codec: RecordCodec[object]) -> None:
+    """A column added to the model but not to the record (or the other way) fails here."""
+    columns = [c.name for c in codec.table.columns if not c.info.get(INTERNAL)]
+    fields = [f.name for f in dataclasses.fields(codec.record)]  # type: ignore[arg-type]
+    assert fields == columns, f"{codec.record.__name__} and the table {codec.table.name}"
+
+
+def test_every_table_but_the_link_table_has_a_record() -> None:
+    assert {codec.table.name for codec in CODECS} == set(Base.metadata.tables) - {
+        "message_attachments"
+    }
+
+
+def test_json_and_boolean_columns_read_the_same_on_every_path(store: Store) -> None:
+    plan_mode = {"planner": "p/big", "executor": "p/small"}
+    session = store.create_session(plan_mode=plan_mode)
+    # a JSON string: decoding twice or not at all would both go unnoticed with a dict
+    updated = store.update_session(session.id, think="high", pinned=True)
+    assert updated is not None
+    assert (updated.plan_mode, updated.think, updated.pinned) == (plan_mode, "high", True)
+    assert store.get_session(session.id) == updated
+    assert store.list_sessions() == [updated]
+
+    user, reply = store.start_reply(
+        session_id=session.id, parent_id=None, user_content="q", model="p/m"
+    )
+    error, usage, meta = {"code": "timeout"}, {"output_tokens": 3}, {"plan_ms": 12}
+    store.save_progress(
+        reply.id, content="an answer", reasoning="", status="error", error=error, usage=usage,
+        meta=meta,
+    )
+    saved = store.get_message(reply.id)
+    assert saved is not None and (saved.error, saved.usage, saved.meta) == (error, usage, meta)
+    assert store.branch(session.id)[-1] == saved
+    assert store.path_to(reply.id)[-1] == saved
+    assert store.siblings(reply.id) == [saved]
+    assert store.search("answer") == [(saved, "an <mark>answer</mark>")]
+    assert store.select_branch(user.id).think == "high"
 
 
 # sessions
@@ -232,8 +278,9 @@ def test_update_session(store: Store) -> None:
 def test_update_session_rejects_bad_input(store: Store) -> None:
     session = store.create_session()
     assert store.update_session("missing", title="x") is None
-    with pytest.raises(TypeError, match="leaf_id"):
-        store.update_session(session.id, leaf_id="x")
+    for kept_by_the_store in ("id", "leaf_id", "created_at", "updated_at"):
+        with pytest.raises(TypeError, match=kept_by_the_store):
+            store.update_session(session.id, **{kept_by_the_store: "x"})
     with pytest.raises(StoreError, match="no role"):
         store.update_session(session.id, role_id="missing")
     assert store.get_session(session.id) == session
@@ -631,7 +678,10 @@ def test_search_results_snippets_and_order(store: Store) -> None:
         "Café au lait",
     ]:
         parent = store.add_message(
-            session_id=session.id, parent_id=parent and parent.id, role="user", content=text
+            session_id=session.id,
+            parent_id=parent.id if parent else None,
+            role="user",
+            content=text,
         )
     results = store.search("parser")
     assert [m.content for m, _ in results][0] == "parser parser parser"  # best first

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .attachments import AttachmentRecord
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .migrate import SCHEMA_REVISION
 from .records import (
     FINISHED_STATUSES,
     ROLES,
     STATUSES,
+    AttachmentRecord,
     MessageRecord,
     RoleRecord,
     SessionRecord,

@@ -8,30 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from .clock import new_id, utc_now
+from .codec import ATTACHMENT_CODEC
+from .records import AttachmentRecord
 
-_COLUMNS = "id, sha256, name, mime, kind, size, text, created_at"
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentRecord:
-    id: str
-    sha256: str
-    name: str
-    mime: str
-    kind: str  # "image" | "text" | "pdf"
-    size: int
-    text: str | None  # extracted text of text and PDF files, as sent to the model
-    created_at: str
-
-
-def _record(row: Any) -> AttachmentRecord:
-    return AttachmentRecord(*row)
+_SELECT = f"SELECT {ATTACHMENT_CODEC.select_list} FROM attachments"
 
 
 def _marks(count: int) -> str:
@@ -42,18 +26,23 @@ class AttachmentRows:
     """Queries on `attachments` and `message_attachments`, each one short transaction."""
 
     # provided by Store: one short transaction on a pooled connection
-    _raw: Callable[..., AbstractContextManager[Connection]]
+    _transaction: Callable[..., AbstractContextManager[Connection]]
 
     def add_attachment(
         self, *, sha256: str, name: str, mime: str, kind: str, size: int, text: str | None
     ) -> AttachmentRecord:
-        created = utc_now()
-        record = AttachmentRecord(new_id(), sha256, name, mime, kind, size, text, created)
-        with self._raw(write=True) as conn:
-            conn.exec_driver_sql(
-                f"INSERT INTO attachments ({_COLUMNS}) VALUES ({_marks(8)})",
-                (record.id, sha256, name, mime, kind, size, text, created),
-            )
+        record = AttachmentRecord(
+            id=new_id(),
+            sha256=sha256,
+            name=name,
+            mime=mime,
+            kind=kind,
+            size=size,
+            text=text,
+            created_at=utc_now(),
+        )
+        with self._transaction(write=True) as conn:
+            ATTACHMENT_CODEC.insert(conn, record)
         return record
 
     def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
@@ -64,19 +53,19 @@ class AttachmentRows:
         """The rows of these ids that exist, in no particular order."""
         if not ids:
             return []
-        with self._raw(write=False) as conn:
+        with self._transaction(write=False) as conn:
             rows = conn.exec_driver_sql(
-                f"SELECT {_COLUMNS} FROM attachments WHERE id IN ({_marks(len(ids))})", tuple(ids)
+                f"{_SELECT} WHERE id IN ({_marks(len(ids))})", tuple(ids)
             ).all()
-        return [_record(row) for row in rows]
+        return [ATTACHMENT_CODEC.from_sql(row) for row in rows]
 
     def message_attachments(self, message_ids: Sequence[str]) -> dict[str, list[AttachmentRecord]]:
         """Each message's attachments in the order they were sent: one query for a branch."""
         if not message_ids:
             return {}
         found: dict[str, list[AttachmentRecord]] = {}
-        columns = ", ".join(f"a.{name.strip()}" for name in _COLUMNS.split(","))
-        with self._raw(write=False) as conn:
+        columns = ATTACHMENT_CODEC.qualified("a")
+        with self._transaction(write=False) as conn:
             for start in range(0, len(message_ids), 500):  # SQLite caps bound parameters
                 chunk = tuple(message_ids[start : start + 500])
                 rows = conn.exec_driver_sql(
@@ -87,7 +76,7 @@ class AttachmentRows:
                     chunk,
                 ).all()
                 for row in rows:
-                    found.setdefault(row[0], []).append(_record(row[1:]))
+                    found.setdefault(row[0], []).append(ATTACHMENT_CODEC.from_sql(row[1:]))
         return found
 
     def link_attachments(self, conn: Connection, message_id: str, ids: Sequence[str]) -> None:
@@ -101,7 +90,7 @@ class AttachmentRows:
             )
 
     def session_attachment_ids(self, session_id: str) -> list[str]:
-        with self._raw(write=False) as conn:
+        with self._transaction(write=False) as conn:
             rows = conn.exec_driver_sql(
                 "SELECT DISTINCT ma.attachment_id FROM message_attachments AS ma "
                 "JOIN messages AS m ON m.id = ma.message_id WHERE m.session_id = ?",
@@ -117,7 +106,7 @@ class AttachmentRows:
             f"id IN ({_marks(len(ids))}) AND NOT EXISTS "
             "(SELECT 1 FROM message_attachments WHERE attachment_id = attachments.id)"
         )
-        with self._raw(write=True) as conn:
+        with self._transaction(write=True) as conn:
             shas = conn.exec_driver_sql(
                 f"SELECT sha256 FROM attachments WHERE {unlinked}", tuple(ids)
             ).all()
@@ -130,7 +119,7 @@ class AttachmentRows:
             "created_at < ? AND NOT EXISTS "
             "(SELECT 1 FROM message_attachments WHERE attachment_id = attachments.id)"
         )
-        with self._raw(write=True) as conn:
+        with self._transaction(write=True) as conn:
             shas = conn.exec_driver_sql(
                 f"SELECT sha256 FROM attachments WHERE {stale}", (created_before,)
             ).all()
@@ -138,11 +127,11 @@ class AttachmentRows:
         return [row[0] for row in shas]
 
     def sha256_in_use(self, sha256: str) -> bool:
-        with self._raw(write=False) as conn:
+        with self._transaction(write=False) as conn:
             return conn.exec_driver_sql(
                 "SELECT 1 FROM attachments WHERE sha256 = ? LIMIT 1", (sha256,)
             ).first() is not None
 
     def attachment_shas(self) -> set[str]:
-        with self._raw(write=False) as conn:
+        with self._transaction(write=False) as conn:
             return {row[0] for row in conn.exec_driver_sql("SELECT sha256 FROM attachments")}

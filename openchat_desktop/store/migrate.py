@@ -129,6 +129,7 @@ def _upgrade(path: Path, state: FileState | None, migrations_dir: Path, head: st
         )
     stamp = state is not None and state.has_data and not current
     if stamp:
+        assert state is not None
         _check_initial_shape(path, state)
 
     backup = _backup(path, current[0] if current else None) if state and state.has_data else None

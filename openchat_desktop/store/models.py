@@ -36,6 +36,15 @@ class JSONText(TypeDecorator[Any]):
         return None if value is None else json.loads(value)
 
 
+# Column.info keys the store reads, so what a column is to the store is said once, where the
+# column is defined:
+#   INTERNAL       never leaves the store; no record carries it (store/codec.py)
+#   KEPT_BY_STORE  a chat column the store sets by its own rules; update_session() refuses it,
+#                  as it does the key (store/store.py)
+INTERNAL = "internal"
+KEPT_BY_STORE = "kept_by_store"
+
+
 class Base(DeclarativeBase):
     """The tables below share one metadata, which the migrations are checked against."""
 
@@ -69,12 +78,14 @@ class ChatSession(Base):
     system_prompt: Mapped[str | None] = mapped_column(Text)
     pinned: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
     draft: Mapped[str] = mapped_column(Text, server_default=text("''"))
-    # use_alter: sessions and messages point at each other
+    # use_alter: sessions and messages point at each other; the leaf moves as messages are
+    # added or a branch is picked, never by update_session()
     leaf_id: Mapped[str | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="SET NULL", use_alter=True, name="fk_sessions_leaf_id")
+        ForeignKey("messages.id", ondelete="SET NULL", use_alter=True, name="fk_sessions_leaf_id"),
+        info={KEPT_BY_STORE: True},
     )
-    created_at: Mapped[str] = mapped_column(String)
-    updated_at: Mapped[str] = mapped_column(String)
+    created_at: Mapped[str] = mapped_column(String, info={KEPT_BY_STORE: True})
+    updated_at: Mapped[str] = mapped_column(String, info={KEPT_BY_STORE: True})
     # {"planner": model id, "executor": model id} while Plan Mode is on
     plan_mode: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     # the chat's Think setting: true/false or a level such as "high"; null = model default
@@ -96,7 +107,7 @@ class Message(Base):
     )
 
     # seq is the rowid: the search index refers to it, and VACUUM may renumber an implicit rowid
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, info={INTERNAL: True})
     id: Mapped[str] = mapped_column(String)
     session_id: Mapped[str] = mapped_column(
         ForeignKey("sessions.id", ondelete="CASCADE", name="fk_messages_session_id")

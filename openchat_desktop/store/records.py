@@ -1,4 +1,9 @@
-"""Plain, frozen copies of rows: safe to hand to any thread after the session is gone."""
+"""Plain, frozen copies of rows: safe to hand to any thread after the transaction is over.
+
+Each record has its table's columns as fields, in the table's order (store/codec.py maps them
+by name; tests/test_store.py fails when a column and a field disagree). New columns go last,
+with a default, so code that builds records by keyword keeps working.
+"""
 
 from __future__ import annotations
 
@@ -53,3 +58,15 @@ class RoleRecord:
     instructions: str
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    id: str
+    sha256: str
+    name: str
+    mime: str
+    kind: str  # "image" | "text" | "pdf"
+    size: int
+    text: str | None  # extracted text of text and PDF files, as sent to the model
+    created_at: str

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
     URL,
+    ColumnElement,
     Engine,
-    String,
     and_,
-    column,
     create_engine,
     delete,
     event,
     func,
-    insert,
     or_,
     select,
     text,
@@ -29,22 +25,34 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 from .attachments import AttachmentRows
 from .clock import new_id, utc_now
+from .codec import MESSAGE_CODEC, ROLE_CODEC, SESSION_CODEC
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
 from .migrate import prepare
-from .models import ChatSession, Message, Role
+from .models import KEPT_BY_STORE, ChatSession, Message, Role
 from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
 
 PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
-SESSION_FIELDS = frozenset(
-    {"title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think"}
-)
 # Walks of the tree stop here even if a damaged file ever held a cycle.
 MAX_DEPTH = 1_000_000
+# What update_session() may change: the chat's columns but its key and those the store keeps.
+SETTABLE_SESSION_FIELDS = frozenset(
+    column.name
+    for column in ChatSession.__table__.columns
+    if column.name in SESSION_CODEC.columns
+    and not column.primary_key
+    and not column.info.get(KEPT_BY_STORE)
+)
+# What a send may change of its chat besides the leaf.
+SEND_CHANGES = frozenset({"title", "model"})
+
+# Records are read with plain SQL of the codec's columns (see codec.py); these are the lookups.
+_SESSION_BY_ID = f"SELECT {SESSION_CODEC.select_list} FROM sessions WHERE id = ?"
+_MESSAGE_BY_ID = f"SELECT {MESSAGE_CODEC.select_list} FROM messages WHERE id = ?"
+_ROLE_BY_ID = f"SELECT {ROLE_CODEC.select_list} FROM roles WHERE id = ?"
 
 # Ancestors of :start, nearest first, at most :limit of them (-1: all); SQLite stops the
 # recursion at the LIMIT, so the newest 50 of a 10,000-message chat cost 50 lookups.
@@ -57,12 +65,21 @@ WITH RECURSIVE path(seq, parent_id, depth) AS (
     WHERE path.depth < :max_depth
     LIMIT :limit
 )
-SELECT messages.* FROM path JOIN messages ON messages.seq = path.seq
+SELECT {columns} FROM path JOIN messages ON messages.seq = path.seq
 ORDER BY path.depth DESC
 """
+_ANCESTORS_ANY_CHAT = text(
+    _ANCESTORS.format(session_filter="", columns=MESSAGE_CODEC.qualified("messages"))
+)
+_ANCESTORS_IN_CHAT = text(
+    _ANCESTORS.format(
+        session_filter="AND session_id = :session_id",
+        columns=MESSAGE_CODEC.qualified("messages"),
+    )
+)
 
 # From :start, follow the newest child until there is none; the last one is the leaf.
-_NEWEST_LEAF = """
+_NEWEST_LEAF = text("""
 WITH RECURSIVE down(id, depth) AS (
     SELECT :start, 0
     UNION ALL
@@ -72,15 +89,16 @@ WITH RECURSIVE down(id, depth) AS (
     FROM down WHERE down.id IS NOT NULL AND down.depth < :max_depth
 )
 SELECT id FROM down WHERE id IS NOT NULL ORDER BY depth DESC LIMIT 1
-"""
+""")
 
-_SEARCH = """
-SELECT messages.*, snippet(messages_fts, 0, :open, :close, '…', 16) AS snippet
+# The snippet is the last column, after the message's.
+_SEARCH = text(f"""
+SELECT {MESSAGE_CODEC.qualified("messages")}, snippet(messages_fts, 0, :open, :close, '…', 16)
 FROM messages_fts JOIN messages ON messages.seq = messages_fts.rowid
 WHERE messages_fts MATCH :expr
 ORDER BY messages_fts.rank, messages.seq DESC
 LIMIT :limit
-"""
+""")
 
 
 def _casefold(value: str | None) -> str | None:
@@ -108,62 +126,6 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _check_status(status: str) -> None:
-    if status not in STATUSES:
-        raise StoreError(f"Unknown message status {status!r}; expected one of {STATUSES}.")
-
-
-def _session_record(row: Any, *, raw: bool = False) -> SessionRecord:
-    """A record from an ORM row (JSON columns decoded) or a raw row (`raw`: JSON text)."""
-    decode = json.loads if raw else (lambda value: value)
-    return SessionRecord(
-        id=row.id,
-        title=row.title,
-        model=row.model,
-        role_id=row.role_id,
-        system_prompt=row.system_prompt,
-        pinned=bool(row.pinned),
-        draft=row.draft,
-        leaf_id=row.leaf_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        plan_mode=None if row.plan_mode is None else decode(row.plan_mode),
-        think=None if row.think is None else decode(row.think),
-    )
-
-
-def _message_record(row: Any) -> MessageRecord:
-    """A record from a Message or from a result row with the same column names."""
-    return MessageRecord(
-        id=row.id,
-        session_id=row.session_id,
-        parent_id=row.parent_id,
-        role=row.role,
-        content=row.content,
-        reasoning=row.reasoning,
-        html=row.html,
-        html_version=row.html_version,
-        model=row.model,
-        status=row.status,
-        error=row.error,
-        usage=row.usage,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        plan=row.plan,
-        meta=row.meta,
-    )
-
-
-def _role_record(row: Role) -> RoleRecord:
-    return RoleRecord(
-        id=row.id,
-        name=row.name,
-        instructions=row.instructions,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
 class Store(AttachmentRows):
     """One SQLite file of chats; every call is one short transaction on a pooled connection."""
 
@@ -179,9 +141,7 @@ class Store(AttachmentRows):
         self._write_lock = threading.Lock()
         event.listen(self._engine, "connect", _on_connect)
         event.listen(self._engine, "begin", _on_begin)
-        self._read = sessionmaker(self._engine, expire_on_commit=False)
         self._immediate = self._engine.execution_options(openchat_begin="IMMEDIATE")
-        self._write = sessionmaker(self._immediate, expire_on_commit=False)
         self._closed = False
         try:
             # One connection now: it switches the file to WAL before threads race for it.
@@ -208,26 +168,19 @@ class Store(AttachmentRows):
         self.close()
 
     @contextmanager
-    def _begin(self, opener: Any, *, write: bool) -> Iterator[Any]:
-        """A transaction from `opener` (a sessionmaker or an engine)."""
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        """A Core connection in a transaction. Not an ORM session: that costs ~0.3 ms more per
+        call, which shows in the time to first token and in opening a chat."""
         if self._closed:
             raise StoreError("The chat database is closed.")
         # Writers of this process queue on a lock that wakes the next one at once; SQLite's
         # busy handler would sleep in growing steps (up to 100 ms) while the lock is taken.
         lock = self._write_lock if write else nullcontext()
         try:
-            with lock, opener.begin() as handle:
-                yield handle
+            with lock, (self._immediate if write else self._engine).begin() as conn:
+                yield conn
         except DBAPIError as exc:
             raise StoreError(f"The chat database could not do that: {exc.orig}") from exc
-
-    def _transaction(self, *, write: bool) -> AbstractContextManager[Session]:
-        return self._begin(self._write if write else self._read, write=write)
-
-    def _raw(self, *, write: bool) -> AbstractContextManager[Connection]:
-        """A Core connection in a transaction, for the paths a send takes: an ORM session
-        costs ~0.3 ms more per call, which shows in the time to first token."""
-        return self._begin(self._immediate if write else self._engine, write=write)
 
     # sessions
 
@@ -254,40 +207,40 @@ class Store(AttachmentRows):
             updated_at=now,
             plan_mode=plan_mode,
         )
-        with self._transaction(write=True) as s:
-            self._require_role(s, role_id)
-            s.execute(insert(ChatSession).values(**_fields(record)))
+        with self._transaction(write=True) as conn:
+            _require_role(conn, role_id)
+            SESSION_CODEC.insert(conn, record)
         return record
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        with self._raw(write=False) as conn:
-            row = conn.exec_driver_sql(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
-            ).first()
-        return None if row is None else _session_record(row, raw=True)
+        with self._transaction(write=False) as conn:
+            return _session(conn, session_id)
 
     def list_sessions(
         self, *, q: str | None = None, limit: int | None = None
     ) -> list[SessionRecord]:
         """Pinned first, then the most recently changed; `q` filters titles, ignoring case."""
-        stmt = select(ChatSession).order_by(
-            ChatSession.pinned.desc(), ChatSession.updated_at.desc(), ChatSession.id
-        )
+        sql = f"SELECT {SESSION_CODEC.select_list} FROM sessions"
+        params: list[Any] = []
         if q:
             # instr() takes q literally: no LIKE wildcards to escape
-            stmt = stmt.where(func.instr(func.casefold(ChatSession.title), q.casefold()) > 0)
+            sql += " WHERE instr(casefold(title), ?) > 0"
+            params.append(q.casefold())
+        sql += " ORDER BY pinned DESC, updated_at DESC, id"
         if limit is not None:
-            stmt = stmt.limit(max(limit, 0))
-        with self._transaction(write=False) as s:
-            return [_session_record(row) for row in s.scalars(stmt)]
+            sql += " LIMIT ?"
+            params.append(max(limit, 0))
+        with self._transaction(write=False) as conn:
+            rows = conn.exec_driver_sql(sql, tuple(params))
+            return [SESSION_CODEC.from_sql(row) for row in rows]
 
     def update_session(self, session_id: str, **fields: Any) -> SessionRecord | None:
-        """Change some of title, model, role_id, system_prompt, pinned, draft, plan_mode,
-        think.
+        """Change some of the chat's columns: any but its id, its leaf and its timestamps
+        (`SETTABLE_SESSION_FIELDS`, from the table).
 
         A draft-only change keeps updated_at, so typing does not reorder the sidebar.
         """
-        unknown = fields.keys() - SESSION_FIELDS
+        unknown = fields.keys() - SETTABLE_SESSION_FIELDS
         if unknown:
             raise TypeError(f"update_session() got unknown fields: {', '.join(sorted(unknown))}")
         values = dict(fields)
@@ -295,35 +248,24 @@ class Store(AttachmentRows):
             values["pinned"] = bool(values["pinned"])
         if values.keys() - {"draft"}:
             values["updated_at"] = utc_now()
-        with self._transaction(write=True) as s:
+        with self._transaction(write=True) as conn:
             if values.get("role_id") is not None:
-                self._require_role(s, values["role_id"])
+                _require_role(conn, values["role_id"])
             if values:
-                s.execute(
-                    update(ChatSession)
-                    .where(ChatSession.id == session_id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
+                conn.execute(
+                    update(ChatSession).where(ChatSession.id == session_id).values(**values)
                 )
-            row = s.get(ChatSession, session_id)
-            return None if row is None else _session_record(row)
+            return _session(conn, session_id)
 
     def delete_session(self, session_id: str) -> bool:
         """Delete a chat with all its messages."""
-        with self._transaction(write=True) as s:
+        with self._transaction(write=True) as conn:
             # Cut the tree first: cascading along parent_id recurses once per generation and
             # SQLite gives up at 1,000 levels, so a long chat could not be deleted otherwise.
-            s.execute(
-                update(Message)
-                .where(Message.session_id == session_id)
-                .values(parent_id=None)
-                .execution_options(synchronize_session=False)
+            conn.execute(
+                update(Message).where(Message.session_id == session_id).values(parent_id=None)
             )
-            result = s.execute(
-                delete(ChatSession)
-                .where(ChatSession.id == session_id)
-                .execution_options(synchronize_session=False)
-            )
+            result = conn.execute(delete(ChatSession).where(ChatSession.id == session_id))
             return bool(result.rowcount)
 
     # messages
@@ -340,45 +282,21 @@ class Store(AttachmentRows):
         reasoning: str = "",
     ) -> MessageRecord:
         """Add a message under `parent_id` and make it the leaf the chat shows."""
-        if role not in ROLES:
-            raise StoreError(f"Unknown message role {role!r}; expected one of {ROLES}.")
-        _check_status(status)
-        now = utc_now()
-        record = MessageRecord(
-            id=new_id(),
+        message = _new_message(
             session_id=session_id,
             parent_id=parent_id,
             role=role,
             content=content,
-            reasoning=reasoning,
-            html=None,
-            html_version=0,
             model=model,
             status=status,
-            error=None,
-            usage=None,
-            created_at=now,
-            updated_at=now,
+            reasoning=reasoning,
+            created_at=utc_now(),
         )
-        with self._transaction(write=True) as s:
-            if s.scalar(select(ChatSession.id).where(ChatSession.id == session_id)) is None:
-                raise SessionNotFound(f"There is no chat {session_id}.")
-            if parent_id is not None:
-                parent_session = s.scalar(select(Message.session_id).where(Message.id == parent_id))
-                if parent_session is None:
-                    raise MessageNotFound(f"There is no message {parent_id} to reply to.")
-                if parent_session != session_id:
-                    raise StoreError(
-                        f"Message {parent_id} belongs to another chat than {session_id}."
-                    )
-            s.execute(insert(Message).values(**_fields(record)))
-            s.execute(
-                update(ChatSession)
-                .where(ChatSession.id == session_id)
-                .values(leaf_id=record.id, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        return record
+        with self._transaction(write=True) as conn:
+            _check_place(conn, session_id, parent_id)
+            MESSAGE_CODEC.insert(conn, message)
+            _show_leaf(conn, session_id, message.id, updated_at=message.created_at)
+        return message
 
     def start_reply(
         self,
@@ -400,49 +318,37 @@ class Store(AttachmentRows):
         """
         now = utc_now()
         changes = dict(session_changes or {})
-        unknown = set(changes) - {"title", "model"}
+        unknown = changes.keys() - SEND_CHANGES
         if unknown:
             raise StoreError(f"start_reply cannot change {sorted(unknown)}.")
-        with self._raw(write=True) as conn:
-            if conn.exec_driver_sql(
-                "SELECT 1 FROM sessions WHERE id = ?", (session_id,)
-            ).first() is None:
-                raise SessionNotFound(f"There is no chat {session_id}.")
-            parent = None
-            if parent_id is not None:
-                parent = conn.exec_driver_sql(
-                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (parent_id,)
-                ).first()
-                if parent is None:
-                    raise MessageNotFound(f"There is no message {parent_id} to reply to.")
-                if parent.session_id != session_id:
-                    raise StoreError(
-                        f"Message {parent_id} belongs to another chat than {session_id}."
-                    )
+        with self._transaction(write=True) as conn:
+            parent = _check_place(conn, session_id, parent_id)
             if user_content is not None:
-                user = MessageRecord(
-                    id=new_id(), session_id=session_id, parent_id=parent_id, role="user",
-                    content=user_content, reasoning="", html=None, html_version=0, model=None,
-                    status="complete", error=None, usage=None, created_at=now, updated_at=now,
+                user = _new_message(
+                    session_id=session_id,
+                    parent_id=parent_id,
+                    role="user",
+                    content=user_content,
+                    created_at=now,
                 )
-                conn.exec_driver_sql(_INSERT_MESSAGE, _message_params(user))
+                MESSAGE_CODEC.insert(conn, user)
                 self.link_attachments(conn, user.id, attachment_ids)
             elif parent is not None and parent.role == "user":
-                user = _message_from_row(parent)
+                user = parent
             else:
                 raise StoreError("A reply must answer a user message.")
-            reply = MessageRecord(
-                id=new_id(), session_id=session_id, parent_id=user.id, role="assistant",
-                content="", reasoning="", html=None, html_version=0, model=model,
-                status="streaming", error=None, usage=None, created_at=utc_now(),
-                updated_at=now,
+            # its own, later stamp: a reply sorts after the message it answers
+            reply = _new_message(
+                session_id=session_id,
+                parent_id=user.id,
+                role="assistant",
+                content="",
+                model=model,
+                status="streaming",
+                created_at=utc_now(),
             )
-            conn.exec_driver_sql(_INSERT_MESSAGE, _message_params(reply))
-            changes.update(leaf_id=reply.id, updated_at=now)
-            assignments = ", ".join(f"{name} = ?" for name in changes)
-            conn.exec_driver_sql(
-                f"UPDATE sessions SET {assignments} WHERE id = ?", (*changes.values(), session_id)
-            )
+            MESSAGE_CODEC.insert(conn, reply)
+            _show_leaf(conn, session_id, reply.id, updated_at=now, changes=changes)
         return user, reply
 
     def save_progress_many(self, progress: list[tuple[str, ...]]) -> None:
@@ -456,7 +362,7 @@ class Store(AttachmentRows):
         for message_id, content, reasoning, *rest in progress:
             plan = rest[0] if rest else None
             rows.append((content, reasoning, plan, now, message_id))
-        with self._raw(write=True) as conn:
+        with self._transaction(write=True) as conn:
             conn.exec_driver_sql(
                 "UPDATE messages SET content = ?, reasoning = ?, plan = COALESCE(?, plan), "
                 "html = NULL, updated_at = ? WHERE id = ? AND status = 'streaming'",
@@ -464,9 +370,8 @@ class Store(AttachmentRows):
             )
 
     def get_message(self, message_id: str) -> MessageRecord | None:
-        with self._transaction(write=False) as s:
-            row = s.scalar(select(Message).where(Message.id == message_id))
-            return None if row is None else _message_record(row)
+        with self._transaction(write=False) as conn:
+            return _message(conn, message_id)
 
     def save_progress(
         self,
@@ -504,23 +409,17 @@ class Store(AttachmentRows):
             values["plan"] = plan
         if meta is not None:
             values["meta"] = meta
-        with self._transaction(write=True) as s:
-            result = s.execute(
-                update(Message)
-                .where(Message.id == message_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+        with self._transaction(write=True) as conn:
+            result = conn.execute(update(Message).where(Message.id == message_id).values(**values))
             return bool(result.rowcount)
 
     def set_html(self, message_id: str, html: str, version: int) -> bool:
         """Cache rendered html of a finished message; False if it is gone or streams again."""
-        with self._transaction(write=True) as s:
-            result = s.execute(
+        with self._transaction(write=True) as conn:
+            result = conn.execute(
                 update(Message)
                 .where(Message.id == message_id, Message.status != "streaming")
                 .values(html=html, html_version=version)
-                .execution_options(synchronize_session=False)
             )
             return bool(result.rowcount)
 
@@ -539,10 +438,10 @@ class Store(AttachmentRows):
         """
         if limit is not None and limit <= 0:
             return []
-        with self._transaction(write=False) as s:
+        with self._transaction(write=False) as conn:
             start: str | None
             if before_id is not None:
-                start = s.scalar(
+                start = conn.scalar(
                     select(Message.parent_id).where(
                         Message.id == before_id, Message.session_id == session_id
                     )
@@ -550,30 +449,37 @@ class Store(AttachmentRows):
             elif leaf_id is not None:
                 start = leaf_id
             else:
-                start = s.scalar(select(ChatSession.leaf_id).where(ChatSession.id == session_id))
+                start = conn.scalar(
+                    select(ChatSession.leaf_id).where(ChatSession.id == session_id)
+                )
             if start is None:
                 return []
-            return self._ancestors(s, start, session_id=session_id, limit=limit)
+            return _ancestors(conn, start, session_id=session_id, limit=limit)
 
     def path_to(self, message_id: str) -> list[MessageRecord]:
         """Root→message, oldest first: the context for regenerating or editing it."""
-        with self._transaction(write=False) as s:
-            return self._ancestors(s, message_id, session_id=None, limit=None)
+        with self._transaction(write=False) as conn:
+            return _ancestors(conn, message_id, session_id=None, limit=None)
 
     def siblings(self, message_id: str) -> list[MessageRecord]:
         """The alternatives at this point of the tree (itself included), oldest first."""
-        with self._transaction(write=False) as s:
-            row = s.execute(
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
                 select(Message.session_id, Message.parent_id).where(Message.id == message_id)
             ).first()
             if row is None:
                 return []
             if row.parent_id is None:
-                same_place = and_(Message.session_id == row.session_id, Message.parent_id.is_(None))
+                same_place = "session_id = ? AND parent_id IS NULL"
+                params: tuple[str, ...] = (row.session_id,)
             else:
-                same_place = Message.parent_id == row.parent_id
-            stmt = select(Message).where(same_place).order_by(Message.created_at, Message.seq)
-            return [_message_record(m) for m in s.scalars(stmt)]
+                same_place, params = "parent_id = ?", (row.parent_id,)
+            rows = conn.exec_driver_sql(
+                f"SELECT {MESSAGE_CODEC.select_list} FROM messages WHERE {same_place}"
+                " ORDER BY created_at, seq",
+                params,
+            )
+            return [MESSAGE_CODEC.from_sql(found) for found in rows]
 
     def sibling_ids(self, messages: list[MessageRecord]) -> dict[str, list[str]]:
         """For each message, the ids of its alternatives (itself included), oldest first:
@@ -582,7 +488,7 @@ class Store(AttachmentRows):
             return {}
         parents = {m.parent_id for m in messages if m.parent_id is not None}
         roots = {m.session_id for m in messages if m.parent_id is None}
-        where = []
+        where: list[ColumnElement[bool]] = []
         if parents:
             where.append(Message.parent_id.in_(parents))
         if roots:
@@ -593,8 +499,8 @@ class Store(AttachmentRows):
             .order_by(Message.created_at, Message.seq)
         )
         groups: dict[tuple[str | None, str | None], list[str]] = {}
-        with self._transaction(write=False) as s:
-            for row in s.execute(stmt):
+        with self._transaction(write=False) as conn:
+            for row in conn.execute(stmt):
                 place = (row.parent_id, None if row.parent_id else row.session_id)
                 groups.setdefault(place, []).append(row.id)
         return {
@@ -607,31 +513,27 @@ class Store(AttachmentRows):
 
         updated_at stays: looking at another branch is not a change that reorders the sidebar.
         """
-        with self._transaction(write=True) as s:
-            session_id = s.scalar(select(Message.session_id).where(Message.id == message_id))
+        with self._transaction(write=True) as conn:
+            session_id = conn.scalar(select(Message.session_id).where(Message.id == message_id))
             if session_id is None:
                 raise MessageNotFound(f"There is no message {message_id}.")
-            leaf = s.execute(
-                text(_NEWEST_LEAF), {"start": message_id, "max_depth": MAX_DEPTH}
+            leaf = conn.execute(
+                _NEWEST_LEAF, {"start": message_id, "max_depth": MAX_DEPTH}
             ).scalar_one()
-            s.execute(
-                update(ChatSession)
-                .where(ChatSession.id == session_id)
-                .values(leaf_id=leaf)
-                .execution_options(synchronize_session=False)
+            conn.execute(
+                update(ChatSession).where(ChatSession.id == session_id).values(leaf_id=leaf)
             )
-            row = s.get(ChatSession, session_id)
-            assert row is not None  # the message's chat exists: messages cascade with it
-            return _session_record(row)
+            session = _session(conn, session_id)
+            assert session is not None  # the message's chat exists: messages cascade with it
+            return session
 
     def mark_interrupted(self) -> int:
         """At start-up, replies left 'streaming' by a crash become 'interrupted', text kept."""
-        with self._transaction(write=True) as s:
-            result = s.execute(
+        with self._transaction(write=True) as conn:
+            result = conn.execute(
                 update(Message)
                 .where(Message.status == "streaming")
                 .values(status="interrupted", updated_at=utc_now())
-                .execution_options(synchronize_session=False)
             )
             return result.rowcount
 
@@ -640,37 +542,36 @@ class Store(AttachmentRows):
         expr = match_expression(query)
         if expr is None or limit <= 0:
             return []
-        stmt = text(_SEARCH).columns(*Message.__table__.columns, column("snippet", String))
         params = {"expr": expr, "limit": limit, "open": MARK_OPEN, "close": MARK_CLOSE}
-        with self._transaction(write=False) as s:
-            rows = s.execute(stmt, params).all()
-        return [(_message_record(row), snippet_html(row.snippet)) for row in rows]
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(_SEARCH, params).all()
+        return [(MESSAGE_CODEC.from_sql(row[:-1]), snippet_html(row[-1])) for row in rows]
 
     def count_messages(self) -> int:
-        with self._transaction(write=False) as s:
-            return s.scalar(select(func.count()).select_from(Message)) or 0
+        with self._transaction(write=False) as conn:
+            return conn.scalar(select(func.count()).select_from(Message)) or 0
 
     # roles
 
     def list_roles(self) -> list[RoleRecord]:
         """Every role, by name ignoring case."""
-        with self._transaction(write=False) as s:
-            roles = [_role_record(row) for row in s.scalars(select(Role))]
+        with self._transaction(write=False) as conn:
+            rows = conn.exec_driver_sql(f"SELECT {ROLE_CODEC.select_list} FROM roles")
+            roles = [ROLE_CODEC.from_sql(row) for row in rows]
         return sorted(roles, key=lambda role: (role.name.casefold(), role.name))
 
     def get_role(self, role_id: str) -> RoleRecord | None:
-        with self._transaction(write=False) as s:
-            row = s.get(Role, role_id)
-            return None if row is None else _role_record(row)
+        with self._transaction(write=False) as conn:
+            return _role(conn, role_id)
 
     def create_role(self, *, name: str, instructions: str) -> RoleRecord:
         now = utc_now()
         record = RoleRecord(
             id=new_id(), name=name, instructions=instructions, created_at=now, updated_at=now
         )
-        with self._transaction(write=True) as s:
-            self._require_free_name(s, name, role_id=None)
-            s.execute(insert(Role).values(**_fields(record)))
+        with self._transaction(write=True) as conn:
+            _require_free_name(conn, name, role_id=None)
+            ROLE_CODEC.insert(conn, record)
         return record
 
     def update_role(
@@ -681,96 +582,137 @@ class Store(AttachmentRows):
             values["name"] = name
         if instructions is not None:
             values["instructions"] = instructions
-        with self._transaction(write=True) as s:
-            if s.get(Role, role_id) is None:
+        with self._transaction(write=True) as conn:
+            role = _role(conn, role_id)
+            if role is None:
                 return None
             if name is not None:
-                self._require_free_name(s, name, role_id=role_id)
-            if values:
-                values["updated_at"] = utc_now()
-                s.execute(
-                    update(Role)
-                    .where(Role.id == role_id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                s.expire_all()
-            row = s.get(Role, role_id)
-            assert row is not None  # checked above, in this transaction
-            return _role_record(row)
+                _require_free_name(conn, name, role_id=role_id)
+            if not values:
+                return role
+            values["updated_at"] = utc_now()
+            conn.execute(update(Role).where(Role.id == role_id).values(**values))
+            changed = _role(conn, role_id)
+            assert changed is not None  # read above, in this transaction
+            return changed
 
     def delete_role(self, role_id: str) -> bool:
         """Delete a role; chats that used it keep going without one."""
-        with self._transaction(write=True) as s:
-            result = s.execute(
-                delete(Role).where(Role.id == role_id).execution_options(synchronize_session=False)
-            )
+        with self._transaction(write=True) as conn:
+            result = conn.execute(delete(Role).where(Role.id == role_id))
             return bool(result.rowcount)
 
-    # helpers
 
-    def _ancestors(
-        self, s: Session, start: str, *, session_id: str | None, limit: int | None
-    ) -> list[MessageRecord]:
-        sql = _ANCESTORS.format(
-            session_filter="" if session_id is None else "AND session_id = :session_id"
-        )
-        params: dict[str, Any] = {
-            "start": start,
-            "limit": -1 if limit is None else limit,
-            "max_depth": MAX_DEPTH,
-        }
-        if session_id is not None:
-            params["session_id"] = session_id
-        # Plain rows, not ORM objects: a whole long chat loads several times faster.
-        stmt = text(sql).columns(*Message.__table__.columns)
-        return [_message_record(row) for row in s.execute(stmt, params)]
-
-    @staticmethod
-    def _require_role(s: Session, role_id: str | None) -> None:
-        if role_id is not None and s.get(Role, role_id) is None:
-            raise StoreError(f"There is no role {role_id}.")
-
-    @staticmethod
-    def _require_free_name(s: Session, name: str, *, role_id: str | None) -> None:
-        stmt = select(Role.id).where(func.casefold(Role.name) == name.casefold())
-        if role_id is not None:
-            stmt = stmt.where(Role.id != role_id)
-        if s.scalar(stmt.limit(1)) is not None:
-            raise RoleNameTaken(f"A role named {name!r} already exists.")
+# Reads and checks shared by the methods above, each inside the caller's transaction.
 
 
-_SESSION_COLUMNS = (
-    "id, title, model, role_id, system_prompt, pinned, draft, leaf_id, created_at, updated_at,"
-    " plan_mode, think"
-)
-_MESSAGE_FIELDS = (
-    "id", "session_id", "parent_id", "role", "content", "reasoning", "html", "html_version",
-    "model", "status", "error", "usage", "created_at", "updated_at", "plan", "meta",
-)
-_MESSAGE_JSON_FIELDS = ("error", "usage", "meta")
-_MESSAGE_COLUMNS = ", ".join(_MESSAGE_FIELDS)
-_INSERT_MESSAGE = (
-    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * len(_MESSAGE_FIELDS))})"
-)
+def _session(conn: Connection, session_id: str) -> SessionRecord | None:
+    row = conn.exec_driver_sql(_SESSION_BY_ID, (session_id,)).first()
+    return None if row is None else SESSION_CODEC.from_sql(row)
 
 
-def _message_params(record: MessageRecord) -> tuple[Any, ...]:
-    """A record as the raw INSERT's parameters (JSON columns as text, like JSONText)."""
-    values = _fields(record)
-    for name in _MESSAGE_JSON_FIELDS:
-        if values[name] is not None:
-            values[name] = json.dumps(values[name], ensure_ascii=False, separators=(",", ":"))
-    return tuple(values[name] for name in _MESSAGE_FIELDS)
+def _message(conn: Connection, message_id: str) -> MessageRecord | None:
+    row = conn.exec_driver_sql(_MESSAGE_BY_ID, (message_id,)).first()
+    return None if row is None else MESSAGE_CODEC.from_sql(row)
 
 
-def _message_from_row(row: Any) -> MessageRecord:
-    values = dict(zip(_MESSAGE_FIELDS, row, strict=True))
-    for name in _MESSAGE_JSON_FIELDS:
-        if values[name] is not None:
-            values[name] = json.loads(values[name])
-    return MessageRecord(**values)
+def _role(conn: Connection, role_id: str) -> RoleRecord | None:
+    row = conn.exec_driver_sql(_ROLE_BY_ID, (role_id,)).first()
+    return None if row is None else ROLE_CODEC.from_sql(row)
 
 
-def _fields(record: Any) -> dict[str, Any]:
-    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+def _ancestors(
+    conn: Connection, start: str, *, session_id: str | None, limit: int | None
+) -> list[MessageRecord]:
+    params: dict[str, Any] = {
+        "start": start,
+        "limit": -1 if limit is None else limit,
+        "max_depth": MAX_DEPTH,
+    }
+    if session_id is None:
+        stmt = _ANCESTORS_ANY_CHAT
+    else:
+        stmt, params["session_id"] = _ANCESTORS_IN_CHAT, session_id
+    return [MESSAGE_CODEC.from_sql(row) for row in conn.execute(stmt, params)]
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise StoreError(f"Unknown message status {status!r}; expected one of {STATUSES}.")
+
+
+def _new_message(
+    *,
+    session_id: str,
+    parent_id: str | None,
+    role: str,
+    content: str,
+    created_at: str,
+    model: str | None = None,
+    status: str = "complete",
+    reasoning: str = "",
+) -> MessageRecord:
+    """A message about to be written; every new message row starts here."""
+    if role not in ROLES:
+        raise StoreError(f"Unknown message role {role!r}; expected one of {ROLES}.")
+    _check_status(status)
+    return MessageRecord(
+        id=new_id(),
+        session_id=session_id,
+        parent_id=parent_id,
+        role=role,
+        content=content,
+        reasoning=reasoning,
+        html=None,
+        html_version=0,
+        model=model,
+        status=status,
+        error=None,
+        usage=None,
+        created_at=created_at,
+        updated_at=created_at,
+    )
+
+
+def _check_place(conn: Connection, session_id: str, parent_id: str | None) -> MessageRecord | None:
+    """Refuse a new message of a chat that does not exist, or under a parent that is missing
+    or in another chat; returns the parent."""
+    if conn.exec_driver_sql("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).first() is None:
+        raise SessionNotFound(f"There is no chat {session_id}.")
+    if parent_id is None:
+        return None
+    parent = _message(conn, parent_id)
+    if parent is None:
+        raise MessageNotFound(f"There is no message {parent_id} to reply to.")
+    if parent.session_id != session_id:
+        raise StoreError(f"Message {parent_id} belongs to another chat than {session_id}.")
+    return parent
+
+
+def _show_leaf(
+    conn: Connection,
+    session_id: str,
+    leaf_id: str,
+    *,
+    updated_at: str,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Make a new message the one the chat shows: a change of the chat, so updated_at moves."""
+    values = {**(changes or {}), "leaf_id": leaf_id, "updated_at": updated_at}
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    conn.exec_driver_sql(
+        f"UPDATE sessions SET {assignments} WHERE id = ?", (*values.values(), session_id)
+    )
+
+
+def _require_role(conn: Connection, role_id: str | None) -> None:
+    if role_id is not None and conn.scalar(select(Role.id).where(Role.id == role_id)) is None:
+        raise StoreError(f"There is no role {role_id}.")
+
+
+def _require_free_name(conn: Connection, name: str, *, role_id: str | None) -> None:
+    stmt = select(Role.id).where(func.casefold(Role.name) == name.casefold())
+    if role_id is not None:
+        stmt = stmt.where(Role.id != role_id)
+    if conn.scalar(stmt.limit(1)) is not None:
+        raise RoleNameTaken(f"A role named {name!r} already exists.")
