@@ -362,11 +362,11 @@ class Store(AttachmentRows):
         )
         with self._transaction(write=True) as s:
             if s.scalar(select(ChatSession.id).where(ChatSession.id == session_id)) is None:
-                raise SessionNotFound(f"There is no chat {session_id}.")
+                raise SessionNotFound("That chat or message no longer exists.")
             if parent_id is not None:
                 parent_session = s.scalar(select(Message.session_id).where(Message.id == parent_id))
                 if parent_session is None:
-                    raise MessageNotFound(f"There is no message {parent_id} to reply to.")
+                    raise MessageNotFound("That chat or message no longer exists.")
                 if parent_session != session_id:
                     raise StoreError(
                         f"Message {parent_id} belongs to another chat than {session_id}."
@@ -407,14 +407,14 @@ class Store(AttachmentRows):
             if conn.exec_driver_sql(
                 "SELECT 1 FROM sessions WHERE id = ?", (session_id,)
             ).first() is None:
-                raise SessionNotFound(f"There is no chat {session_id}.")
+                raise SessionNotFound("That chat or message no longer exists.")
             parent = None
             if parent_id is not None:
                 parent = conn.exec_driver_sql(
                     f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (parent_id,)
                 ).first()
                 if parent is None:
-                    raise MessageNotFound(f"There is no message {parent_id} to reply to.")
+                    raise MessageNotFound("That chat or message no longer exists.")
                 if parent.session_id != session_id:
                     raise StoreError(
                         f"Message {parent_id} belongs to another chat than {session_id}."
@@ -610,7 +610,7 @@ class Store(AttachmentRows):
         with self._transaction(write=True) as s:
             session_id = s.scalar(select(Message.session_id).where(Message.id == message_id))
             if session_id is None:
-                raise MessageNotFound(f"There is no message {message_id}.")
+                raise MessageNotFound("That chat or message no longer exists.")
             leaf = s.execute(
                 text(_NEWEST_LEAF), {"start": message_id, "max_depth": MAX_DEPTH}
             ).scalar_one()
@@ -737,7 +737,7 @@ class Store(AttachmentRows):
         if role_id is not None:
             stmt = stmt.where(Role.id != role_id)
         if s.scalar(stmt.limit(1)) is not None:
-            raise RoleNameTaken(f"A role named {name!r} already exists.")
+            raise RoleNameTaken(f"A role named “{name}” already exists. Pick another name.")
 
 
 _SESSION_COLUMNS = (
