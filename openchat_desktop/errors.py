@@ -1,46 +1,77 @@
-"""Failures the app reports to a client, each carrying its HTTP status and snake_case code.
+"""Failures the app reports to a client: a sentence a person can act on, a snake_case `code`
+and an HTTP `status`, both declared by the class. Each code has its own class; one handler in
+`server.errors` renders them all as `{"error": {"code", "message"}}`.
 
-    AppError          a request the app refuses, with a sentence a person can act on
-    ├── NotFound      404: an unknown session, message, role or page
-    ├── InvalidRequest 422: malformed JSON, wrong types, empty messages
-    ├── TooLarge      413: a body or message over the limits
-    └── Conflict      409: a name already taken, a settings file that must be fixed first
+    AppError                   400 bad_request: the root; a request the app refuses or failed
+    ├── InvalidRequest         422 invalid_request: malformed JSON, wrong types, empty messages
+    │   └── NotOllama          422 not_ollama: model management asked of a non-Ollama provider
+    ├── NotFound               404 not_found: a thing with that id is not (or no longer) there
+    │   ├── ProviderNotFound   404 provider_not_found: no provider has that id
+    │   └── PullNotFound       404 pull_not_found: no download has that id
+    ├── TooLarge               413 too_large: a body, message or file over the limits
+    └── Conflict               409 conflict: the request clashes with the state of things
+        ├── NoWindow           409 no_window: a Save dialog asked of a server without a window
+        └── SaveFailed         409 save_failed: the file chosen in the Save dialog was not written
 
-Provider failures (`providers.errors.ProviderError`) carry a code and status the same way;
-one handler in `server.errors` renders both as `{"error": {"code", "message"}}`.
+The other trees grow from these classes, each in the error module of its package:
+`store.errors` (missing records, a taken name, the database), `chat.errors` (messages,
+attachments, Plan Mode), `settings.errors` (a refused change) and `providers.errors`
+(everything that goes wrong talking to a model server).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AppError(Exception):
-    status = 400
     code = "bad_request"
+    status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        if code is not None:
-            self.code = code
-        if status is not None:
-            self.status = status
 
-
-class NotFound(AppError):
-    status = 404
-    code = "not_found"
+    def public(self) -> dict[str, Any]:
+        """The error as the API's body shows it; a tree adds its own fields."""
+        return {"code": self.code, "message": self.message}
 
 
 class InvalidRequest(AppError):
-    status = 422
     code = "invalid_request"
+    status = 422
+
+
+class NotOllama(InvalidRequest):
+    code = "not_ollama"
+
+
+class NotFound(AppError):
+    code = "not_found"
+    status = 404
+
+
+class ProviderNotFound(NotFound):
+    code = "provider_not_found"
+
+
+class PullNotFound(NotFound):
+    code = "pull_not_found"
 
 
 class TooLarge(AppError):
-    status = 413
     code = "too_large"
+    status = 413
 
 
 class Conflict(AppError):
-    status = 409
     code = "conflict"
+    status = 409
+
+
+class NoWindow(Conflict):
+    code = "no_window"
+
+
+class SaveFailed(Conflict):
+    code = "save_failed"

@@ -18,7 +18,7 @@ from typing import Any
 
 from .chat.views import local_model_view, pull_view
 from .engine import Job, Jobs
-from .errors import InvalidRequest, NotFound
+from .errors import InvalidRequest, NotOllama, ProviderNotFound, PullNotFound
 from .providers.errors import ModelNotFound, ProviderError, ProviderUnavailable
 from .providers.ollama import OllamaProvider
 from .providers.router import Router
@@ -156,12 +156,11 @@ class LocalModels:
     def provider(self, provider_id: str) -> OllamaProvider:
         provider = self._router().providers.get(provider_id)
         if provider is None:
-            raise NotFound(f"There is no provider “{provider_id}”.", code="provider_not_found")
+            raise ProviderNotFound(f"There is no provider “{provider_id}”.")
         if not isinstance(provider, OllamaProvider):
-            raise InvalidRequest(
+            raise NotOllama(
                 f"“{provider_id}” is not an Ollama server: its models are managed where it "
-                "runs, not from OpenChat.",
-                code="not_ollama",
+                "runs, not from OpenChat."
             )
         return provider
 
@@ -206,8 +205,7 @@ class LocalModels:
     def get(self, pull_id: str) -> Pull:
         pull = self._pulls.get(pull_id)
         if pull is None:
-            raise NotFound("There is no such download (it may have ended a while ago).",
-                           code="pull_not_found")
+            raise PullNotFound("There is no such download (it may have ended a while ago).")
         return pull
 
     def pulls(self) -> list[Pull]:

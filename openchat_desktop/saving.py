@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import Conflict
+from .errors import NoWindow, SaveFailed
 
 
 def save_with_dialog(window: Any, suggested_name: str, write: Callable[[Path], None]) -> str | None:
     """The path written, or None when the user cancelled."""
     if window is None:
-        raise Conflict("Saving through a dialog needs the desktop window; download the file "
-                       "instead.", code="no_window")
+        raise NoWindow("Saving through a dialog needs the desktop window; download the file "
+                       "instead.")
     chosen = window.ask_save_path(suggested_name)
     if chosen is None:
         return None
@@ -26,6 +26,5 @@ def save_with_dialog(window: Any, suggested_name: str, write: Callable[[Path], N
     try:
         write(path)
     except OSError as exc:
-        raise Conflict(f"Could not save {path.name}: {exc.strerror or exc}.",
-                       code="save_failed") from None
+        raise SaveFailed(f"Could not save {path.name}: {exc.strerror or exc}.") from None
     return str(path)

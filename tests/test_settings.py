@@ -977,7 +977,7 @@ def test_update_refuses_to_overwrite_a_broken_file(path):
         f"{path} line 1, column 15: this is not valid TOML (a text value is not closed on its "
         'line); close the text with a quote on the same line, or use """ for several lines.'
     )
-    assert caught.value.problem.line == 1
+    assert caught.value.line == 1
     assert path.read_text() == 'theme = "light\n# half-typed edit\n'
 
 

@@ -6,7 +6,7 @@
 - `context`: what a model receives for a normal reply; `planning`: Plan Mode;
 - `capabilities`: what a model can do, and the rules that depend on it (`think`, images);
 - `attachments`: files sent with messages; `replies`: replies and their rows;
-- `export`: a chat as a file to keep.
+- `export`: a chat as a file to keep; `errors`: what the chat refuses, one class per code.
 """
 
 from __future__ import annotations

@@ -30,9 +30,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from ..errors import AppError, Conflict, InvalidRequest, NotFound
+from ..errors import InvalidRequest
 from ..store import AttachmentRecord, Store
 from ..store.clock import stamp
+from .errors import AttachmentInUse, AttachmentNotFound, AttachmentTooLarge, UnsupportedAttachment
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +65,6 @@ _TEXT_MIMES = {
 # Control characters other than tab, newlines and form feed: a sign of a binary file.
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _NAME_JUNK = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class AttachmentTooLarge(AppError):
-    status = 413
-    code = "attachment_too_large"
-
-
-class UnsupportedAttachment(AppError):
-    status = 415
-    code = "unsupported_attachment"
 
 
 def size_text(size: int) -> str:
@@ -262,9 +253,8 @@ class AttachmentService:
     def get(self, attachment_id: str) -> AttachmentRecord:
         record = self.store.get_attachment(attachment_id)
         if record is None:
-            raise NotFound(
-                "That attachment does not exist (its chat may have been deleted).",
-                code="attachment_not_found",
+            raise AttachmentNotFound(
+                "That attachment does not exist (its chat may have been deleted)."
             )
         return record
 
@@ -281,10 +271,9 @@ class AttachmentService:
         found = {r.id: r for r in self.store.get_attachments(ids)}
         missing = [i for i in ids if i not in found]
         if missing:
-            raise NotFound(
+            raise AttachmentNotFound(
                 "An attached file is no longer there (it may have been cleaned up). Attach it "
-                "again.",
-                code="attachment_not_found",
+                "again."
             )
         records = [found[i] for i in ids]
         total = sum(r.size for r in records)
@@ -304,9 +293,8 @@ class AttachmentService:
         with self._lock:
             dropped = self.store.drop_unlinked_attachments([record.id])
             if not dropped:
-                raise Conflict(
-                    "This file belongs to a sent message; it goes when its chat is deleted.",
-                    code="attachment_in_use",
+                raise AttachmentInUse(
+                    "This file belongs to a sent message; it goes when its chat is deleted."
                 )
             self._remove_unreferenced(dropped)
 

@@ -24,6 +24,7 @@ from ..providers.base import Cancel, ChatMessage, ChatRequest, TextDelta
 from ..providers.errors import ProviderError
 from ..providers.router import Router
 from .capabilities import ResolvedModel, resolve
+from .errors import EmptyPlan
 
 PLANNER_PROMPT = (
     "You are the planning step of a two-step assistant. Do not answer the user's last "
@@ -121,12 +122,10 @@ def plan_and_answer(
             return
         text = "".join(parts).strip()
         if not text:
-            error = ProviderError(
+            raise EmptyPlan(
                 f"The planning model {plan.planner.id} wrote no plan, so the answer was not "
                 "started. Try again, or pick another planner."
             )
-            error.code = "empty_plan"
-            raise error
         yield Phase("executor", plan.executor.id)
         executor_request = replace(request, messages=tuple(executor_messages(context, text)))
         yield from router.stream_chat(plan.executor.id, executor_request, cancel)

@@ -14,16 +14,26 @@ from typing import Any
 
 from .. import rendering
 from ..engine import Engine, Generation, StreamEvent
-from ..errors import Conflict, InvalidRequest, NotFound, TooLarge
+from ..errors import InvalidRequest
 from ..providers.base import Cancel, ChatMessage, ChatRequest
 from ..providers.errors import ModelNotFound
 from ..providers.router import Router
 from ..settings import SettingsStore
-from ..store import AttachmentRecord, MessageRecord, RoleNameTaken, RoleRecord, SessionRecord, Store
+from ..store import (
+    AttachmentRecord,
+    MessageNotFound,
+    MessageRecord,
+    RoleNotFound,
+    RoleRecord,
+    SessionNotFound,
+    SessionRecord,
+    Store,
+)
 from . import export, planning, views
 from .attachments import AttachmentService
 from .capabilities import Capabilities, ResolvedModel, resolve, think_parameter
 from .context import context, system_prompt
+from .errors import MessageTooLong, ModelLacksVision
 from .replies import stored_replay
 from .sending import UNSET, SendRequest
 
@@ -101,8 +111,7 @@ class ChatService:
     def session(self, session_id: str) -> SessionRecord:
         record = self._store.get_session(session_id)
         if record is None:
-            raise NotFound("That chat does not exist (it may have been deleted).",
-                           code="session_not_found")
+            raise SessionNotFound("That chat does not exist (it may have been deleted).")
         return record
 
     def sessions(self, *, q: str | None = None, limit: int | None = None) -> list[SessionRecord]:
@@ -132,7 +141,7 @@ class ChatService:
 
     def check_role(self, role_id: str | None) -> None:
         if role_id is not None and self._store.get_role(role_id) is None:
-            raise NotFound("That role does not exist.", code="role_not_found")
+            raise RoleNotFound("That role does not exist.")
 
     def check_plan(self, models: planning.PlanModels, *, name: str = "plan") -> None:
         """Both of Plan Mode's models must be known."""
@@ -167,22 +176,15 @@ class ChatService:
     def role(self, role_id: str) -> RoleRecord:
         record = self._store.get_role(role_id)
         if record is None:
-            raise NotFound("That role does not exist.", code="role_not_found")
+            raise RoleNotFound("That role does not exist.")
         return record
 
     def create_role(self, *, name: str, instructions: str) -> RoleRecord:
-        try:
-            return self._store.create_role(name=name, instructions=instructions)
-        except RoleNameTaken:
-            raise _name_taken(name) from None
+        return self._store.create_role(name=name, instructions=instructions)
 
     def update_role(self, role_id: str, changes: dict[str, str]) -> RoleRecord:
         self.role(role_id)
-        try:
-            record = self._store.update_role(role_id, **changes)
-        except RoleNameTaken:
-            raise _name_taken(changes.get("name", "")) from None
-        return record or self.role(role_id)
+        return self._store.update_role(role_id, **changes) or self.role(role_id)
 
     def delete_role(self, role_id: str) -> None:
         """Chats using the role have none afterwards."""
@@ -194,8 +196,7 @@ class ChatService:
     def message(self, message_id: str) -> MessageRecord:
         record = self._store.get_message(message_id)
         if record is None:
-            raise NotFound("That message does not exist (its chat may have been deleted).",
-                           code="message_not_found")
+            raise MessageNotFound("That message does not exist (its chat may have been deleted).")
         return record
 
     def messages(
@@ -207,7 +208,7 @@ class ChatService:
         if before is not None:
             anchor = self._store.get_message(before)
             if anchor is None or anchor.session_id != session.id:
-                raise NotFound("That message is not in this chat.", code="message_not_found")
+                raise MessageNotFound("That message is not in this chat.")
         fetch = None if limit is None else limit + 1
         records = self._store.branch(session.id, limit=fetch, before_id=before)
         has_more = limit is not None and len(records) > limit
@@ -222,10 +223,9 @@ class ChatService:
             raise InvalidRequest("The message is empty. Type something to send.")
         limit = self._settings.current.limits.max_message_chars
         if len(text) > limit:
-            raise TooLarge(
+            raise MessageTooLong(
                 f"The message is {len(text):,} characters long; the limit is {limit:,}. "
-                "Shorten it or attach it as a file.",
-                code="message_too_long",
+                "Shorten it or attach it as a file."
             )
         return text
 
@@ -359,11 +359,10 @@ class ChatService:
     def check_vision(self, model: ResolvedModel) -> None:
         """Images to a model known to be blind are refused until the person confirms."""
         if self.capabilities.facts(model).lacks("vision"):
-            raise InvalidRequest(
+            raise ModelLacksVision(
                 f"{model.name} cannot see images: it does not have the vision capability. Pick "
                 "a model with vision, remove the images, or send anyway (the text goes without "
-                "them).",
-                code="model_lacks_vision",
+                "them)."
             )
 
     # --- following, stopping, switching -----------------------------------------------------
@@ -396,8 +395,3 @@ class ChatService:
         """Show the branch through this message."""
         self.message(message_id)
         return self._store.select_branch(message_id)
-
-
-def _name_taken(name: str) -> Conflict:
-    return Conflict(f"A role named “{name}” already exists. Pick another name.",
-                    code="role_name_taken")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..providers.base import Finish, ReasoningDelta, TextDelta, Usage
-from ..providers.errors import ProviderError
+from ..providers.errors import InternalError, ProviderError
 from ..rendering import RenderUpdate, StreamRenderer
 from .events import CONTENT, REASONING, RENDER, NamedText, Phase, StreamEvent, StreamFactory
 from .job import Job
@@ -95,12 +95,11 @@ class Generation(Job):
             error = exc
         except Exception as exc:  # a bug or an unexpected transport failure: keep the text
             log.exception("generation %s failed", self.message_id)
-            error = ProviderError(
+            error = InternalError(
                 "Something went wrong while receiving the reply. The partial reply is saved; "
                 "try again.",
                 detail=repr(exc),
             )
-            error.code = "internal_error"
         if self.cancel.cancelled:
             self._finalize(self._end_status or "stopped", None)
         elif error is not None:

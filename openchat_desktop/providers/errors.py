@@ -1,20 +1,30 @@
 """Provider failures, each with a sentence a person can act on.
 
-    ProviderError            anything that went wrong talking to a model server
-    ├── ProviderUnavailable  could not connect, or timed out / 5xx / busy (retryable)
-    ├── AuthenticationFailed 401/403: the key is missing or wrong
-    ├── RateLimited          429 and friends; `retry_after` seconds when the server said
-    ├── ModelNotFound        the server does not have that model
-    ├── BadRequest           the server refused the request as invalid (400/413/422…)
-    └── StreamBroken         the stream ended early or carried an error after it began
+    AppError (openchat_desktop.errors)
+    └── ProviderError            502 provider_error: anything that went wrong with a model server
+        ├── ProviderUnavailable  502 provider_unavailable: no connection, a timeout, 5xx, busy
+        ├── AuthenticationFailed 502 provider_auth_failed: 401/403, the key is missing or wrong
+        ├── RateLimited          429 rate_limited: 429 and friends, `retry_after` if it said
+        ├── ModelNotFound        404 model_not_found: the server does not have that model
+        ├── BadRequest           400 provider_bad_request: refused as invalid (400/413/422…)
+        ├── StreamBroken         502 stream_broken: the stream ended early or carried an error
+        └── InternalError        502 internal_error: the reply failed in a way nobody foresaw
 
-`code` is the snake_case code the HTTP API reports; `retryable` drives the router.
+Besides the sentence, an error keeps the server's own words (`detail`, for logs), how long
+the server asked to wait (`retry_after`) and whether sending again may work (`retryable`,
+which drives the router). `retryable` is the class's usual answer unless a constructor says
+otherwise: the server decides it per answer (`x-should-retry`, an out-of-quota code, a 402
+with a wait), and so does the transport (a failed TLS handshake, a model slow to start).
 """
 
 from __future__ import annotations
 
+from typing import Any
 
-class ProviderError(Exception):
+from ..errors import AppError
+
+
+class ProviderError(AppError):
     code = "provider_error"
     status = 502
     retryable = False
@@ -28,11 +38,17 @@ class ProviderError(Exception):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
-        self.detail = detail  # the server's own words, for logs and the error's details
+        self.detail = detail
         self.retry_after = retry_after
         if retryable is not None:
             self.retryable = retryable
+
+    def public(self) -> dict[str, Any]:
+        """A client waits `retry_after` seconds before trying again, when the server said."""
+        body = super().public()
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+        return body
 
 
 class ProviderUnavailable(ProviderError):
@@ -62,3 +78,7 @@ class BadRequest(ProviderError):
 
 class StreamBroken(ProviderError):
     code = "stream_broken"
+
+
+class InternalError(ProviderError):
+    code = "internal_error"

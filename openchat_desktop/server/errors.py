@@ -1,15 +1,15 @@
-"""One handler renders every failure as `{"error": {"code", "message"}}`, never HTML."""
+"""Every failure leaves as `{"error": {"code", "message"}}`, never HTML: the app's own errors
+(every tree grows from `AppError`, so one rule renders them all), werkzeug's HTTP errors, and
+anything unexpected."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..errors import AppError
-from ..providers.errors import ProviderError
-from ..store import MessageNotFound, SessionNotFound, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -24,33 +24,23 @@ HTTP_SENTENCES = {
 }
 
 
-def error_response(status: int, code: str, message: str, **extra: object):
-    body: dict = {"error": {"code": code, "message": message, **extra}}
-    response = jsonify(body)
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, **extra}})
     response.status_code = status
     return response
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(AppError)
-    def app_error(exc: AppError):
-        return error_response(exc.status, exc.code, exc.message)
-
-    @app.errorhandler(ProviderError)
-    def provider_error(exc: ProviderError):
-        extra = {"retry_after": exc.retry_after} if exc.retry_after is not None else {}
-        return error_response(exc.status, exc.code, exc.message, **extra)
-
-    @app.errorhandler(StoreError)
-    def store_error(exc: StoreError):
-        # Checks before a write can race with a delete: the store's own check then answers.
-        if isinstance(exc, SessionNotFound | MessageNotFound):
-            return error_response(404, exc.code, "That chat or message no longer exists.")
-        log.error("store error: %s", exc)
-        return error_response(500, exc.code, str(exc))
+    def app_error(exc: AppError) -> Response:
+        # A 500 is OpenChat's own failure (the database); the rest are about the request or a
+        # model server, and the sentence tells the person.
+        if exc.status == 500:
+            log.error("%s: %s", exc.code, exc.message)
+        return error_response(exc.status, **exc.public())
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code, message = HTTP_SENTENCES.get(status, ("http_error", exc.description or "Error."))
         if status == 413:
@@ -60,7 +50,7 @@ def init_app(app: Flask) -> None:
         return error_response(status, code, message)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(
             500, "internal_error", "Something went wrong inside OpenChat. Nothing was changed."

@@ -15,8 +15,9 @@ survive, and never writes an API key it was not given: keys are write-only throu
 
 from __future__ import annotations
 
+from .errors import SettingsError, SettingsFileInvalid
 from .patch import provider_from_entry
-from .problems import KeyPath, SettingsError, SettingsProblem, key_name
+from .problems import KeyPath, SettingsProblem, key_name
 from .schema import PROVIDER_KINDS, PROVIDER_SETTINGS, SETTINGS, THEMES, Setting
 from .store import SettingsStore, Signature
 from .values import (
@@ -41,6 +42,7 @@ __all__ = [
     "Setting",
     "Settings",
     "SettingsError",
+    "SettingsFileInvalid",
     "SettingsProblem",
     "SettingsStore",
     "Signature",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import tomlkit
@@ -15,13 +14,12 @@ from tomlkit.container import Container
 from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
 from ..providers.base import ProviderConfig
+from .errors import SettingsError
 from .loading import check_provider, provider_config, values_of
 from .problems import (
     Invalid,
     Issue,
     KeyPath,
-    SettingsError,
-    SettingsProblem,
     invalid_issue,
     key_name,
     show_value,
@@ -48,23 +46,19 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == [] or value == {} or value == ()
 
 
-def check_patch(patch: Any, path: Path) -> None:
+def check_patch(patch: Any) -> None:
     """Check a change as sent, so errors name its own keys (`providers[0].kind`)."""
-
-    def refuse(issue: Issue) -> SettingsError:
-        return SettingsError(SettingsProblem(path, issue.text, None, key_name(issue.path)))
-
     if not isinstance(patch, Mapping):
-        raise SettingsError(SettingsProblem(path, "Send the settings to change as a JSON object."))
+        raise SettingsError("Send the settings to change as a JSON object.")
     for key, value in patch.items():
         if key not in TOP_KEYS:
-            raise refuse(unknown_issue((key,), TOP_KEYS, fatal=True))
+            raise _refused(unknown_issue((key,), TOP_KEYS, fatal=True))
         if key == "providers":
-            _check_patch_providers(value, refuse)
+            _check_patch_providers(value)
         elif key in SECTIONS:
             known = SECTION_KEYS[key]
             if not isinstance(value, Mapping):
-                raise refuse(
+                raise _refused(
                     Issue(
                         (key,),
                         f"{key} is {show_value(value)}; send an object such as "
@@ -73,22 +67,24 @@ def check_patch(patch: Any, path: Path) -> None:
                 )
             for name, item in value.items():
                 if name not in known:
-                    raise refuse(unknown_issue((key, name), known, fatal=True))
-                _check_value(SETTINGS_BY_NAME[f"{key}.{name}"], (key, name), item, refuse)
+                    raise _refused(unknown_issue((key, name), known, fatal=True))
+                _check_value(SETTINGS_BY_NAME[f"{key}.{name}"], (key, name), item)
         else:
-            _check_value(SETTINGS_BY_NAME[key], (key,), value, refuse)
+            _check_value(SETTINGS_BY_NAME[key], (key,), value)
 
 
-def _check_value(
-    setting: Setting, path: KeyPath, value: Any, refuse: Callable[[Issue], SettingsError]
-) -> None:
+def _check_value(setting: Setting, path: KeyPath, value: Any) -> None:
     if value is None:  # null removes the key: back to the default
         return
     assert setting.check is not None
     try:
         setting.check(value)
     except Invalid as error:
-        raise refuse(invalid_issue(path, value, error)) from None
+        raise _refused(invalid_issue(path, value, error)) from None
+
+
+def _refused(issue: Issue) -> SettingsError:
+    return SettingsError(issue.text, key=key_name(issue.path))
 
 
 def _as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,16 +100,16 @@ def _as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
     return written
 
 
-def _check_patch_providers(value: Any, refuse: Callable[[Issue], SettingsError]) -> None:
+def _check_patch_providers(value: Any) -> None:
     if not isinstance(value, list):
-        raise refuse(
+        raise _refused(
             Issue(("providers",), f"providers is {show_value(value)}; send a list of providers.")
         )
     seen: dict[str, int] = {}
     for index, entry in enumerate(value):
         path: KeyPath = ("providers", index)
         if not isinstance(entry, Mapping):
-            raise refuse(
+            raise _refused(
                 Issue(
                     path,
                     f"{key_name(path)} is {show_value(entry)}; send an object with "
@@ -123,11 +119,11 @@ def _check_patch_providers(value: Any, refuse: Callable[[Issue], SettingsError])
         issues: list[Issue] = []
         checked = check_provider(_as_written(entry), path, issues, strict=True)
         if checked is None:
-            raise refuse(next(issue for issue in issues if issue.fatal))
+            raise _refused(next(issue for issue in issues if issue.fatal))
         provider_id = checked["id"]
         if provider_id in seen:
             id_path = path + ("id",)
-            raise refuse(
+            raise _refused(
                 Issue(
                     id_path,
                     f'{key_name(id_path)} "{provider_id}" is already used '
@@ -368,9 +364,7 @@ def provider_from_entry(body: Mapping[str, Any], settings: Settings) -> Provider
     checked = check_provider(entry, _ENTRY_PATH, issues, strict=True)
     if checked is None:
         fatal = next(issue for issue in issues if issue.fatal)
-        raise SettingsError(
-            SettingsProblem(Path("provider"), fatal.text, None, key_name(_ENTRY_PATH))
-        )
+        raise SettingsError(fatal.text, key=key_name(_ENTRY_PATH))
     config = provider_config(checked, _ENTRY_PATH, values_of(settings), os.environ, issues)
     keep_key = "api_key" not in body or _is_masked(body.get("api_key"))
     if keep_key and config.api_key is None and stored is not None and "api_key_env" not in entry:

@@ -32,22 +32,6 @@ class SettingsProblem:
         return {"message": self.message, "line": self.line, "key": self.key, "fatal": self.fatal}
 
 
-class SettingsError(Exception):
-    """A settings change was refused; nothing was written. `problem` names the key to fix."""
-
-    def __init__(self, problem: SettingsProblem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
-
-    @property
-    def key(self) -> str | None:
-        return self.problem.key
-
-    @property
-    def message(self) -> str:
-        return self.problem.message
-
-
 KeyPath = tuple[str | int, ...]
 """Where a key is, table by table: `("providers", 2, "base_url")`."""
 

@@ -15,11 +15,11 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
 
+from .errors import SettingsError
 from .loading import LoadedSettings, check_document
 from .patch import apply_patch, check_patch
 from .problems import (
     Issue,
-    SettingsError,
     SettingsProblem,
     first_issue,
     key_name,
@@ -200,15 +200,12 @@ class SettingsStore:
             self._refresh(force=True)
             if self._problem is not None and self._problem.fatal:
                 raise SettingsError(
-                    SettingsProblem(
-                        self.path,
-                        f"Fix the settings file first; OpenChat will not overwrite it while "
-                        f"it is broken. {self._problem.message}",
-                        self._problem.line,
-                        self._problem.key,
-                    )
+                    f"Fix the settings file first; OpenChat will not overwrite it while "
+                    f"it is broken. {self._problem.message}",
+                    key=self._problem.key,
+                    line=self._problem.line,
                 )
-            check_patch(patch, self.path)
+            check_patch(patch)
             document = tomlkit.parse(self._source or "")
             apply_patch(document, patch)
             text = document.as_string() if self._source else _NEW_FILE + document.as_string()
@@ -218,33 +215,26 @@ class SettingsStore:
                 written = None
             if written is None or written.unwrap() != document.unwrap():
                 # tomlkit rendered something that reads back differently: never save that.
-                raise SettingsError(
-                    self._refusal(
-                        "the change could not be written without "
-                        "disturbing the file; edit it by hand"
-                    )
+                raise self._refusal(
+                    "the change could not be written without disturbing the file; edit it by hand"
                 )
             loaded, issues = check_document(written.unwrap(), os.environ)
             first = first_issue(issues)
             if loaded is None:
                 assert first is not None
-                raise SettingsError(
-                    SettingsProblem(self.path, first.text, None, key_name(first.path))
-                )
+                raise SettingsError(first.text, key=key_name(first.path))
             if text == self._source:
                 return loaded.settings  # nothing to change: leave the file and its time alone
             if self._stat() != self._signature:
                 self._load()
-                raise SettingsError(self._refusal("the file changed on disk meanwhile; try again"))
+                raise self._refusal("the file changed on disk meanwhile; try again")
             target = Path(os.path.realpath(self.path))  # a symlinked file stays a symlink
             try:
                 _write_private(target, text)
             except OSError as error:
                 reason = error.strerror or str(error)
-                raise SettingsError(
-                    self._refusal(
-                        f"it could not be saved ({reason}); check that its folder is writable"
-                    )
+                raise self._refusal(
+                    f"it could not be saved ({reason}); check that its folder is writable"
                 ) from None
             self._signature = self._stat()
             self._checked_at = self._clock()
@@ -252,5 +242,5 @@ class SettingsStore:
             self._take(loaded, issues, text)
             return loaded.settings
 
-    def _refusal(self, reason: str) -> SettingsProblem:
-        return SettingsProblem(self.path, f"{self.path} was not changed: {reason}.")
+    def _refusal(self, reason: str) -> SettingsError:
+        return SettingsError(f"{self.path} was not changed: {reason}.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
+from .errors import MessageNotFound, RoleNameTaken, RoleNotFound, SessionNotFound, StoreError
 from .migrate import SCHEMA_REVISION
 from .records import (
     FINISHED_STATUSES,
@@ -24,6 +24,7 @@ __all__ = [
     "MessageNotFound",
     "MessageRecord",
     "RoleNameTaken",
+    "RoleNotFound",
     "RoleRecord",
     "SessionNotFound",
     "SessionRecord",

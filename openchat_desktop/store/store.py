@@ -516,7 +516,7 @@ class Store(AttachmentRows):
         with self._transaction(write=True) as conn:
             session_id = conn.scalar(select(Message.session_id).where(Message.id == message_id))
             if session_id is None:
-                raise MessageNotFound(f"There is no message {message_id}.")
+                raise MessageNotFound("That chat or message no longer exists.")
             leaf = conn.execute(
                 _NEWEST_LEAF, {"start": message_id, "max_depth": MAX_DEPTH}
             ).scalar_one()
@@ -678,12 +678,12 @@ def _check_place(conn: Connection, session_id: str, parent_id: str | None) -> Me
     """Refuse a new message of a chat that does not exist, or under a parent that is missing
     or in another chat; returns the parent."""
     if conn.exec_driver_sql("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).first() is None:
-        raise SessionNotFound(f"There is no chat {session_id}.")
+        raise SessionNotFound("That chat or message no longer exists.")
     if parent_id is None:
         return None
     parent = _message(conn, parent_id)
     if parent is None:
-        raise MessageNotFound(f"There is no message {parent_id} to reply to.")
+        raise MessageNotFound("That chat or message no longer exists.")
     if parent.session_id != session_id:
         raise StoreError(f"Message {parent_id} belongs to another chat than {session_id}.")
     return parent
@@ -715,4 +715,4 @@ def _require_free_name(conn: Connection, name: str, *, role_id: str | None) -> N
     if role_id is not None:
         stmt = stmt.where(Role.id != role_id)
     if conn.scalar(stmt.limit(1)) is not None:
-        raise RoleNameTaken(f"A role named {name!r} already exists.")
+        raise RoleNameTaken(f"A role named “{name}” already exists. Pick another name.")

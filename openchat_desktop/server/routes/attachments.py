@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...chat import attachments
+from ...chat.errors import AttachmentNotFound
 from ...chat.views import attachment_limits_view, attachment_view
-from ...errors import InvalidRequest, NotFound
+from ...errors import InvalidRequest
 from ...saving import save_with_dialog
 from ...store import AttachmentRecord
 from .. import services
@@ -48,8 +49,7 @@ def _stored(attachment_id: str) -> tuple[AttachmentRecord, Path]:
     record = service.get(attachment_id)
     path = service.path(record)
     if not path.is_file():
-        raise NotFound("This attachment's file is missing from the data folder.",
-                       code="attachment_not_found")
+        raise AttachmentNotFound("This attachment's file is missing from the data folder.")
     return record, path
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from ...errors import Conflict, InvalidRequest
-from ...settings import SettingsError
+from ...settings import SettingsFileInvalid
 from .. import services
 from ..validation import json_body
 
@@ -23,12 +22,8 @@ def patch_settings() -> ResponseReturnValue:
     store = services().settings
     body = json_body()
     if store.problem is not None and store.problem.fatal:
-        raise Conflict(
-            f"{store.problem.message} Fix the file first; the settings were not changed.",
-            code="settings_file_invalid",
+        raise SettingsFileInvalid(
+            f"{store.problem.message} Fix the file first; the settings were not changed."
         )
-    try:
-        store.update(body)
-    except SettingsError as exc:
-        raise InvalidRequest(str(exc), code="invalid_settings") from None
+    store.update(body)
     return store.public()
