@@ -17,9 +17,8 @@ import time
 from dataclasses import dataclass
 
 from ..errors import InvalidRequest
-from ..providers.base import Provider
 from ..providers.errors import ProviderError
-from ..providers.router import Router
+from ..providers.router import ResolvedModel
 
 THINK_LEVELS = ("low", "medium", "high")
 # Models whose `think` takes a level instead of true/false (Ollama's gpt-oss).
@@ -27,21 +26,6 @@ LEVEL_MODELS = ("gpt-oss*",)
 # Provider kinds whose model list states each model's capabilities.
 REPORTING_KINDS = frozenset({"ollama"})
 CACHE_SECONDS = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedModel:
-    """A model id looked up once: its provider and the provider's own name for it."""
-
-    id: str
-    provider: Provider
-    name: str
-
-
-def resolve(router: Router, model_id: str) -> ResolvedModel:
-    """The model behind `model_id`; an unknown provider or a malformed id fails here."""
-    provider, name = router.resolve(model_id)
-    return ResolvedModel(model_id, provider, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,7 @@ from ..engine import NamedText, Phase, StreamEvent, StreamFactory
 from ..errors import InvalidRequest
 from ..providers.base import Cancel, ChatMessage, ChatRequest, TextDelta
 from ..providers.errors import ProviderError
-from ..providers.router import Router
-from .capabilities import ResolvedModel, resolve
+from ..providers.router import ResolvedModel, Router
 from .errors import EmptyPlan
 
 PLANNER_PROMPT = (
@@ -70,7 +69,7 @@ class ResolvedPlan:
 def resolve_plan(models: PlanModels, router: Router) -> ResolvedPlan:
     """The chat's stored Plan Mode: its models were checked when it was set, here only that
     their providers still exist."""
-    return ResolvedPlan(resolve(router, models.planner), resolve(router, models.executor))
+    return ResolvedPlan(router.model(models.planner), router.model(models.executor))
 
 
 def planner_messages(context: list[ChatMessage]) -> list[ChatMessage]:
@@ -114,7 +113,7 @@ def plan_and_answer(
             request, messages=tuple(planner_messages(planner_context)), think=None
         )
         parts: list[str] = []
-        for event in router.stream_chat(plan.planner.id, planner_request, cancel):
+        for event in router.stream_chat(plan.planner, planner_request, cancel):
             if isinstance(event, TextDelta) and event.text:
                 parts.append(event.text)
                 yield NamedText(PLAN, event.text)
@@ -128,7 +127,7 @@ def plan_and_answer(
             )
         yield Phase("executor", plan.executor.id)
         executor_request = replace(request, messages=tuple(executor_messages(context, text)))
-        yield from router.stream_chat(plan.executor.id, executor_request, cancel)
+        yield from router.stream_chat(plan.executor, executor_request, cancel)
 
     return stream
 
@@ -166,7 +165,7 @@ def check_known(models: PlanModels, router: Router, *, name: str = "plan") -> Re
 
 def _check_known(model_id: str, router: Router, label: str) -> ResolvedModel:
     try:
-        resolved = resolve(router, model_id)
+        resolved = router.model(model_id)
     except ProviderError as exc:
         raise InvalidRequest(f"`{label}`: {exc.message}") from None
     provider, model = resolved.provider, resolved.name

@@ -17,7 +17,7 @@ from ..engine import Engine, Generation, StreamEvent
 from ..errors import InvalidRequest
 from ..providers.base import Cancel, ChatMessage, ChatRequest
 from ..providers.errors import ModelNotFound
-from ..providers.router import Router
+from ..providers.router import ResolvedModel, Router
 from ..settings import SettingsStore
 from ..store import (
     AttachmentRecord,
@@ -31,7 +31,7 @@ from ..store import (
 )
 from . import export, planning, views
 from .attachments import AttachmentService
-from .capabilities import Capabilities, ResolvedModel, resolve, think_parameter
+from .capabilities import Capabilities, think_parameter
 from .context import context, system_prompt
 from .errors import MessageTooLong, ModelLacksVision
 from .replies import stored_replay
@@ -137,7 +137,7 @@ class ChatService:
 
     def check_model(self, model_id: str) -> None:
         """A chat's model: its provider must exist (the model itself may come later)."""
-        resolve(self._router(), model_id)
+        self._router().model(model_id)
 
     def check_role(self, role_id: str | None) -> None:
         if role_id is not None and self._store.get_role(role_id) is None:
@@ -236,14 +236,14 @@ class ChatService:
         unknown provider fails here, before anything is written."""
         model_id = requested or session.model or self._settings.current.default_model
         if model_id:
-            return resolve(router, model_id)
+            return router.model(model_id)
         models, _ = router.list_all()
         if not models:
             raise ModelNotFound(
                 "No model is available. Start Ollama and pull a model (for example "
                 "`ollama pull llama3.2`), or add an OpenAI-compatible provider in Settings."
             )
-        return resolve(router, models[0].id)
+        return router.model(models[0].id)
 
     def send(self, request: SendRequest) -> Generation:
         """Save the user's message, then start the reply (see `SendRequest` for what an unset
@@ -321,7 +321,7 @@ class ChatService:
         request = ChatRequest(model=answering.name, messages=tuple(messages), think=think)
 
         def answer(cancel: Cancel) -> Iterator[StreamEvent]:
-            return router.stream_chat(answering.id, request, cancel)
+            return router.stream_chat(answering, request, cancel)
 
         start: dict[str, Any] = {
             "user_message": self.message_view(user),

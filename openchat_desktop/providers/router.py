@@ -37,6 +37,15 @@ BACKOFF_CAP = 8.0
 
 
 @dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model id looked up once: its provider and the provider's own name for it."""
+
+    id: str
+    provider: Provider
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderStatus:
     """How listing one provider's models went: "ok", "unreachable", "unauthorized", "error"."""
 
@@ -97,15 +106,21 @@ class Router:
             )
         return provider, name
 
+    def model(self, model_id: str) -> ResolvedModel:
+        """The model behind `model_id`, looked up once for a whole send."""
+        provider, name = self.resolve(model_id)
+        return ResolvedModel(model_id, provider, name)
+
     def stream_chat(
-        self, model_id: str, request: ChatRequest, cancel: Cancel | None = None
+        self, model: str | ResolvedModel, request: ChatRequest, cancel: Cancel | None = None
     ) -> Generator[Event, None, None]:
         """The provider's events for `model_id`. A retryable failure is retried (at most
         `max_retries` times) only while nothing meaningful has been delivered: never after
         text, reasoning or a tool call, which would duplicate them. `cancel` ends a backoff
         at once; closing the generator closes the upstream response."""
-        provider, name = self.resolve(model_id)
-        request = replace(request, model=name)
+        resolved = model if isinstance(model, ResolvedModel) else self.model(model)
+        provider, model_id = resolved.provider, resolved.id
+        request = replace(request, model=resolved.name)
         cancel = cancel if cancel is not None else Cancel()
         attempt = 0
         while True:
