@@ -6,7 +6,7 @@
 
 import { api, upload } from "./api.js";
 import { selectedModel } from "./models.js";
-import { $, notify, on, state } from "./state.js";
+import { $, EVENTS, notify, on, state } from "./state.js";
 import { knownDesktopWindow, saveThroughWindow } from "./window.js";
 
 const MB = 1024 * 1024;
@@ -274,6 +274,6 @@ export function initAttachments() {
     confirmed = false;
     renderWarning();
   });
-  on("models:loaded", renderWarning);
+  on(EVENTS.modelsLoaded, renderWarning);
   api("GET", "/api/attachments/limits").then((answer) => (limits = answer), () => {});
 }

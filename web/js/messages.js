@@ -6,7 +6,7 @@ import { attachmentList, takeAttachments } from "./attachments.js";
 import { setBusy } from "./composer.js";
 import { selectedModel, showModel } from "./models.js";
 import { answerLabel, appendPlan, planWritten, showPlan, startPlan } from "./plan.js";
-import { $, emit, notify, state } from "./state.js";
+import { $, EVENTS, emit, notify, state } from "./state.js";
 import { statsParts, statsTitle } from "./stats.js";
 import { readEvents } from "./stream.js";
 import { answerStarted, showThinking, thinkingDelta, thinkForRequest } from "./thinking.js";
@@ -213,9 +213,9 @@ async function follow(response, article) {
         if (!articleFor(data.user_message)) $("messages").append(messageElement(data.user_message));
         current = messageElement(data.assistant_message);
         $("messages").append(current);
-        emit("conversation:filled");
+        emit(EVENTS.conversationFilled);
         // A chat's first message names it on the server: show the name now, not at the end.
-        if (data.user_message.parent_id === null) emit("sessions:changed");
+        if (data.user_message.parent_id === null) emit(EVENTS.sessionsChanged);
       }
       state.streaming.messageId = data.assistant_message.id;
       if (data.plan) startPlan(current, data.plan);
@@ -260,7 +260,7 @@ async function run(opener, article = null) {
   } finally {
     // Free the composer the moment the reply ends: the updates below must not delay a send.
     if (state.streaming && state.streaming.controller === controller) release();
-    emit("sessions:changed");
+    emit(EVENTS.sessionsChanged);
   }
   if (finished) await refreshVersions().catch((error) => notify(error.message));
 }
@@ -289,8 +289,8 @@ export async function sendMessage(text, parentId, attachmentIds) {
   const think = thinkForRequest(); // a new chat's Think setting, before the chat exists
   if (!state.current) {
     state.current = await api("POST", "/api/sessions", {});
-    emit("session:opened", state.current);
-    emit("sessions:changed");
+    emit(EVENTS.sessionOpened, state.current);
+    emit(EVENTS.sessionsChanged);
   }
   const session = state.current;
   const body = { message: text, model: selectedModel(), ...think };
@@ -381,7 +381,7 @@ function showMessages(messages, more) {
   box.replaceChildren(...messages.map(messageElement));
   hasOlder = more;
   scrollToEnd(true);
-  emit(messages.length ? "conversation:filled" : "conversation:empty");
+  emit(messages.length ? EVENTS.conversationFilled : EVENTS.conversationEmpty);
 }
 
 export async function openSession(sessionId) {
@@ -391,8 +391,8 @@ export async function openSession(sessionId) {
   const { messages, has_more: more } = await api(
     "GET", `/api/sessions/${sessionId}/messages?limit=${PAGE}`);
   showMessages(messages, more);
-  emit("session:opened", state.current);
-  emit("sessions:changed");
+  emit(EVENTS.sessionOpened, state.current);
+  emit(EVENTS.sessionsChanged);
   const last = messages[messages.length - 1];
   if (last && last.status === "streaming") {
     // Rebuild the live reply from its compact replay: the text so far, one render snapshot,
@@ -413,8 +413,8 @@ export function newConversation() {
   hasOlder = false;
   $("messages").replaceChildren();
   $("jump-latest").hidden = true;
-  emit("conversation:empty");
-  emit("sessions:changed");
+  emit(EVENTS.conversationEmpty);
+  emit(EVENTS.sessionsChanged);
 }
 
 export function initMessages() {

@@ -1,11 +1,11 @@
 // What an empty conversation shows: on first run (no provider answers and no models) how to
 // start Ollama or add an endpoint; otherwise a welcome with the models and a few prompts.
-// Shown inside #messages while it holds no message; "conversation:empty"/"conversation:filled"
-// (from the messages module) and a watch on #messages keep it in step.
+// Shown inside #messages while it holds no message; EVENTS.conversationEmpty and
+// EVENTS.conversationFilled (from the messages module) and a watch on #messages keep it in step.
 
 import { h } from "./dialogs.js";
 import { loadModels, modelLabel, showModel, statusText } from "./models.js";
-import { $, emit, notify, on, state } from "./state.js";
+import { $, EVENTS, emit, notify, on, state } from "./state.js";
 
 const PROMPTS = [
   "Explain how a hash map works, with a small example",
@@ -67,7 +67,7 @@ function firstRunPanel() {
         h("h3", {}, "Or use an OpenAI-compatible endpoint"),
         h("p", {}, "OpenAI, OpenRouter, Groq, LM Studio, llama.cpp, vLLM… Add its address " +
           "and, if it needs one, an API key."),
-        button("Add provider", () => emit("settings:open", { add: true }),
+        button("Add provider", () => emit(EVENTS.settingsOpen, { add: true }),
                { className: "primary", id: "welcome-add-provider" }))),
   );
 }
@@ -149,9 +149,9 @@ function markChips() {
 
 export function initWelcome() {
   $("model-select").addEventListener("change", markChips);
-  on("conversation:empty", updateWelcome);
-  on("conversation:filled", updateWelcome);
-  on("models:loaded", () => {
+  on(EVENTS.conversationEmpty, updateWelcome);
+  on(EVENTS.conversationFilled, updateWelcome);
+  on(EVENTS.modelsLoaded, () => {
     modelsKnown = true;
     updateWelcome();
   });
