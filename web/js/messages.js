@@ -4,6 +4,7 @@
 import { api, openStream } from "./api.js";
 import { attachmentList, takeAttachments } from "./attachments.js";
 import { setBusy } from "./composer.js";
+import { liveText } from "./live-text.js";
 import { selectedModel, showModel } from "./models.js";
 import { answerLabel, appendPlan, planWritten, showPlan, startPlan } from "./plan.js";
 import { $, EVENTS, emit, notify, state } from "./state.js";
@@ -117,35 +118,6 @@ function switcher(message, versions) {
   return box;
 }
 
-function applyRender(article, update) {
-  const blocks = article.querySelector(".blocks");
-  if (blocks.dataset.mode !== "blocks") {
-    blocks.replaceChildren();
-    blocks.dataset.mode = "blocks";
-  }
-  // Blocks from `start` on are replaced by the update's blocks (usually: appended).
-  while (blocks.children.length > update.start) blocks.lastElementChild.remove();
-  for (const html of update.blocks) {
-    const block = document.createElement("div");
-    block.className = "md-block";
-    block.innerHTML = html;
-    blocks.append(block);
-  }
-  article.querySelector(".tail").innerHTML = update.tail;
-}
-
-function appendText(article, text) {
-  const tail = article.querySelector(".tail");
-  let pending = tail.querySelector(".pending");
-  if (!pending) {
-    pending = document.createElement("span");
-    pending.className = "pending";
-    const last = tail.lastElementChild;
-    (last && /^(P|LI|H[1-6])$/.test(last.tagName) ? last : tail).append(pending);
-  }
-  pending.append(text);
-}
-
 function showError(article, text) {
   const message = known.get(article.dataset.id) || { id: article.dataset.id, role: "assistant" };
   known.set(message.id, { ...message, status: "error", error: { message: text } });
@@ -207,12 +179,14 @@ function release() {
 
 async function follow(response, article) {
   let current = article;
+  let text = current && liveText(current);
   await readEvents(response, (type, data) => {
     if (type === "start") {
       if (!current) {
         if (!articleFor(data.user_message)) $("messages").append(messageElement(data.user_message));
         current = messageElement(data.assistant_message);
         $("messages").append(current);
+        text = liveText(current);
         emit(EVENTS.conversationFilled);
         // A chat's first message names it on the server: show the name now, not at the end.
         if (data.user_message.parent_id === null) emit(EVENTS.sessionsChanged);
@@ -229,11 +203,11 @@ async function follow(response, article) {
     } else if (type === "delta") {
       planWritten(current);
       answerStarted(current);
-      appendText(current, data.text);
+      text.append(data.text);
       scrollToEnd();
     } else if (type === "render") {
       answerStarted(current);
-      applyRender(current, data);
+      text.render(data);
       scrollToEnd();
     } else if (type === "done") {
       if (data.message) showFinal(current, data.message);
