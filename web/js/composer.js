@@ -86,6 +86,7 @@ function show(text) {
 //     opened  -> OWNED by that chat, keeping the box; the new-chat draft stays as it was
 //   ADOPTING        a new chat's message is on its way: the chat it creates takes the box
 //     opened  -> OWNED by that chat, keeping the box (emptied by the send)
+//     returned (the send failed before any chat existed) -> OWNED by NEW again
 //   OWNED           the box shows `owner`'s draft
 //     sent    -> ADOPTING (when the owner is NEW and no chat is open)
 //     opened  -> OWNED by that chat, showing its draft (unless it is the owner already)
@@ -126,6 +127,9 @@ function transition(event, session = null) {
       if (owner === NEW && !state.current && phase !== Phase.STARTING_TYPED) {
         phase = Phase.ADOPTING;
       }
+      return;
+    case "returned":
+      if (phase === Phase.ADOPTING) phase = Phase.OWNED;
       return;
     case "opening":
       phase = Phase.OWNED;
@@ -307,7 +311,25 @@ export function focusComposer() {
   input().focus();
 }
 
+/**
+ * A message that could not be sent (nothing of it was kept) goes back to the draft of the chat
+ * it was written in (NEW: the chat was never made), before anything typed there since.
+ */
+export function returnText(text, chatId = NEW) {
+  const key = chatId || NEW;
+  if (key === NEW) transition("returned");
+  flush();
+  const listed = state.sessions.find((s) => s.id === key);
+  const since = key === owner ? input().value
+    : drafts.has(key) ? drafts.get(key) : key === NEW ? readNewDraft() : listed?.draft || "";
+  const draft = since ? `${text}\n${since}` : text;
+  drafts.set(key, draft);
+  if (key === owner) show(draft);
+  save(key);
+}
+
 export function setBusy(busy) {
   $("send").hidden = busy;
   $("stop").hidden = !busy;
+  $("stop").disabled = false;
 }

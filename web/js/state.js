@@ -7,7 +7,9 @@ export const state = {
   providers: [], // each provider's status
   roles: [], // every role, ordered by name
   defaultModel: null,
-  streaming: null, // { messageId, controller } while a reply streams on this page
+  // The reply this page sends or follows, from the moment Send is pressed until it ends:
+  // { messageId (null until known), controller, stopping, ... } (messages.js), else null.
+  streaming: null,
 };
 
 // Every event of the bus, in one place: modules name them as EVENTS.x, never as strings.
