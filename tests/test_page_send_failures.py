@@ -186,3 +186,33 @@ def test_a_chat_that_cannot_be_created_gives_the_text_back(page, app):
     expect(page.locator("#notice")).to_be_visible()
     expect(page.locator("article.message")).to_have_count(0)
     expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+def test_a_message_sent_while_the_first_chat_loads_stays_on_screen(open_page, app, fake):
+    fake.script(Reply(text="Old answer."), Reply(text="New answer."))
+    app.chat(app.new_session()["id"], {"message": "Old question"})
+    page = open_page(app)
+    expect(users(page)).to_have_text(["Old question"])
+    held = []
+
+    def hold_first(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    # The page opens its newest chat on load; hold that chat's messages on the way.
+    page.route(re.compile(r"/api/sessions/[^/]+/messages\?limit=50$"), hold_first)
+    page.reload()
+    while not held:
+        page.wait_for_timeout(20)
+    send(page, "New question")
+    expect(users(page)).to_have_text(["New question"])
+    wait_done(page, 1)
+    held[0].continue_()  # the old chat arrives late: it must not take the screen
+    page.wait_for_timeout(300)
+    expect(users(page)).to_have_text(["New question"])
+    expect(replies(page).locator(".body")).to_have_text(["New answer."])
+    expect(page.locator("#chat-title")).to_have_text("New question")
+    sessions = app.get("/api/sessions").json()["sessions"]
+    assert sorted(s["title"] for s in sessions) == ["New question", "Old question"]

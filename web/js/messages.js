@@ -20,6 +20,7 @@ const known = new Map(); // message id -> message object, for edit, copy and ver
 let hasOlder = false;
 let loadingOlder = false;
 let followBottom = true; // auto-scroll only while the reader is at the bottom
+let sends = 0; // messages sent from this page, so a chat that opens late does not hide one
 
 // --- elements ------------------------------------------------------------------------------
 
@@ -386,6 +387,7 @@ function showSending(text) {
 
 export async function sendMessage(text, parentId, attachmentIds) {
   if (state.streaming) return;
+  sends += 1;
   const before = new Set(known.keys());
   const reply = begin({ isOurs: (user) => user.content === text && !before.has(user.id) });
   const shown = showSending(text);
@@ -517,10 +519,14 @@ function showMessages(messages, more) {
 
 export async function openSession(sessionId) {
   detach();
-  state.current = await api("GET", `/api/sessions/${sessionId}`);
-  showModel(state.current.model);
+  const sendsBefore = sends;
+  const session = await api("GET", `/api/sessions/${sessionId}`);
   const { messages, has_more: more } = await api(
     "GET", `/api/sessions/${sessionId}/messages?limit=${PAGE}`);
+  // A message sent while the chat was loading keeps its own chat on screen.
+  if (sends !== sendsBefore) return;
+  state.current = session;
+  showModel(state.current.model);
   showMessages(messages, more);
   emit(EVENTS.sessionOpened, state.current);
   emit(EVENTS.sessionsChanged);
