@@ -15,7 +15,7 @@ import { initSettings } from "./settings.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, refreshSessions } from "./sidebar.js";
 import { initSlash } from "./slash.js";
-import { notify, on, state } from "./state.js";
+import { EVENTS, notify, on, state } from "./state.js";
 import { initThinking } from "./thinking.js";
 import { initTitle } from "./title.js";
 import { initWelcome } from "./welcome.js";
@@ -31,15 +31,15 @@ function init() {
   initSidebar();
   initComposer();
   initMessages();
-  on("session:open", (id) => report(openSession(id)));
-  on("session:new", () => {
+  on(EVENTS.sessionOpen, (id) => report(openSession(id)));
+  on(EVENTS.sessionNew, () => {
     newConversation();
     focusComposer();
   });
-  on("message:send", (text) => report(sendMessage(text)));
-  on("sessions:changed", () => report(refreshSessions()));
-  on("reply:stop", () => report(stopStreaming()));
-  on("code:copy-last", () => report(copyLastCode()));
+  on(EVENTS.messageSend, (text) => report(sendMessage(text)));
+  on(EVENTS.sessionsChanged, () => report(refreshSessions()));
+  on(EVENTS.replyStop, () => report(stopStreaming()));
+  on(EVENTS.codeCopyLast, () => report(copyLastCode()));
   initShortcuts();
   initModels();
   initSettings();

@@ -6,7 +6,7 @@
 
 import { api, upload } from "./api.js";
 import { selectedModel } from "./models.js";
-import { $, notify, on, state } from "./state.js";
+import { $, EVENTS, notify, on, state } from "./state.js";
 import { knownDesktopWindow, saveThroughWindow } from "./window.js";
 
 const MB = 1024 * 1024;
@@ -164,16 +164,31 @@ export function readyToSend() {
   return false;
 }
 
-/** The files of the message being sent (after their uploads); the tray empties. */
+/**
+ * The files of the message being sent (after their uploads); the tray empties. Then either
+ * `sent()`: they went with it, or `giveBack()`: it could not be sent, back in the tray they go.
+ */
 export async function takeAttachments() {
   const items = pending.splice(0, pending.length);
   const force = confirmed;
   confirmed = false;
   render();
   await Promise.all(items.map((item) => item.promise));
-  for (const item of items) if (item.url) URL.revokeObjectURL(item.url);
-  const ids = items.filter((item) => item.id).map((item) => item.id);
-  return ids.length ? { attachments: ids, ...(force ? { ignore_vision_warning: true } : {}) } : {};
+  const ready = items.filter((item) => item.id);
+  const ids = ready.map((item) => item.id);
+  const fields = ids.length ? { attachments: ids } : {};
+  if (ids.length && force) fields.ignore_vision_warning = true;
+  return {
+    fields,
+    sent() {
+      for (const item of items) if (item.url) URL.revokeObjectURL(item.url);
+    },
+    giveBack() {
+      pending.unshift(...ready);
+      confirmed = force;
+      render();
+    },
+  };
 }
 
 // --- in the conversation -------------------------------------------------------------------
@@ -274,6 +289,6 @@ export function initAttachments() {
     confirmed = false;
     renderWarning();
   });
-  on("models:loaded", renderWarning);
+  on(EVENTS.modelsLoaded, renderWarning);
   api("GET", "/api/attachments/limits").then((answer) => (limits = answer), () => {});
 }

@@ -1,10 +1,10 @@
-// The composer: Enter sends, Shift+Enter adds a line; emits "message:send" with the text.
+// The composer: Enter sends, Shift+Enter adds a line; emits EVENTS.messageSend with the text.
 // It keeps a draft per chat (saved to the chat, or to localStorage for a new chat), grows with
 // its content, and refuses a message over the server's limit with a sentence saying so.
 
 import { api } from "./api.js";
 import { hasAttachments, readyToSend } from "./attachments.js";
-import { $, emit, on, state } from "./state.js";
+import { $, EVENTS, emit, on, state } from "./state.js";
 
 const NEW = ""; // the draft owner of a new chat that is not saved yet
 const NEW_DRAFT_KEY = "openchat.draft.new";
@@ -13,13 +13,6 @@ const DRAFT_LIMIT = 1_000_000; // the longest draft the API stores; a longer one
 const MEASURE_LIMIT = 50_000; // above this, the JS fallback skips measuring and uses the max height
 
 let maxChars = Infinity; // limits.max_message_chars, read once from the settings
-let owner = NEW; // the chat whose draft the box shows: a session id, or NEW
-let adoptNext = false; // a new chat's message is being sent: the chat it creates owns the box
-// Until the page has opened its first chat the box shows the new-chat draft; what is typed
-// meanwhile belongs to the chat that opens (if one does).
-let starting = true;
-let typedWhileStarting = false;
-let startingNewDraft = "";
 const drafts = new Map(); // owner -> text typed on this page (newer than the server's copy)
 let saveTimer = 0;
 let saving = Promise.resolve(); // draft saves go one at a time, so they arrive in order
@@ -80,38 +73,87 @@ function show(text) {
   refresh(true);
 }
 
-function onOpened(session) {
-  if (!session) return;
-  if (starting && typedWhileStarting) {
-    starting = false;
-    drafts.set(NEW, startingNewDraft); // the new-chat draft stays as it was
-    save(NEW);
-    adoptNext = true;
-  }
-  starting = false;
-  if (adoptNext) {
-    // What is in the box belongs to this chat: a new chat just saved by sending from it, or
-    // text typed before the page's first chat opened.
-    adoptNext = false;
-    flush();
-    owner = session.id;
-    drafts.set(owner, input().value);
-    if (input().value) scheduleSave();
-    return;
-  }
-  if (session.id === owner) return;
+// ---- who the box belongs to ----
+//
+// The box shows one owner's draft: a chat (its id) or NEW. Which one, and what happens to the
+// text when a chat opens, is this machine; every change of owner goes through `transition`.
+//
+//   STARTING        the page's first chat has not opened yet; the box shows the new-chat draft
+//     typed   -> STARTING_TYPED
+//     sent    -> ADOPTING (when no chat is open)
+//     opened  -> OWNED by that chat, showing its draft
+//   STARTING_TYPED  as STARTING, and something was typed: it belongs to the chat that opens
+//     opened  -> OWNED by that chat, keeping the box; the new-chat draft stays as it was
+//   ADOPTING        a new chat's message is on its way: the chat it creates takes the box
+//     opened  -> OWNED by that chat, keeping the box (emptied by the send)
+//     returned (the send failed before any chat existed) -> OWNED by NEW again
+//   OWNED           the box shows `owner`'s draft
+//     sent    -> ADOPTING (when the owner is NEW and no chat is open)
+//     opened  -> OWNED by that chat, showing its draft (unless it is the owner already)
+//   any state:  opening (a chat is picked) -> OWNED, the draft saved;  new -> OWNED by NEW
+
+const Phase = Object.freeze({
+  STARTING: "starting",
+  STARTING_TYPED: "starting-typed",
+  ADOPTING: "adopting",
+  OWNED: "owned",
+});
+
+let phase = Phase.STARTING;
+let owner = NEW; // the chat whose draft the box shows: a session id, or NEW
+let newDraftAtStart = ""; // the new-chat draft as the page found it
+
+function switchTo(key, text) {
   flush();
-  owner = session.id;
-  show(drafts.has(owner) ? drafts.get(owner) : session.draft || "");
+  owner = key;
+  show(text);
 }
 
-function onNew() {
-  adoptNext = false;
-  starting = false;
-  if (owner === NEW) return;
+function adopt(session) {
+  // What is in the box belongs to this chat: a new chat just saved by sending from it, or
+  // text typed before the page's first chat opened.
   flush();
-  owner = NEW;
-  show(drafts.has(NEW) ? drafts.get(NEW) : readNewDraft());
+  owner = session.id;
+  drafts.set(owner, input().value);
+  if (input().value) scheduleSave();
+}
+
+function transition(event, session = null) {
+  switch (event) {
+    case "typed":
+      if (phase === Phase.STARTING) phase = Phase.STARTING_TYPED;
+      return;
+    case "sent":
+      if (owner === NEW && !state.current && phase !== Phase.STARTING_TYPED) {
+        phase = Phase.ADOPTING;
+      }
+      return;
+    case "returned":
+      if (phase === Phase.ADOPTING) phase = Phase.OWNED;
+      return;
+    case "opening":
+      phase = Phase.OWNED;
+      flush();
+      return;
+    case "opened":
+      if (phase === Phase.STARTING_TYPED) {
+        drafts.set(NEW, newDraftAtStart);
+        save(NEW);
+        adopt(session);
+      } else if (phase === Phase.ADOPTING) {
+        adopt(session);
+      } else if (session.id !== owner) {
+        switchTo(session.id, drafts.has(session.id) ? drafts.get(session.id) : session.draft || "");
+      }
+      phase = Phase.OWNED;
+      return;
+    case "new":
+      phase = Phase.OWNED;
+      if (owner !== NEW) switchTo(NEW, drafts.has(NEW) ? drafts.get(NEW) : readNewDraft());
+      return;
+    default:
+      throw new Error(`unknown composer event ${event}`);
+  }
 }
 
 // ---- size and limit ----
@@ -203,14 +245,10 @@ export function initComposer() {
     saveTimer = 0;
     box.value = "";
     drafts.set(owner, "");
-    if (owner === NEW) {
-      adoptNext = !state.current;
-      save(NEW);
-    } else {
-      save(owner);
-    }
+    transition("sent");
+    save(owner);
     refresh(true);
-    emit("message:send", text);
+    emit(EVENTS.messageSend, text);
   });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -219,7 +257,7 @@ export function initComposer() {
     }
   });
   box.addEventListener("input", () => {
-    if (starting) typedWhileStarting = true;
+    transition("typed");
     drafts.set(owner, box.value);
     scheduleSave();
     refresh();
@@ -246,16 +284,12 @@ export function initComposer() {
     }
   });
 
-  on("session:open", () => {
-    adoptNext = false;
-    starting = false;
-    flush();
-  });
-  on("session:opened", onOpened);
-  on("session:new", onNew);
+  on(EVENTS.sessionOpen, () => transition("opening"));
+  on(EVENTS.sessionOpened, (session) => session && transition("opened", session));
+  on(EVENTS.sessionNew, () => transition("new"));
 
-  startingNewDraft = readNewDraft();
-  show(startingNewDraft);
+  newDraftAtStart = readNewDraft();
+  show(newDraftAtStart);
   loadLimit();
 }
 
@@ -277,7 +311,25 @@ export function focusComposer() {
   input().focus();
 }
 
+/**
+ * A message that could not be sent (nothing of it was kept) goes back to the draft of the chat
+ * it was written in (NEW: the chat was never made), before anything typed there since.
+ */
+export function returnText(text, chatId = NEW) {
+  const key = chatId || NEW;
+  if (key === NEW) transition("returned");
+  flush();
+  const listed = state.sessions.find((s) => s.id === key);
+  const since = key === owner ? input().value
+    : drafts.has(key) ? drafts.get(key) : key === NEW ? readNewDraft() : listed?.draft || "";
+  const draft = since ? `${text}\n${since}` : text;
+  drafts.set(key, draft);
+  if (key === owner) show(draft);
+  save(key);
+}
+
 export function setBusy(busy) {
   $("send").hidden = busy;
   $("stop").hidden = !busy;
+  $("stop").disabled = false;
 }

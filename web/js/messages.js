@@ -1,12 +1,15 @@
-// The conversation: message elements, applying streamed render updates, sending, stopping,
-// re-attaching to a reply still being written, editing, regenerating and switching branches.
+// The conversation: message elements, sending (the message on screen at once, and after a
+// failure what the server kept of it), following and stopping a reply, re-attaching to a reply
+// still being written, editing, regenerating and switching branches.
 
 import { api, openStream } from "./api.js";
 import { attachmentList, takeAttachments } from "./attachments.js";
-import { setBusy } from "./composer.js";
+import { returnText, setBusy } from "./composer.js";
+import { liveText } from "./live-text.js";
 import { selectedModel, showModel } from "./models.js";
 import { answerLabel, appendPlan, planWritten, showPlan, startPlan } from "./plan.js";
-import { $, emit, notify, state } from "./state.js";
+import { ensureSession } from "./session.js";
+import { $, EVENTS, emit, notify, state } from "./state.js";
 import { statsParts, statsTitle } from "./stats.js";
 import { readEvents } from "./stream.js";
 import { answerStarted, showThinking, thinkingDelta, thinkForRequest } from "./thinking.js";
@@ -17,6 +20,7 @@ const known = new Map(); // message id -> message object, for edit, copy and ver
 let hasOlder = false;
 let loadingOlder = false;
 let followBottom = true; // auto-scroll only while the reader is at the bottom
+let sends = 0; // messages sent from this page, so a chat that opens late does not hide one
 
 // --- elements ------------------------------------------------------------------------------
 
@@ -117,35 +121,6 @@ function switcher(message, versions) {
   return box;
 }
 
-function applyRender(article, update) {
-  const blocks = article.querySelector(".blocks");
-  if (blocks.dataset.mode !== "blocks") {
-    blocks.replaceChildren();
-    blocks.dataset.mode = "blocks";
-  }
-  // Blocks from `start` on are replaced by the update's blocks (usually: appended).
-  while (blocks.children.length > update.start) blocks.lastElementChild.remove();
-  for (const html of update.blocks) {
-    const block = document.createElement("div");
-    block.className = "md-block";
-    block.innerHTML = html;
-    blocks.append(block);
-  }
-  article.querySelector(".tail").innerHTML = update.tail;
-}
-
-function appendText(article, text) {
-  const tail = article.querySelector(".tail");
-  let pending = tail.querySelector(".pending");
-  if (!pending) {
-    pending = document.createElement("span");
-    pending.className = "pending";
-    const last = tail.lastElementChild;
-    (last && /^(P|LI|H[1-6])$/.test(last.tagName) ? last : tail).append(pending);
-  }
-  pending.append(text);
-}
-
 function showError(article, text) {
   const message = known.get(article.dataset.id) || { id: article.dataset.id, role: "assistant" };
   known.set(message.id, { ...message, status: "error", error: { message: text } });
@@ -193,31 +168,102 @@ async function loadOlder() {
   }
 }
 
-// --- streaming -----------------------------------------------------------------------------
+// --- the reply being sent or followed ------------------------------------------------------
+//
+// From the moment Send is pressed until the reply ends, state.streaming holds it, so Stop (and
+// Esc) always has something to act on. The server names the reply (the `start` event) only once
+// the model's first words arrive; a Stop pressed before that finds the reply by asking for the
+// chat's latest messages, which the server saves before it waits for the model.
+
+const STOP_RETRY_MS = 50;
 
 function articleFor(message) {
   return $("messages").querySelector(`article[data-id="${CSS.escape(message.id)}"]`);
 }
 
-function release() {
-  // The reply has ended: the composer is free at once, before the stream closes.
+/**
+ * The reply the page now waits for. `isOurs(user, reply)` tells it among the chat's saved
+ * messages (for a Stop pressed before the server names it).
+ */
+function begin({ messageId = null, sessionId = null, isOurs = () => false } = {}) {
+  const reply = {
+    messageId, // the assistant message, once known
+    sessionId,
+    isOurs,
+    controller: new AbortController(),
+    sent: false, // the request has gone out
+    started: false, // the `start` event arrived
+    stopping: false, // Stop was pressed
+    ended: false,
+  };
+  state.streaming = reply;
+  setBusy(true);
+  return reply;
+}
+
+function free(reply) {
+  if (state.streaming !== reply) return;
   state.streaming = null;
   setBusy(false);
 }
 
-async function follow(response, article) {
+function release(reply) {
+  // The reply has ended: the composer is free at once, before the stream closes.
+  reply.ended = true;
+  free(reply);
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The reply among the chat's latest messages, before `start` names it.
+async function lookUp(reply) {
+  const path = `/api/sessions/${reply.sessionId}/messages?limit=2`;
+  const found = await api("GET", path).then(({ messages }) => messages, () => []);
+  const [user, answer] = found.length === 2 ? found : [null, null];
+  if (!reply.messageId && answer && answer.role === "assistant" &&
+      answer.status === "streaming" && answer.parent_id === user.id &&
+      reply.isOurs(user, answer)) {
+    reply.messageId = answer.id;
+  }
+}
+
+export async function stopStreaming() {
+  const reply = state.streaming;
+  if (!reply || reply.stopping) return;
+  reply.stopping = true;
+  $("stop").disabled = true; // pressed: it may take a moment, while the reply is not named yet
+  // Asked again until the server has taken it: the reply may not be named yet, or saved but
+  // not yet running (the server then answers with it still streaming).
+  for (;;) {
+    if (!reply.messageId && reply.sent && reply.sessionId) await lookUp(reply);
+    if (reply.ended) return;
+    if (reply.messageId) {
+      const { message } = await api("POST", `/api/messages/${reply.messageId}/stop`);
+      if (message.status !== "streaming") return;
+    }
+    await pause(STOP_RETRY_MS);
+  }
+}
+
+async function follow(response, reply, article) {
   let current = article;
+  let text = current && liveText(current);
   await readEvents(response, (type, data) => {
     if (type === "start") {
+      reply.started = true;
+      reply.messageId = data.assistant_message.id;
       if (!current) {
-        if (!articleFor(data.user_message)) $("messages").append(messageElement(data.user_message));
+        const shown = $("messages").querySelector("article.message.sending");
+        const user = articleFor(data.user_message) || messageElement(data.user_message);
+        if (shown) shown.replaceWith(user);
+        else if (!user.isConnected) $("messages").append(user);
         current = messageElement(data.assistant_message);
         $("messages").append(current);
-        emit("conversation:filled");
+        text = liveText(current);
+        emit(EVENTS.conversationFilled);
         // A chat's first message names it on the server: show the name now, not at the end.
-        if (data.user_message.parent_id === null) emit("sessions:changed");
+        if (data.user_message.parent_id === null) emit(EVENTS.sessionsChanged);
       }
-      state.streaming.messageId = data.assistant_message.id;
       if (data.plan) startPlan(current, data.plan);
       scrollToEnd(true);
     } else if (type === "plan") {
@@ -229,40 +275,73 @@ async function follow(response, article) {
     } else if (type === "delta") {
       planWritten(current);
       answerStarted(current);
-      appendText(current, data.text);
+      text.append(data.text);
       scrollToEnd();
     } else if (type === "render") {
       answerStarted(current);
-      applyRender(current, data);
+      text.render(data);
       scrollToEnd();
     } else if (type === "done") {
       if (data.message) showFinal(current, data.message);
-      release();
+      release(reply);
       scrollToEnd();
     } else if (type === "error") {
       showError(current, data.message);
-      release();
+      release(reply);
     }
   });
 }
 
-async function run(opener, article = null) {
-  const controller = new AbortController();
-  state.streaming = { messageId: article ? article.dataset.id : null, controller };
-  setBusy(true);
+/**
+ * Send the request `opener` makes and show the reply. A failure before the reply started is
+ * thrown, the reply still held, for the caller to show what the server kept and then release
+ * it; a later one is a notice.
+ */
+async function run(reply, opener, article = null) {
   let finished = false;
+  let early = false;
   try {
-    const response = await opener(controller.signal);
-    await follow(response, article);
+    reply.sent = true;
+    const response = await opener(reply.controller.signal);
+    if (state.streaming !== reply) {
+      // Another chat was opened meanwhile: the reply goes on there, this page moved on.
+      response.body.cancel().catch(() => {});
+      return;
+    }
+    await follow(response, reply, article);
     finished = true;
   } catch (error) {
-    if (error.name !== "AbortError") notify(error.message);
+    if (error.name === "AbortError") return;
+    early = !reply.started;
+    if (early) throw error;
+    notify(error.message);
   } finally {
     // Free the composer the moment the reply ends: the updates below must not delay a send.
-    if (state.streaming && state.streaming.controller === controller) release();
-    emit("sessions:changed");
+    if (!early) release(reply);
+    emit(EVENTS.sessionsChanged);
   }
   if (finished) await refreshVersions().catch((error) => notify(error.message));
+}
+
+/**
+ * After a request failed before its reply started: show what the server kept of it (the
+ * message and its failed reply, when the model failed), reloaded from the chat. True when it
+ * kept something new; else the caller gives the message back.
+ */
+async function showWhatWasKept(reply, before) {
+  const sessionId = reply.sessionId;
+  if (!sessionId) return false;
+  let messages;
+  let more;
+  try {
+    ({ messages, has_more: more } = await api(
+      "GET", `/api/sessions/${sessionId}/messages?limit=${PAGE}`));
+  } catch {
+    return false;
+  }
+  const open = state.current && state.current.id === sessionId && state.streaming === reply;
+  if (open) showMessages(messages, more);
+  return messages.some((message) => !before.has(message.id));
 }
 
 async function refreshVersions() {
@@ -285,33 +364,84 @@ function removeFrom(article) {
   article.remove();
 }
 
-export async function sendMessage(text, parentId, attachmentIds) {
-  const think = thinkForRequest(); // a new chat's Think setting, before the chat exists
-  if (!state.current) {
-    state.current = await api("POST", "/api/sessions", {});
-    emit("session:opened", state.current);
-    emit("sessions:changed");
-  }
-  const session = state.current;
-  const body = { message: text, model: selectedModel(), ...think };
-  if (parentId !== undefined) body.parent_id = parentId;
-  if (attachmentIds === undefined) Object.assign(body, await takeAttachments());
-  else if (attachmentIds.length) body.attachments = attachmentIds;
-  await run((signal) => openStream("POST", `/api/sessions/${session.id}/chat/stream`, body, signal));
+// The message as typed, on screen from the moment it is sent until the server's copy replaces it.
+function showSending(text) {
+  const article = document.createElement("article");
+  article.className = "message user sending";
+  const body = document.createElement("div");
+  body.className = "body";
+  const blocks = document.createElement("div");
+  blocks.className = "blocks";
+  const paragraph = document.createElement("p");
+  paragraph.className = "user-text";
+  paragraph.textContent = text;
+  blocks.append(paragraph);
+  const meta = document.createElement("footer");
+  meta.className = "meta";
+  body.append(blocks);
+  article.append(body, meta);
+  $("messages").append(article);
+  scrollToEnd(true);
+  return article;
 }
 
-export async function stopStreaming() {
-  const streaming = state.streaming;
-  if (!streaming || !streaming.messageId) return;
-  await api("POST", `/api/messages/${streaming.messageId}/stop`);
+export async function sendMessage(text, parentId, attachmentIds) {
+  if (state.streaming) return;
+  sends += 1;
+  const before = new Set(known.keys());
+  const reply = begin({ isOurs: (user) => user.content === text && !before.has(user.id) });
+  const shown = showSending(text);
+  const think = thinkForRequest(); // a new chat's Think setting, before the chat exists
+  let taken = null;
+  try {
+    const session = await ensureSession();
+    reply.sessionId = session.id;
+    const body = { message: text, model: selectedModel(), ...think };
+    if (parentId !== undefined) body.parent_id = parentId;
+    if (attachmentIds === undefined) {
+      taken = await takeAttachments();
+      Object.assign(body, taken.fields);
+    } else if (attachmentIds.length) {
+      body.attachments = attachmentIds;
+    }
+    await run(reply, (signal) =>
+      openStream("POST", `/api/sessions/${session.id}/chat/stream`, body, signal));
+    if (taken) taken.sent();
+  } catch (error) {
+    const kept = await showWhatWasKept(reply, before);
+    release(reply);
+    if (kept) {
+      if (taken) taken.sent();
+      return;
+    }
+    // Nothing was kept: the message goes back where it was written.
+    shown.remove();
+    if (!$("messages").querySelector("article.message")) emit(EVENTS.conversationEmpty);
+    returnText(text, reply.sessionId);
+    if (taken) taken.giveBack();
+    notify(error.message);
+  }
 }
 
 async function regenerate(article) {
   if (state.streaming) return;
   const id = article.dataset.id;
+  const parentId = known.get(id)?.parent_id;
+  const before = new Set(known.keys());
+  const reply = begin({
+    sessionId: state.current.id,
+    isOurs: (user, answer) => user.id === parentId && !before.has(answer.id),
+  });
   removeFrom(article);
   const body = { model: selectedModel() };
-  await run((signal) => openStream("POST", `/api/messages/${id}/regenerate`, body, signal));
+  try {
+    await run(reply, (signal) =>
+      openStream("POST", `/api/messages/${id}/regenerate`, body, signal));
+  } catch (error) {
+    const kept = await showWhatWasKept(reply, before);
+    release(reply);
+    if (!kept) notify(error.message);
+  }
 }
 
 function startEdit(article) {
@@ -331,7 +461,7 @@ function startEdit(article) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value;
-    if (!text.trim()) return;
+    if (!text.trim() || state.streaming) return;
     removeFrom(article); // the old version stays on the server, reachable with ‹ ›
     const files = (message.attachments || []).map((file) => file.id);
     sendMessage(text, message.parent_id, files).catch((error) => notify(error.message));
@@ -371,8 +501,11 @@ export async function copyLastCode() {
 // --- opening chats -------------------------------------------------------------------------
 
 function detach() {
-  if (state.streaming) state.streaming.controller.abort();
-  state.streaming = null;
+  const reply = state.streaming;
+  if (!reply) return;
+  // A reply already asked for goes on on the server; this page just stops following it.
+  if (reply.sent) reply.controller.abort();
+  free(reply);
 }
 
 function showMessages(messages, more) {
@@ -381,18 +514,22 @@ function showMessages(messages, more) {
   box.replaceChildren(...messages.map(messageElement));
   hasOlder = more;
   scrollToEnd(true);
-  emit(messages.length ? "conversation:filled" : "conversation:empty");
+  emit(messages.length ? EVENTS.conversationFilled : EVENTS.conversationEmpty);
 }
 
 export async function openSession(sessionId) {
   detach();
-  state.current = await api("GET", `/api/sessions/${sessionId}`);
-  showModel(state.current.model);
+  const sendsBefore = sends;
+  const session = await api("GET", `/api/sessions/${sessionId}`);
   const { messages, has_more: more } = await api(
     "GET", `/api/sessions/${sessionId}/messages?limit=${PAGE}`);
+  // A message sent while the chat was loading keeps its own chat on screen.
+  if (sends !== sendsBefore) return;
+  state.current = session;
+  showModel(state.current.model);
   showMessages(messages, more);
-  emit("session:opened", state.current);
-  emit("sessions:changed");
+  emit(EVENTS.sessionOpened, state.current);
+  emit(EVENTS.sessionsChanged);
   const last = messages[messages.length - 1];
   if (last && last.status === "streaming") {
     // Rebuild the live reply from its compact replay: the text so far, one render snapshot,
@@ -402,7 +539,9 @@ export async function openSession(sessionId) {
     article.querySelector(".tail").replaceChildren();
     article.querySelector("details.thinking")?.remove();
     const path = `/api/messages/${last.id}/events?after=0`;
-    await run((signal) => openStream("GET", path, undefined, signal), article);
+    const reply = begin({ messageId: last.id, sessionId });
+    reply.started = true; // the page shows it already: a failure now is only a notice
+    await run(reply, (signal) => openStream("GET", path, undefined, signal), article);
   }
 }
 
@@ -413,8 +552,8 @@ export function newConversation() {
   hasOlder = false;
   $("messages").replaceChildren();
   $("jump-latest").hidden = true;
-  emit("conversation:empty");
-  emit("sessions:changed");
+  emit(EVENTS.conversationEmpty);
+  emit(EVENTS.sessionsChanged);
 }
 
 export function initMessages() {
@@ -434,5 +573,5 @@ export function initMessages() {
     if (box.scrollTop < 200) loadOlder().catch((error) => notify(error.message));
   }, { passive: true });
   $("jump-latest").addEventListener("click", () => scrollToEnd(true));
-  $("stop").addEventListener("click", stopStreaming);
+  $("stop").addEventListener("click", () => emit(EVENTS.replyStop));
 }

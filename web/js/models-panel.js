@@ -1,12 +1,12 @@
 // The Models panel (a modal <dialog>) for Ollama servers: the installed models with their size,
 // parameters, quantization, capabilities and whether they are loaded; pull a model by name with
 // a live progress bar and Cancel; delete a model after confirming. The model picker reloads
-// ("models:changed") after a pull or a delete.
+// (EVENTS.modelsChanged) after a pull or a delete.
 
 import { api, openStream } from "./api.js";
 import { h, modalPanel } from "./dialogs.js";
 import { modelsReady } from "./models.js";
-import { $, emit, on, state } from "./state.js";
+import { $, EVENTS, emit, state } from "./state.js";
 import { readEvents } from "./stream.js";
 
 const CAPABILITY_WORDS = ["vision", "thinking", "tools", "embedding"];
@@ -147,7 +147,7 @@ async function deleteModel(model, button) {
   try {
     await api("DELETE", `/api/providers/${encodeURIComponent(provider)}/models/${model.name
       .split("/").map(encodeURIComponent).join("/")}`);
-    emit("models:changed");
+    emit(EVENTS.modelsChanged);
   } catch (error) {
     setText("models-error", error.message);
   }
@@ -200,7 +200,7 @@ async function followPull(open) {
         $("pull-bar").value = 1;
         const name = data.pull.name;
         pullEnded(`Downloaded. ${name} is ready to chat with.`, true);
-        emit("models:changed");
+        emit(EVENTS.modelsChanged);
         loadInstalled();
       } else if (type === "error") {
         const cancelled = data.code === "cancelled";
@@ -281,5 +281,4 @@ export async function openModels() {
 
 export function initModelsPanel() {
   $("open-models").addEventListener("click", () => openModels());
-  on("models:open", () => openModels());
 }

@@ -1,9 +1,9 @@
 // The model picker: every provider's models, grouped, with their capabilities; a provider that
 // is down stays in the list with its reason. The open chat's model is remembered per chat.
-// Emits "models:loaded" after each load; reloads on "models:changed".
+// Emits EVENTS.modelsLoaded after each load; reloads on EVENTS.modelsChanged.
 
 import { api } from "./api.js";
-import { $, emit, notify, on, state } from "./state.js";
+import { $, EVENTS, emit, notify, on, state } from "./state.js";
 
 // Capabilities worth showing next to a name: every model can complete text.
 const SHOWN = ["vision", "thinking", "tools", "embedding"];
@@ -103,7 +103,7 @@ export function loadModels() {
     render();
     const down = providers.filter((p) => p.status !== "ok");
     if (!models.length && down.length) notify(down.map((p) => p.message).join(" "));
-    emit("models:loaded");
+    emit(EVENTS.modelsLoaded);
   })();
   return loading;
 }
@@ -140,6 +140,6 @@ async function remember() {
 
 export function initModels() {
   $("model-select").addEventListener("change", () => remember());
-  on("models:changed", () => loadModels().catch((error) => notify(error.message)));
-  on("session:new", () => showModel(null));
+  on(EVENTS.modelsChanged, () => loadModels().catch((error) => notify(error.message)));
+  on(EVENTS.sessionNew, () => showModel(null));
 }

@@ -2,7 +2,7 @@
 // turns it off), and in a reply the collapsible "Plan" block that streams while the planner
 // writes, with each phase's model and time.
 
-import { $, notify, on, state } from "./state.js";
+import { $, EVENTS, notify, on, state } from "./state.js";
 import { updateSession } from "./session.js";
 import { duration } from "./stats.js";
 
@@ -111,8 +111,8 @@ export function initPlan() {
   $("plan-off").addEventListener("click", () => {
     setPlanMode(null).then(() => $("message-input").focus(), (error) => notify(error.message));
   });
-  on("session:opened", showIndicator);
-  on("session:changed", showIndicator);
-  on("session:new", showIndicator);
-  on("models:loaded", showIndicator);
+  on(EVENTS.sessionOpened, showIndicator);
+  on(EVENTS.sessionChanged, showIndicator);
+  on(EVENTS.sessionNew, showIndicator);
+  on(EVENTS.modelsLoaded, showIndicator);
 }

@@ -3,11 +3,11 @@
 // clear button. The model gets both as one system message: the role's instructions, a blank
 // line, then the chat's prompt (the server's rule; the panel shows the result).
 //
-// Opens on "roles:open"; keeps state.roles and emits "roles:changed" after every change.
+// Opens on EVENTS.rolesOpen; keeps state.roles and emits EVENTS.rolesChanged after every change.
 
 import { api } from "./api.js";
 import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
-import { $, emit, notify, on, state } from "./state.js";
+import { $, EVENTS, emit, notify, on, state } from "./state.js";
 import { updateSession } from "./session.js";
 
 let dialog = null;
@@ -17,7 +17,7 @@ let editing = null; // the role being edited, or null for a new one
 export async function loadRoles() {
   const { roles } = await api("GET", "/api/roles");
   state.roles = roles;
-  emit("roles:changed");
+  emit(EVENTS.rolesChanged);
   return roles;
 }
 
@@ -212,7 +212,7 @@ async function deleteRole(role, button) {
   }
   if (state.current && state.current.role_id === role.id) {
     state.current = { ...state.current, role_id: null }; // the server cleared it too
-    emit("session:changed", state.current);
+    emit(EVENTS.sessionChanged, state.current);
   }
   await loadRoles();
   $("new-role").focus();
@@ -261,12 +261,12 @@ export function initRoles() {
   $("role-clear").addEventListener("click", () => {
     useRole(null).then(() => $("message-input").focus(), (error) => notify(error.message));
   });
-  on("roles:open", () => openRoles().catch((error) => notify(error.message)));
-  on("roles:changed", () => {
+  on(EVENTS.rolesOpen, () => openRoles().catch((error) => notify(error.message)));
+  on(EVENTS.rolesChanged, () => {
     showChip();
     render();
   });
-  for (const name of ["session:opened", "session:changed", "session:new"]) {
+  for (const name of [EVENTS.sessionOpened, EVENTS.sessionChanged, EVENTS.sessionNew]) {
     on(name, () => {
       showChip();
       render();

@@ -3,13 +3,13 @@
 // Also the banner at the top of the page when the settings file has a problem.
 //
 // API keys are write-only: the key field is never filled in, the panel only says one is set.
-// Opens on "settings:open" ({ add: true } opens the new-provider form); emits "models:changed"
-// after a save so the model picker reloads.
+// Opens on EVENTS.settingsOpen ({ add: true } opens the new-provider form); emits
+// EVENTS.modelsChanged after a save so the model picker reloads.
 
 import { api } from "./api.js";
 import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
 import { modelGroups, statusText } from "./models.js";
-import { $, emit, on, state } from "./state.js";
+import { $, EVENTS, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
 
 const TIMEOUT_KEYS = ["connect_timeout", "first_byte_timeout", "idle_timeout"];
@@ -339,7 +339,7 @@ async function saveProviders(entries, errorId) {
     return false;
   }
   setStatus("Saved.");
-  emit("models:changed");
+  emit(EVENTS.modelsChanged);
   showBanner();
   render();
   return true;
@@ -391,7 +391,7 @@ async function saveDefaultModel() {
     return;
   }
   setStatus("Saved.");
-  emit("models:changed");
+  emit(EVENTS.modelsChanged);
 }
 
 async function changeTheme(value) {
@@ -414,7 +414,7 @@ async function refresh() {
   showBanner();
   render();
   // Edited by hand meanwhile (or fixed): the model list may have changed too.
-  if (before && before !== JSON.stringify(current.settings)) emit("models:changed");
+  if (before && before !== JSON.stringify(current.settings)) emit(EVENTS.modelsChanged);
 }
 
 export async function openSettings({ add = false } = {}) {
@@ -456,8 +456,8 @@ function showBanner() {
 
 export function initSettings() {
   $("open-settings").addEventListener("click", () => openSettings());
-  on("settings:open", (options) => openSettings(options));
-  on("models:loaded", () => render());
+  on(EVENTS.settingsOpen, (options) => openSettings(options));
+  on(EVENTS.modelsLoaded, () => render());
   // The file may have been edited in another window: look again when the page is back in front.
   window.addEventListener("focus", () => refresh().catch(() => {}));
   initialSettings.then(

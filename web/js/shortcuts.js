@@ -1,24 +1,24 @@
 // Keyboard shortcuts, and the help dialog that lists them (opened with "?").
 
 import { modalPanel } from "./dialogs.js";
-import { $, emit, state } from "./state.js";
+import { $, EVENTS, emit, state } from "./state.js";
 
 const mod = navigator.platform.startsWith("Mac") ? "⌘" : "Ctrl";
 
 // [keys shown, what it does, matcher, action]
 const SHORTCUTS = [
   [`${mod}+Shift+O`, "New chat", (e) => primary(e) && e.shiftKey && e.code === "KeyO",
-    () => emit("session:new")],
+    () => emit(EVENTS.sessionNew)],
   [`${mod}+K`, "Find a chat", (e) => primary(e) && !e.shiftKey && e.code === "KeyK",
     () => focusFilter()],
   ["Esc", "Stop the reply", (e) => e.key === "Escape" && state.streaming !== null,
-    () => emit("reply:stop")],
+    () => emit(EVENTS.replyStop)],
   [`${mod}+Shift+;`, "Copy the last code block",
-    (e) => primary(e) && e.shiftKey && e.code === "Semicolon", () => emit("code:copy-last")],
+    (e) => primary(e) && e.shiftKey && e.code === "Semicolon", () => emit(EVENTS.codeCopyLast)],
   [`${mod}+B`, "Show or hide the chat list", (e) => primary(e) && !e.shiftKey && e.code === "KeyB",
     () => document.body.classList.toggle("sidebar-hidden")],
   [`${mod}+Shift+L`, "Roles and this chat's system prompt",
-    (e) => primary(e) && e.shiftKey && e.code === "KeyL", () => emit("roles:open")],
+    (e) => primary(e) && e.shiftKey && e.code === "KeyL", () => emit(EVENTS.rolesOpen)],
   ["/", "Commands, typed at the start of the message box (/help lists them)", () => false,
     () => {}],
   ["Shift+Esc", "Go to the message box", (e) => e.key === "Escape" && e.shiftKey,

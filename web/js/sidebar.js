@@ -1,10 +1,10 @@
 // The chat list: pinned first, then newest (the API's order). Opening a chat emits
-// "session:open"; each chat has an actions menu (rename in place, pin, export, delete with
-// undo), and a filter box narrows the list by title. Each new list emits "sessions:loaded".
+// EVENTS.sessionOpen; each chat has an actions menu (rename in place, pin, export, delete with
+// undo), and a filter box narrows the list by title. Each new list emits EVENTS.sessionsLoaded.
 
 import { api } from "./api.js";
 import { exportSession } from "./export.js";
-import { $, emit, notify, on, state } from "./state.js";
+import { $, EVENTS, emit, notify, on, state } from "./state.js";
 
 // Chats loaded at once; with more, filtering asks the API and "Show more chats" loads more.
 const PAGE = 500;
@@ -32,7 +32,7 @@ export async function refreshSessions() {
   hasMore = sessions.length >= limit;
   if (filterText && hasMore) searchRemote();
   render();
-  emit("sessions:loaded");
+  emit(EVENTS.sessionsLoaded);
 }
 
 function matches(session) {
@@ -303,7 +303,7 @@ function startRename(id) {
       itemFor(session);
       if (state.current && state.current.id === id) {
         state.current.title = title;
-        emit("session:changed", state.current);
+        emit(EVENTS.sessionChanged, state.current);
       }
     }
     if (hadFocus) open.focus();
@@ -313,12 +313,12 @@ function startRename(id) {
       const updated = await api("PATCH", `/api/sessions/${id}`, { title });
       if (state.current && state.current.id === id) {
         state.current.title = updated.title;
-        emit("session:changed", state.current);
+        emit(EVENTS.sessionChanged, state.current);
       }
-      emit("sessions:changed");
+      emit(EVENTS.sessionsChanged);
     } catch (error) {
       notify(error.message);
-      emit("sessions:changed");
+      emit(EVENTS.sessionsChanged);
     }
   };
   input.addEventListener("keydown", (event) => {
@@ -342,7 +342,7 @@ async function setPinned(session, pinned) {
   } catch (error) {
     notify(error.message);
   }
-  emit("sessions:changed");
+  emit(EVENTS.sessionsChanged);
   const item = items.get(session.id);
   if (item && document.activeElement === document.body) item.querySelector(".chat-more").focus();
 }
@@ -354,7 +354,7 @@ function deleteSession(session) {
   const wasOpen = Boolean(state.current && state.current.id === session.id);
   pendingDelete = { session, wasOpen, timer: setTimeout(commitDelete, UNDO_MS) };
   render();
-  if (wasOpen) emit("session:new");
+  if (wasOpen) emit(EVENTS.sessionNew);
   showToast(session);
   const next = neighbour && neighbour.isConnected && neighbour.querySelector(".chat-open");
   (next || $("new-chat")).focus();
@@ -377,7 +377,7 @@ function commitDelete(keepalive = false) {
     })
     .finally(() => {
       items.delete(session.id);
-      emit("sessions:changed");
+      emit(EVENTS.sessionsChanged);
     });
 }
 
@@ -388,7 +388,7 @@ function undoDelete() {
   pendingDelete = null;
   hideToast();
   render();
-  if (wasOpen) emit("session:open", session.id);
+  if (wasOpen) emit(EVENTS.sessionOpen, session.id);
   const item = items.get(session.id);
   if (item) item.querySelector(".chat-open").focus();
 }
@@ -442,7 +442,7 @@ function buildExtras() {
 
 export function initSidebar() {
   buildExtras();
-  $("new-chat").addEventListener("click", () => emit("session:new"));
+  $("new-chat").addEventListener("click", () => emit(EVENTS.sessionNew));
   const filter = $("chat-filter");
   if (filter) {
     filter.addEventListener("input", onFilter);
@@ -464,7 +464,7 @@ export function initSidebar() {
       if (menu && menu.button === event.target.closest(".chat-more")) closeMenu();
       else openMenu(event.target.closest(".chat-more"), item.session);
     } else if (event.target.closest(".chat-open")) {
-      emit("session:open", item.dataset.id);
+      emit(EVENTS.sessionOpen, item.dataset.id);
     }
   });
   list.addEventListener("dblclick", (event) => {
@@ -497,6 +497,6 @@ export function initSidebar() {
   document.querySelector(".sidebar").addEventListener("scroll", close, { passive: true });
   // A delete still waiting for its Undo becomes final when the page goes away.
   window.addEventListener("pagehide", () => commitDelete(true));
-  on("session:opened", (session) => markCurrent(session && session.id));
-  on("session:new", () => markCurrent(null));
+  on(EVENTS.sessionOpened, (session) => markCurrent(session && session.id));
+  on(EVENTS.sessionNew, () => markCurrent(null));
 }

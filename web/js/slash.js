@@ -10,7 +10,7 @@ import { onCommand, replaceText } from "./composer.js";
 import { setPlanMode } from "./plan.js";
 import { useRole } from "./roles.js";
 import { updateSession } from "./session.js";
-import { $, emit, on, state } from "./state.js";
+import { $, EVENTS, emit, on, state } from "./state.js";
 
 let completion = null; // the last complete() answer shown
 let active = 0; // index of the highlighted item
@@ -171,7 +171,7 @@ async function execute(command) {
   switch (command.command) {
     case "new":
     case "clear":
-      emit("session:new");
+      emit(EVENTS.sessionNew);
       return null;
     case "help":
       output("Commands", COMMANDS.map((c) => [usage(c), `— ${c.summary}`]));
@@ -189,7 +189,7 @@ async function execute(command) {
       return `Model: ${command.model}`;
     }
     case "roles":
-      emit("roles:open");
+      emit(EVENTS.rolesOpen);
       return null;
     case "role":
       await useRole(command.role.id);
@@ -265,7 +265,7 @@ export function initSlash() {
   }, 0));
   onCommand(run);
   // Names typed before the lists arrived complete once they are in.
-  for (const name of ["models:loaded", "roles:changed"]) {
+  for (const name of [EVENTS.modelsLoaded, EVENTS.rolesChanged]) {
     on(name, () => {
       if (document.activeElement === box && isCommand(box.value)) refresh();
     });

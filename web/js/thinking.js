@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { selectedModel } from "./models.js";
-import { $, notify, on, state } from "./state.js";
+import { $, EVENTS, notify, on, state } from "./state.js";
 import { duration } from "./stats.js";
 
 // --- the block in a reply ------------------------------------------------------------------
@@ -152,8 +152,8 @@ export function initThinking() {
   $("think-toggle").addEventListener("click", () => change(setting() === false));
   $("think-level").addEventListener("change", (event) => change(event.target.value || null));
   $("model-select").addEventListener("change", render);
-  on("models:loaded", render);
-  on("session:opened", (session) => {
+  on(EVENTS.modelsLoaded, render);
+  on(EVENTS.sessionOpened, (session) => {
     // A new chat was just created by sending: it keeps the setting chosen before it existed.
     if (pending !== null && session && session.think === null) {
       const value = pending;
@@ -162,7 +162,7 @@ export function initThinking() {
     }
     render();
   });
-  on("session:new", () => {
+  on(EVENTS.sessionNew, () => {
     pending = null;
     render();
   });

@@ -1,9 +1,9 @@
 // The header's title: the open chat's title (with the whole of it on hover, as a long one is
 // cut short), "New chat" for a chat not saved yet. It follows every change: opening a chat,
 // a rename here (sidebar, /title), and the server's own naming of a chat at its first message,
-// which the page learns from the chat list ("sessions:loaded").
+// which the page learns from the chat list (EVENTS.sessionsLoaded).
 
-import { $, on, state } from "./state.js";
+import { $, EVENTS, on, state } from "./state.js";
 
 const NEW_CHAT = "New chat";
 
@@ -28,8 +28,8 @@ function followList() {
 }
 
 export function initTitle() {
-  on("session:opened", showCurrent);
-  on("session:changed", showCurrent);
-  on("session:new", () => show(NEW_CHAT));
-  on("sessions:loaded", followList);
+  on(EVENTS.sessionOpened, showCurrent);
+  on(EVENTS.sessionChanged, showCurrent);
+  on(EVENTS.sessionNew, () => show(NEW_CHAT));
+  on(EVENTS.sessionsLoaded, followList);
 }

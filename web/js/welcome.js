@@ -1,11 +1,11 @@
-// What an empty conversation shows: on first run (no provider answers and no models) how to
-// start Ollama or add an endpoint; otherwise a welcome with the models and a few prompts.
-// Shown inside #messages while it holds no message; "conversation:empty"/"conversation:filled"
-// (from the messages module) and a watch on #messages keep it in step.
+// What an empty conversation shows: on first run (no provider answers) how to start Ollama or
+// add an endpoint; otherwise a welcome with the models ready to answer and a few prompts.
+// Shown inside #messages while it holds no message; EVENTS.conversationEmpty and
+// EVENTS.conversationFilled (from the messages module) and a watch on #messages keep it in step.
 
 import { h } from "./dialogs.js";
 import { loadModels, modelLabel, showModel, statusText } from "./models.js";
-import { $, emit, notify, on, state } from "./state.js";
+import { $, EVENTS, emit, notify, on, state } from "./state.js";
 
 const PROMPTS = [
   "Explain how a hash map works, with a small example",
@@ -22,8 +22,19 @@ function button(text, onClick, props = {}) {
   return element;
 }
 
+function answering() {
+  return state.providers.filter((p) => p.status === "ok");
+}
+
+// Only an answering provider's models are ready: one that is down still lists the models its
+// settings name, and a chat with them would fail.
+function readyModels() {
+  const ids = new Set(answering().map((p) => p.id));
+  return state.models.filter((model) => ids.has(model.provider));
+}
+
 function firstRun() {
-  return state.models.length === 0 && !state.providers.some((p) => p.status === "ok");
+  return answering().length === 0;
 }
 
 function command(text) {
@@ -67,15 +78,16 @@ function firstRunPanel() {
         h("h3", {}, "Or use an OpenAI-compatible endpoint"),
         h("p", {}, "OpenAI, OpenRouter, Groq, LM Studio, llama.cpp, vLLM… Add its address " +
           "and, if it needs one, an API key."),
-        button("Add provider", () => emit("settings:open", { add: true }),
+        button("Add provider", () => emit(EVENTS.settingsOpen, { add: true }),
                { className: "primary", id: "welcome-add-provider" }))),
   );
 }
 
 function welcomePanel() {
-  const ok = state.providers.filter((p) => p.status === "ok");
+  const ok = answering();
   const down = state.providers.filter((p) => p.status !== "ok");
-  const models = state.models.slice(0, 12).map((model) =>
+  const ready = readyModels();
+  const models = ready.slice(0, 12).map((model) =>
     h("li", {}, button(modelLabel(model), () => {
       showModel(model.id);
       $("model-select").dispatchEvent(new Event("change"));
@@ -86,13 +98,13 @@ function welcomePanel() {
     { id: "welcome", className: "welcome" },
     h("h2", {}, "What shall we talk about?"),
     h("p", { className: "lead" },
-      state.models.length
-        ? `${state.models.length} model${state.models.length === 1 ? "" : "s"} ready from ` +
-          `${ok.map((p) => p.id).join(", ") || "your providers"}. Pick one to use it:`
+      ready.length
+        ? `${ready.length} model${ready.length === 1 ? "" : "s"} ready from ` +
+          `${ok.map((p) => p.id).join(", ")}. Pick one to use it:`
         : "Your providers answer but list no models yet."),
     models.length ? h("ul", { className: "chips", ariaLabel: "Available models" }, ...models) : null,
-    state.models.length > 12 ? h("p", { className: "more" },
-      `…and ${state.models.length - 12} more in the model list above.`) : null,
+    ready.length > 12 ? h("p", { className: "more" },
+      `…and ${ready.length - 12} more in the model list above.`) : null,
     down.length
       ? h("p", { className: "down" }, "Not answering: ",
           down.map((p) => `${p.id} (${statusText(p)})`).join(", "), ".")
@@ -149,9 +161,9 @@ function markChips() {
 
 export function initWelcome() {
   $("model-select").addEventListener("change", markChips);
-  on("conversation:empty", updateWelcome);
-  on("conversation:filled", updateWelcome);
-  on("models:loaded", () => {
+  on(EVENTS.conversationEmpty, updateWelcome);
+  on(EVENTS.conversationFilled, updateWelcome);
+  on(EVENTS.modelsLoaded, () => {
     modelsKnown = true;
     updateWelcome();
   });
