@@ -169,3 +169,35 @@ def wait_done(page: Page, count: int, timeout: float = 10_000) -> None:
 
     expect(page.locator('article.message.assistant[data-status="complete"]')).to_have_count(
         count, timeout=timeout)
+
+
+def send_and_stop(page: Page, text: str, *, key: str | None = None, after_ms: int = 0,
+                  again: int = 0) -> float:
+    """Type `text`, press Enter and then click where Send was (Stop takes its place), or press
+    `key`, `after_ms` later (0: before the page has done anything else), as a person who
+    changed their mind does, and `again` times more. Both happen inside the page, so how busy
+    the test machine is does not stretch the gap; returns it in milliseconds, as the page
+    measured it. Right after, the Stop button shows it was pressed."""
+    box = message_box(page)
+    box.fill(text)
+    box.focus()
+    send_button = page.get_by_role("button", name="Send").bounding_box()
+    point = {"x": send_button["x"] + send_button["width"] / 2,
+             "y": send_button["y"] + send_button["height"] / 2, "key": key, "after": after_ms,
+             "again": again}
+    gap, pressed = page.evaluate("""async ({ x, y, key, after, again }) => {
+        const press = (target, name) => target.dispatchEvent(new KeyboardEvent("keydown",
+            { key: name, code: name, bubbles: true, cancelable: true }));
+        const start = performance.now();
+        press(document.activeElement, "Enter");
+        if (after) await new Promise((resolve) => setTimeout(resolve, after));
+        const gap = performance.now() - start;
+        for (let time = 0; time <= again; time++) {
+            if (key) press(document.activeElement, key);
+            else document.elementFromPoint(x, y).click();
+        }
+        const stop = document.getElementById("stop");
+        return [gap, !stop.hidden && stop.disabled];
+    }""", point)
+    assert pressed, "the Stop button does not show that it was pressed"
+    return gap

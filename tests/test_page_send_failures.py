@@ -11,9 +11,16 @@ import socket
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import message_box, provider_settings, send, shoot, wait_done, wait_for
 from .fake_provider import FakeProvider, Reply
-from .test_page_streaming import send_and_stop
+from .support import (
+    message_box,
+    provider_settings,
+    send,
+    send_and_stop,
+    shoot,
+    wait_done,
+    wait_for,
+)
 
 KEY = "sk-right-key-0123"
 
