@@ -67,11 +67,7 @@ class Runtime:
         self.instance.publish(base_url=self.base_url, token=self.token, window=window)
         # Set by the desktop window; None when serving headless or to a browser.
         self.window: WindowHooks | None = None
-        # The first highlighted code block loads pygments (~50 ms): do it before anyone waits.
-        threading.Thread(target=rendering.warm_up, name="warm-up", daemon=True).start()
-        # Uploads never sent, and files nothing refers to: it visits every file, so not on
-        # the way to the first page.
-        threading.Thread(target=self._clean_attachments, name="clean-up", daemon=True).start()
+        threading.Thread(target=self._after_start, name="after-start", daemon=True).start()
 
     def _open(self, settings_path: Path, host: str, port: int) -> None:
         self.settings = SettingsStore(settings_path)
@@ -95,6 +91,14 @@ class Runtime:
         self.app = create_app(self, token=self.token, hosts=allowed_hosts(host, self.port))
         self.server.app = self.app
         self._closed = False
+
+    def _after_start(self) -> None:
+        """Work that must not delay the first page, one piece after the other: two threads
+        competing for the interpreter while the first request comes in delay it by both."""
+        # The first highlighted code block loads pygments (~50 ms): do it before anyone waits.
+        rendering.warm_up()
+        # Uploads never sent, and files nothing refers to: it visits every file.
+        self._clean_attachments()
 
     def _clean_attachments(self) -> None:
         try:
