@@ -151,6 +151,7 @@ def test_stop_while_planning_keeps_the_plan(page, app, fake):
     plan_chat(app)
     fake.script(Reply(text=PLAN_TEXT, mode="stall", after=3))
     page.reload()
+    expect(page.locator("#plan-chip")).to_contain_text("Plan: qwen3:8b → llama3.2:3b")
     send(page, "How do I boil an egg?")
     block = page.locator("article.message.assistant details.plan-block")
     expect(block.locator(".plan-text")).to_have_text("1. Boil water.")
