@@ -141,7 +141,7 @@ def test_empty_file_and_empty_providers_give_the_default_ollama(path):
         ("https://ollama.example.com/base/", "https://ollama.example.com:443/base"),
         ("HTTP://Example.COM:11434", "http://example.com:11434"),
         ("[::]:11434", "http://[::1]:11434"),
-        ("[fe80::1]", "http://[fe80::1]:11434"),
+        ("[fd12::1]", "http://[fd12::1]:11434"),
     ],
 )
 def test_ollama_host_forms(path, monkeypatch, host, url):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from ..providers.addresses import address_refusal
 from ..providers.base import ProviderConfig
 from .problems import (
     Invalid,
@@ -216,19 +217,24 @@ def _ollama_url(env: Mapping[str, str], issues: list[Issue]) -> str:
     """Ollama's address from OLLAMA_HOST, or on this machine."""
     host = env.get("OLLAMA_HOST")
     try:
-        return ollama_base_url(host)
+        url = ollama_base_url(host)
     except ValueError:
-        issues.append(
-            Issue(
-                ("OLLAMA_HOST",),
-                f"The OLLAMA_HOST environment variable is {show_value(host)}, which is not an "
-                f"address; set it to host:port (e.g. 127.0.0.1:11434) or unset it. Using "
-                f"{DEFAULT_OLLAMA_URL} meanwhile.",
-                fatal=False,
-                in_file=False,
-            )
+        why = ", which is not an address; set it to host:port (e.g. 127.0.0.1:11434) or unset it."
+    else:
+        refusal = address_refusal(url)
+        if refusal is None:
+            return url
+        why = f"; {refusal}, or unset it."
+    issues.append(
+        Issue(
+            ("OLLAMA_HOST",),
+            f"The OLLAMA_HOST environment variable is {show_value(host)}{why} Using "
+            f"{DEFAULT_OLLAMA_URL} meanwhile.",
+            fatal=False,
+            in_file=False,
         )
-        return DEFAULT_OLLAMA_URL
+    )
+    return DEFAULT_OLLAMA_URL
 
 
 def check_provider(

@@ -1,6 +1,10 @@
 """What the settings page sends: a change, checked as sent and then applied to the tomlkit
 document so the user's comments, order and layout survive; or one provider entry to try before
-it is saved. Masked secrets sent back mean the stored ones."""
+it is saved. Masked secrets sent back mean the stored ones.
+
+A stored secret (`api_key`, the variable `api_key_env` names, a secret-looking header value) is
+bound to the address it was saved with: it goes only there. An entry that changes the address
+carries only the secrets it sends in the clear itself."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import tomlkit
 from tomlkit.container import Container
 from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
+from ..providers.addresses import same_address
 from ..providers.base import ProviderConfig
 from .errors import SettingsError
 from .loading import check_provider, provider_config, values_of
@@ -34,7 +39,7 @@ from .schema import (
     TOP_KEYS,
     Setting,
 )
-from .values import MASK, Settings
+from .values import MASK, Settings, default_ollama_url
 
 
 def _is_masked(value: Any) -> bool:
@@ -247,7 +252,10 @@ def _apply_providers(document: tomlkit.TOMLDocument, entries: list[Mapping[str, 
     for table in existing:
         provider_id = _table_id(table)
         if provider_id in wanted:
-            _update_provider(table, wanted[provider_id])
+            entry = wanted[provider_id]
+            if not same_address(_address(table), _address(entry)):
+                entry = _moved(table, entry)
+            _update_provider(table, entry)
             present.add(provider_id)
     for entry in entries:
         if entry["id"] in present:
@@ -266,6 +274,28 @@ def _apply_providers(document: tomlkit.TOMLDocument, entries: list[Mapping[str, 
     for index in reversed(range(len(existing))):
         if _table_id(existing[index]) not in wanted:
             _remove_entry(existing, index)
+
+
+def _address(entry: Mapping[str, Any]) -> str:
+    """A provider's address as a file table or a change writes it; none means the default
+    Ollama's (only Ollama may leave it out)."""
+    written = _plain(entry.get("base_url"))
+    return written if isinstance(written, str) and written.strip() else default_ollama_url()
+
+
+def _moved(table: Any, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The change for a provider that moves to another address: what it stored for the old
+    one stays behind (its key, the variable naming its key, its secret header values, which
+    come back masked); only what the change sends in the clear goes along."""
+    moved = dict(entry)
+    if _is_masked(moved.get("api_key")) or "api_key" not in moved:
+        moved["api_key"] = None  # removes the stored key
+    if moved.get("api_key_env") == _plain(table.get("api_key_env")):
+        moved.pop("api_key_env", None)  # the same name sent back: removed like the key
+    headers = moved.get("headers")
+    if isinstance(headers, Mapping):
+        moved["headers"] = {name: v for name, v in headers.items() if not _is_masked(v)}
+    return moved
 
 
 def _update_provider(table: Any, entry: Mapping[str, Any]) -> None:
@@ -346,27 +376,61 @@ def _remove_providers(document: tomlkit.TOMLDocument) -> None:
 _ENTRY_PATH = ("provider",)  # how errors name a lone entry: "provider.kind is …"
 
 
-def provider_from_entry(body: Mapping[str, Any], settings: Settings) -> ProviderConfig:
+def provider_from_entry(
+    body: Mapping[str, Any], settings: Settings
+) -> tuple[ProviderConfig, str | None]:
     """One provider entry as the page sends it (to test a connection before saving), checked
-    by the same rules as the file. A key left out or sent back masked means the stored key of
-    the provider with that id; so do masked header values. Raises SettingsError."""
-    stored = settings.provider(body["id"]) if isinstance(body.get("id"), str) else None
-    entry = _as_written(body)
-    headers = body.get("headers")
-    if isinstance(headers, Mapping) and "headers" in entry:
-        kept = {name.lower(): value for name, value in stored.headers} if stored else {}
-        resolved = {
-            name: kept.get(name.lower()) if _is_masked(value) else value
-            for name, value in headers.items()
-        }
-        entry["headers"] = {name: value for name, value in resolved.items() if value}
+    by the same rules as the file, with a sentence naming the stored secrets it did not get.
+
+    At the address saved for the provider with that id, a key left out or sent back masked
+    means the stored key, and masked header values the stored ones. At any other address only
+    what the entry sends in the clear goes along: no stored key, no key from the environment.
+    Raises SettingsError."""
     issues: list[Issue] = []
-    checked = check_provider(entry, _ENTRY_PATH, issues, strict=True)
+    checked = check_provider(_as_written(body), _ENTRY_PATH, issues, strict=True)
     if checked is None:
         fatal = next(issue for issue in issues if issue.fatal)
         raise SettingsError(fatal.text, key=key_name(_ENTRY_PATH))
     config = provider_config(checked, _ENTRY_PATH, values_of(settings), os.environ, issues)
+    stored = settings.provider(config.id)
+    at_home = stored is not None and same_address(config.base_url, stored.base_url)
+    previous = {name.lower(): value for name, value in stored.headers} if stored else {}
+    sent = body.get("headers")
+    headers: list[tuple[str, str]] = []
+    withheld: list[str] = []
+    for name, value in config.headers:
+        if isinstance(sent, Mapping) and _is_masked(sent.get(name)):
+            if name.lower() not in previous:
+                continue
+            if not at_home:
+                withheld.append(f"the stored value of the {name} header")
+                continue
+            value = previous[name.lower()]
+        headers.append((name, value))
+    typed = checked.get("api_key")  # a key in the clear; None if left out, masked or ""
     keep_key = "api_key" not in body or _is_masked(body.get("api_key"))
-    if keep_key and config.api_key is None and stored is not None and "api_key_env" not in entry:
-        config = replace(config, api_key=stored.api_key)
-    return config
+    notes: list[str] = []
+    if at_home:
+        assert stored is not None
+        if keep_key and config.api_key is None and "api_key_env" not in checked:
+            config = replace(config, api_key=stored.api_key)
+    elif typed is None and config.api_key is not None:
+        notes.append(
+            f"The key from {checked['api_key_env']} was not sent: a key from the environment "
+            "goes only to the address saved with it. Save the provider, then test it."
+        )
+    elif keep_key and stored is not None and stored.api_key:
+        withheld.insert(0, "the stored key")
+    if not at_home:
+        config = replace(config, api_key=typed)
+    if withheld:
+        listed = withheld[0] if len(withheld) == 1 else (
+            ", ".join(withheld[:-1]) + " and " + withheld[-1]
+        )
+        were, them = ("was", "it") if len(withheld) == 1 else ("were", "them")
+        notes.insert(
+            0,
+            f"{listed[0].upper()}{listed[1:]} {were} not sent: the address changed, so enter "
+            f"{them} again to test with {them}.",
+        )
+    return replace(config, headers=tuple(headers)), " ".join(notes) or None

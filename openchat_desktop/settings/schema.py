@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..providers.addresses import address_refusal
 from .problems import HEADER_NAME, Invalid, quoted_names
 from .values import CONTROL_CHARS, Limits, Timeouts, mask_header, mask_secret
 
@@ -124,6 +125,9 @@ def _base_url(value: Any) -> str:
         )
     if parts.fragment:
         raise Invalid('remove the part from "#" on')
+    refusal = address_refusal(url)
+    if refusal:
+        raise Invalid(refusal)
     return url.rstrip("/")
 
 

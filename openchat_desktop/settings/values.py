@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
+from ..providers.addresses import address_refusal
 from ..providers.base import ProviderConfig
 
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
@@ -38,11 +39,17 @@ class Limits:
 
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The provider used when the file lists none: Ollama where OLLAMA_HOST says."""
+    return (ProviderConfig(id="ollama", kind="ollama", base_url=default_ollama_url()),)
+
+
+def default_ollama_url() -> str:
+    """Where an Ollama provider without base_url is: OLLAMA_HOST, or this machine if that is
+    not an address or one no provider may have."""
     try:
         url = ollama_base_url(os.environ.get("OLLAMA_HOST"))
     except ValueError:
-        url = DEFAULT_OLLAMA_URL
-    return (ProviderConfig(id="ollama", kind="ollama", base_url=url),)
+        return DEFAULT_OLLAMA_URL
+    return DEFAULT_OLLAMA_URL if address_refusal(url) else url
 
 
 @dataclass(frozen=True, repr=False)
@@ -102,6 +109,7 @@ def ollama_base_url(host: str | None) -> str:
 
     Accepts `host`, `host:port`, `:port`, a full URL, and IPv6 in brackets; `0.0.0.0` and `::`
     (the server's "listen everywhere") mean this machine. Raises ValueError if unusable.
+    Whether a provider may be at that address is providers/addresses.py's question.
     """
     host = (host or "").strip()
     if not host:

@@ -19,9 +19,10 @@ bp = Blueprint("providers", __name__)
 @bp.post("/api/providers/test")
 def test_provider() -> ResponseReturnValue:
     try:
-        config = provider_from_entry(json_body(), services().settings.current)
+        config, note = provider_from_entry(json_body(), services().settings.current)
     except SettingsError as exc:
         raise InvalidRequest(exc.message) from None
     with Router([config]) as router:
         models, statuses = router.list_all()
-    return provider_check_view(statuses[0], models)
+    # `note`: the stored secrets left out because the entry names another address.
+    return {**provider_check_view(statuses[0], models), "note": note}
