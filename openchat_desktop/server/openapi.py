@@ -268,6 +268,8 @@ SCHEMAS: dict[str, dict] = {
             "message": _NULLABLE_STR,
             "models": {"type": "array", "items": {"type": "string"},
                        "description": "The models the server listed (empty unless ok)."},
+            "note": {**_NULLABLE_STR, "description": "Which stored secrets were not sent "
+                     "because the entry names another address than the saved one."},
         },
         "required": ["status", "message", "models"],
     },
@@ -323,7 +325,8 @@ PATHS: dict[str, dict] = {
     },
     "/api/providers/test": {
         "post": {"summary": "Try a provider entry (as in `[[providers]]`) before saving it; an "
-                 "entry without `api_key` uses the stored key of the provider with its id.",
+                 "entry without `api_key` uses the stored key of the provider with its id, "
+                 "only at that provider's saved address.",
                  "requestBody": _body({"type": "object", "properties": {
                      "id": {"type": "string"}, "kind": {"enum": ["ollama", "openai"]},
                      "base_url": {"type": "string"}, "api_key": {"type": "string"},
