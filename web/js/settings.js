@@ -3,6 +3,8 @@
 // Also the banner at the top of the page when the settings file has a problem.
 //
 // API keys are write-only: the key field is never filled in, the panel only says one is set.
+// A stored key belongs to the address it was saved with: once the address in the form differs,
+// the server neither tests with it nor keeps it, and the form says so and empties its key fields.
 // Opens on EVENTS.settingsOpen ({ add: true } opens the new-provider form); emits
 // EVENTS.modelsChanged after a save so the model picker reloads.
 
@@ -105,6 +107,7 @@ function build() {
     $("add-provider").focus();
   });
   $("provider-kind").addEventListener("change", updateUrlHint);
+  $("provider-url").addEventListener("input", updateKeyFields);
   $("provider-test").addEventListener("click", testConnection);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -220,6 +223,48 @@ function updateUrlHint() {
     : "The part before /chat/completions, usually ending in /v1.";
 }
 
+// Whether two provider addresses are the same place however written (case, default port, a
+// trailing /), as the server compares them. An empty field means the address stays.
+function sameAddress(typed, saved) {
+  if (!typed) return true;
+  try {
+    const [a, b] = [new URL(typed), new URL(saved)];
+    const path = (url) => url.pathname.replace(/\/+$/, "");
+    return a.protocol === b.protocol && a.hostname === b.hostname && a.port === b.port &&
+      path(a) === path(b);
+  } catch {
+    return typed.replace(/\/+$/, "") === saved.replace(/\/+$/, "");
+  }
+}
+
+function addressChanged() {
+  return Boolean(editing) && !sameAddress($("provider-url").value.trim(), editing.base_url);
+}
+
+// The key fields as they stand for the address in the form: the stored key (and the variable
+// naming one) only while it is the saved address.
+function updateKeyFields() {
+  const provider = editing;
+  const moved = addressChanged();
+  const keySet = Boolean(provider && provider.api_key_set);
+  const key = $("provider-key");
+  const env = $("provider-key-env");
+  key.placeholder = keySet && !moved ? "A key is set; type a new one to replace it" : "";
+  $("provider-key-hint").textContent = moved && (keySet || provider.api_key_env)
+    ? "The address changed, so the stored key will not be sent there: type the key for the new " +
+      "address (or name its variable again after saving)."
+    : keySet
+      ? `A key is set (${provider.api_key}). Leave this empty to keep it.`
+      : "Stored in the settings file (readable by you only). Never shown again.";
+  $("provider-key-clear-row").hidden = !keySet || moved;
+  if (moved) {
+    $("provider-key-clear").checked = false;
+    if (provider.api_key_env && env.value.trim() === provider.api_key_env) env.value = "";
+  } else if (provider && provider.api_key_env && !env.value.trim()) {
+    env.value = provider.api_key_env;
+  }
+}
+
 function showForm(provider) {
   editing = provider;
   const form = $("provider-form");
@@ -234,15 +279,10 @@ function showForm(provider) {
     : "Letters, digits, - and _. Model ids start with it: <id>/<model>.";
   $("provider-kind").value = provider ? provider.kind : "openai";
   $("provider-url").value = provider ? provider.base_url : "";
-  const key = $("provider-key");
-  key.value = ""; // write-only: never filled in
-  key.placeholder = provider && provider.api_key_set ? "A key is set; type a new one to replace it" : "";
-  $("provider-key-hint").textContent = provider && provider.api_key_set
-    ? `A key is set (${provider.api_key}). Leave this empty to keep it.`
-    : "Stored in the settings file (readable by you only). Never shown again.";
+  $("provider-key").value = ""; // write-only: never filled in
   $("provider-key-clear").checked = false;
-  $("provider-key-clear-row").hidden = !(provider && provider.api_key_set);
   $("provider-key-env").value = provider && provider.api_key_env ? provider.api_key_env : "";
+  updateKeyFields();
   $("provider-models").value = provider ? provider.models.join("\n") : "";
   $("provider-test-result").textContent = "";
   $("provider-test-result").className = "test-result";
@@ -320,6 +360,8 @@ async function testConnection() {
       result.className = "test-result bad";
       result.textContent = `${statusText(answer)}: ${answer.message || "no answer"}`;
     }
+    // What stayed behind because the address is not the saved one.
+    if (answer.note) result.textContent += ` ${answer.note}`;
   } catch (error) {
     result.textContent = "";
     setError("provider-error", error.message);
@@ -361,8 +403,14 @@ async function saveProvider() {
   }
   if (index >= 0) others[index] = entry;
   else others.push(entry);
+  const moved = addressChanged();
   const saved = await saveProviders(others, "provider-error");
   if (saved) {
+    const now = current.settings.providers.find((p) => p.id === entry.id);
+    if (moved && entry.api_key_env && now && !now.api_key_env) {
+      setStatus(`Saved. The key from ${entry.api_key_env} stays with the old address: name ` +
+        "the variable again to use it at the new one.");
+    }
     hideForm();
     $("add-provider").focus();
   }
