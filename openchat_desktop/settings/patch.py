@@ -393,44 +393,78 @@ def provider_from_entry(
         raise SettingsError(fatal.text, key=key_name(_ENTRY_PATH))
     config = provider_config(checked, _ENTRY_PATH, values_of(settings), os.environ, issues)
     stored = settings.provider(config.id)
-    at_home = stored is not None and same_address(config.base_url, stored.base_url)
-    previous = {name.lower(): value for name, value in stored.headers} if stored else {}
-    sent = body.get("headers")
-    headers: list[tuple[str, str]] = []
-    withheld: list[str] = []
+    if stored is not None and same_address(config.base_url, stored.base_url):
+        return _with_stored_secrets(config, body, checked, stored), None
+    return _without_stored_secrets(config, body, checked, stored)
+
+
+def _with_stored_secrets(
+    config: ProviderConfig,
+    body: Mapping[str, Any],
+    checked: Mapping[str, Any],
+    stored: ProviderConfig,
+) -> ProviderConfig:
+    """The entry at its saved address: what it sends back masked or leaves out is stored."""
+    saved = {name.lower(): value for name, value in stored.headers}
+    headers = []
     for name, value in config.headers:
-        if isinstance(sent, Mapping) and _is_masked(sent.get(name)):
-            if name.lower() not in previous:
+        if _sent_masked(body, name):
+            if name.lower() not in saved:
                 continue
-            if not at_home:
-                withheld.append(f"the stored value of the {name} header")
-                continue
-            value = previous[name.lower()]
+            value = saved[name.lower()]
         headers.append((name, value))
-    typed = checked.get("api_key")  # a key in the clear; None if left out, masked or ""
+    config = replace(config, headers=tuple(headers))
     keep_key = "api_key" not in body or _is_masked(body.get("api_key"))
-    notes: list[str] = []
-    if at_home:
-        assert stored is not None
-        if keep_key and config.api_key is None and "api_key_env" not in checked:
-            config = replace(config, api_key=stored.api_key)
-    elif typed is None and config.api_key is not None:
+    if keep_key and config.api_key is None and "api_key_env" not in checked:
+        config = replace(config, api_key=stored.api_key)
+    return config
+
+
+def _without_stored_secrets(
+    config: ProviderConfig,
+    body: Mapping[str, Any],
+    checked: Mapping[str, Any],
+    stored: ProviderConfig | None,
+) -> tuple[ProviderConfig, str | None]:
+    """The entry at another address (or a new one): only the secrets it sends in the clear,
+    and a sentence naming the ones left out."""
+    saved = {name.lower() for name, _ in stored.headers} if stored else set()
+    headers = []
+    left_out = []
+    for name, value in config.headers:
+        if not _sent_masked(body, name):
+            headers.append((name, value))
+        elif name.lower() in saved:
+            left_out.append(f"the stored value of the {name} header")
+    typed = checked.get("api_key")  # a key in the clear; None if left out, masked or ""
+    notes = []
+    if typed is None and config.api_key is not None:  # read from api_key_env
         notes.append(
             f"The key from {checked['api_key_env']} was not sent: a key from the environment "
             "goes only to the address saved with it. Save the provider, then test it."
         )
-    elif keep_key and stored is not None and stored.api_key:
-        withheld.insert(0, "the stored key")
-    if not at_home:
-        config = replace(config, api_key=typed)
-    if withheld:
-        listed = withheld[0] if len(withheld) == 1 else (
-            ", ".join(withheld[:-1]) + " and " + withheld[-1]
-        )
-        were, them = ("was", "it") if len(withheld) == 1 else ("were", "them")
-        notes.insert(
-            0,
-            f"{listed[0].upper()}{listed[1:]} {were} not sent: the address changed, so enter "
-            f"{them} again to test with {them}.",
-        )
-    return replace(config, headers=tuple(headers)), " ".join(notes) or None
+    elif "api_key" not in body or _is_masked(body["api_key"]):
+        if stored is not None and stored.api_key:
+            left_out.insert(0, "the stored key")
+    if left_out:
+        notes.insert(0, _left_out_sentence(left_out))
+    config = replace(config, api_key=typed, headers=tuple(headers))
+    return config, " ".join(notes) or None
+
+
+def _sent_masked(body: Mapping[str, Any], header: str) -> bool:
+    """Whether the entry sent this header's value back masked, meaning the stored one."""
+    headers = body.get("headers")
+    return isinstance(headers, Mapping) and _is_masked(headers.get(header))
+
+
+def _left_out_sentence(left_out: list[str]) -> str:
+    """`The stored key and the stored value of the X-Api-Key header were not sent: …`"""
+    if len(left_out) == 1:
+        listed, were, them = left_out[0], "was", "it"
+    else:
+        listed, were, them = ", ".join(left_out[:-1]) + " and " + left_out[-1], "were", "them"
+    return (
+        f"{listed[0].upper()}{listed[1:]} {were} not sent: the address changed, so enter {them} "
+        f"again to test with {them}."
+    )
