@@ -529,7 +529,7 @@ PATHS: dict[str, dict] = {
         "get": {"summary": "This document.", "responses": {"200": _json({"type": "object"})}},
     },
     "/": {
-        "get": {"summary": "The chat page; the page keeps `?token=` and sends it as a header (a wrong one: 401).",
+        "get": {"summary": "The chat page; it keeps `?token=` and sends it as a header.",
                 "security": [],
                 "parameters": [_query("token", {"type": "string"}, "The launch token.")],
                 "responses": {"200": {"description": "HTML"}, "401": ERROR}},
