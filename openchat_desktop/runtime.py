@@ -140,7 +140,7 @@ class Runtime:
 
     @property
     def url(self) -> str:
-        """The page's address with the launch token (exchanged for a cookie on first load)."""
+        """The page's address with the launch token (the page keeps it in its tab)."""
         return f"{self.base_url}/?token={self.token}"
 
     def start(self) -> None:

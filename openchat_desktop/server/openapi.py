@@ -532,11 +532,10 @@ PATHS: dict[str, dict] = {
         "get": {"summary": "This document.", "responses": {"200": _json({"type": "object"})}},
     },
     "/": {
-        "get": {"summary": "The chat page; `?token=` is exchanged for a cookie.",
+        "get": {"summary": "The chat page; it keeps `?token=` and sends it as a header.",
                 "security": [],
                 "parameters": [_query("token", {"type": "string"}, "The launch token.")],
-                "responses": {"200": {"description": "HTML"}, "303": {"description": "Cookie"},
-                              "401": ERROR}},
+                "responses": {"200": {"description": "HTML"}, "401": ERROR}},
     },
     "/css/highlight.css": {
         "get": {"summary": "Code highlighting styles for the dark and light themes.",
@@ -556,14 +555,13 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "OpenChat Desktop", "version": __version__},
         "servers": [{"url": "/"}],
-        "security": [{"bearer": []}, {"cookie": []}],
+        "security": [{"bearer": []}],
         "paths": PATHS,
         "components": {
             "schemas": SCHEMAS,
             "responses": {"Error": _json(_ref("Error"), "An error")},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "openchat_token"},
             },
         },
     }

@@ -1,5 +1,10 @@
 """Who may talk to the server: the launch token, the Host allow-list, Origin checks, and the
-headers (Content-Security-Policy and friends) that every response carries. DESIGN §8."""
+headers (Content-Security-Policy and friends) that every response carries. DESIGN §8.
+
+The token travels only in the `Authorization` header, never in a cookie: a browser sends a
+127.0.0.1 cookie to every port of 127.0.0.1 (cookies are not isolated by port, and another
+port is the same site), so any other local program serving a page the person opens would
+receive it. The page keeps the token in its own tab's storage instead (web/js/api.js)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from flask import Flask, Response, current_app, request
 
 from .errors import error_response
 
-TOKEN_COOKIE = "openchat_token"
 OPEN_PATHS = {"/api/health"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -47,10 +51,11 @@ def token_matches(candidate: str | None) -> bool:
 
 
 def request_token() -> str | None:
+    """The token a request carries: `Authorization: Bearer <token>` and nothing else."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.cookies.get(TOKEN_COOKIE)
+    return None
 
 
 def init_app(app: Flask) -> None:

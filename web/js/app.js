@@ -1,6 +1,9 @@
 // Starts the page: each module wires its own part; they talk through the events in state.js.
+// Without a token the server accepts (none in this tab, or the app was started again with a
+// new one) the page says how to open it, in place of an app that cannot work.
 
 import "./theme.js"; // first: sets the theme before the rest of the page is built
+import { onRefused, signedIn } from "./api.js";
 import { focusComposer, initComposer } from "./composer.js";
 import {
   copyLastCode, initMessages, newConversation, openSession, sendMessage, stopStreaming,
@@ -23,6 +26,16 @@ import { inDesktopWindow } from "./window.js";
 
 function report(promise) {
   promise.catch((error) => notify(error.message));
+}
+
+function showSignedOut(sentence) {
+  const text = document.createElement("p");
+  text.setAttribute("role", "alert");
+  text.textContent = sentence;
+  const page = document.createElement("main");
+  page.className = "signed-out";
+  page.append(text);
+  document.body.replaceChildren(page);
 }
 
 function init() {
@@ -57,4 +70,5 @@ function init() {
   );
 }
 
-init();
+onRefused(showSignedOut);
+if (signedIn()) init();

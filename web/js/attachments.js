@@ -4,7 +4,7 @@
 // warning before images go to a model that cannot see them. In the conversation: the files a
 // message was sent with, images as thumbnails and other files as chips.
 
-import { api, upload } from "./api.js";
+import { api, downloadFile, fileUrl, upload } from "./api.js";
 import { selectedModel } from "./models.js";
 import { $, EVENTS, notify, on, state } from "./state.js";
 import { knownDesktopWindow, saveThroughWindow } from "./window.js";
@@ -203,11 +203,8 @@ export function attachmentList(message) {
       button.type = "button";
       button.setAttribute("aria-label", `Enlarge ${file.name}`);
       button.setAttribute("aria-pressed", "false");
-      const image = h("img");
-      image.src = url;
-      image.alt = file.name;
-      image.loading = "lazy";
-      button.append(image);
+      waiting.set(button, () => showPicture(button, url, file.name));
+      pictures.observe(button);
       button.addEventListener("click", () => {
         const big = button.classList.toggle("enlarged");
         button.setAttribute("aria-pressed", String(big));
@@ -220,18 +217,49 @@ export function attachmentList(message) {
       link.title = `${file.name} (${sizeText(file.size)})`;
       link.append(h("span", "attachment-kind", KIND_WORDS[file.kind] || "File"),
         h("span", "attachment-name", file.name), h("span", "attachment-size", sizeText(file.size)));
-      link.addEventListener("click", (event) => saveInWindow(event, url));
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        saveFile(url, file.name).catch((error) => notify(error.message));
+      });
       box.append(link);
     }
   }
   return box;
 }
 
+// The API wants the token as a header, which an <img> or a plain link cannot send: pictures
+// are fetched when they come into view (as `loading="lazy"` did) and shown from a blob: URL,
+// revoked as soon as the picture is decoded (the <img> keeps what it decoded).
+const waiting = new WeakMap(); // button -> loads its picture
+const pictures = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    pictures.unobserve(entry.target);
+    waiting.get(entry.target)();
+    waiting.delete(entry.target);
+  }
+});
+
+// The <img> goes in once it can be drawn, so a picture on screen is always a whole one.
+async function showPicture(button, url, name) {
+  const image = h("img");
+  image.alt = name;
+  let source = null;
+  try {
+    source = await fileUrl(url);
+    image.src = source;
+    await image.decode();
+  } catch {
+    // gone or unreadable: the frame shows the file's name instead
+  } finally {
+    if (source) URL.revokeObjectURL(source);
+  }
+  button.append(image);
+}
+
 // The desktop window does not download: there a file chip saves through the Save dialog.
-function saveInWindow(event, url) {
-  if (!knownDesktopWindow()) return; // a browser: the link downloads
-  event.preventDefault();
-  saveThroughWindow(`${url}/save`).catch((error) => notify(error.message));
+function saveFile(url, name) {
+  return knownDesktopWindow() ? saveThroughWindow(`${url}/save`) : downloadFile(url, name);
 }
 
 // --- wiring --------------------------------------------------------------------------------

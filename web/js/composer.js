@@ -2,7 +2,7 @@
 // It keeps a draft per chat (saved to the chat, or to localStorage for a new chat), grows with
 // its content, and refuses a message over the server's limit with a sentence saying so.
 
-import { api } from "./api.js";
+import { api, sendWhileLeaving } from "./api.js";
 import { hasAttachments, readyToSend } from "./attachments.js";
 import { $, EVENTS, emit, on, state } from "./state.js";
 
@@ -275,12 +275,7 @@ export function initComposer() {
     }
     const text = drafts.get(owner) || "";
     if (text.length < 20_000) {
-      fetch(`/api/sessions/${owner}`, {
-        method: "PATCH",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ draft: text }),
-        keepalive: true,
-      });
+      sendWhileLeaving("PATCH", `/api/sessions/${owner}`, { draft: text });
     }
   });
 

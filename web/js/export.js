@@ -1,6 +1,7 @@
 // Exporting a chat: the desktop window asks where to save through the system's dialog (the
-// server writes the file); a browser downloads it.
+// server writes the file); a browser downloads it (fetched with the token, named by the server).
 
+import { downloadFile } from "./api.js";
 import { inDesktopWindow, saveThroughWindow } from "./window.js";
 
 export async function exportSession(session, format) {
@@ -8,10 +9,5 @@ export async function exportSession(session, format) {
     await saveThroughWindow(`/api/sessions/${session.id}/export/save`, { format });
     return;
   }
-  const link = document.createElement("a");
-  link.href = `/api/sessions/${encodeURIComponent(session.id)}/export?format=${format}`;
-  link.download = "";
-  document.body.append(link);
-  link.click();
-  link.remove();
+  await downloadFile(`/api/sessions/${encodeURIComponent(session.id)}/export?format=${format}`);
 }

@@ -2,7 +2,7 @@
 // EVENTS.sessionOpen; each chat has an actions menu (rename in place, pin, export, delete with
 // undo), and a filter box narrows the list by title. Each new list emits EVENTS.sessionsLoaded.
 
-import { api } from "./api.js";
+import { api, sendWhileLeaving } from "./api.js";
 import { exportSession } from "./export.js";
 import { $, EVENTS, emit, notify, on, state } from "./state.js";
 
@@ -368,7 +368,7 @@ function commitDelete(keepalive = false) {
   hideToast();
   const path = `/api/sessions/${session.id}`;
   if (keepalive) {
-    fetch(path, { method: "DELETE", keepalive: true });
+    sendWhileLeaving("DELETE", path);
     return;
   }
   api("DELETE", path)

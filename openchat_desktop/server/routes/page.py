@@ -1,34 +1,30 @@
-"""The page: `/` (exchanging `?token=` for the cookie) and the static files under web/."""
+"""The page: `/` (the page shell, checking a `?token=` it is given) and the static files under
+web/. None of them holds a secret; the page keeps the token and sends it as a header."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from flask import Blueprint, Response, redirect, request, send_from_directory
+from flask import Blueprint, Response, request, send_from_directory
 from flask.typing import ResponseReturnValue
 
 from ... import rendering
 from .. import services
 from ..errors import error_response
-from ..security import TOKEN_COOKIE, request_token, token_matches
+from ..security import token_matches
 
 bp = Blueprint("page", __name__)
 
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
+    """The shell with or without `?token=`: the page takes the token from the address into its
+    tab's storage (or says how to open it when there is none). A token that is given is
+    checked here, so an old link is refused with a sentence instead of a page that fails."""
     token = request.args.get("token")
-    if token is not None:
-        if not token_matches(token):
-            return error_response(401, "unauthorized", "That link's token is not valid any more: "
-                                  "use the link OpenChat printed when it started.")
-        # Swap the token in the address bar for an HttpOnly cookie, then drop it from the URL.
-        response = redirect("/", code=303)
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", path="/")
-        return response
-    if not token_matches(request_token()):
-        return error_response(401, "unauthorized", "Open OpenChat from the link it printed when "
-                              "it started (it carries a one-time token).")
+    if token is not None and not token_matches(token):
+        return error_response(401, "unauthorized", "That link's token is not valid any more: "
+                              "use the link OpenChat printed when it started.")
     response = send_from_directory(services().web_dir, "index.html", max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
