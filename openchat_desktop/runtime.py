@@ -18,6 +18,7 @@ from .chat.replies import StoredReplies
 from .engine import Engine
 from .instance import InstanceLock
 from .local_models import LocalModels
+from .providers.redaction import guard_logs
 from .providers.router import Router
 from .server import create_app
 from .server.security import allowed_hosts
@@ -52,6 +53,7 @@ class Runtime:
         port: int = 0,
         window: bool = False,
     ) -> None:
+        guard_logs()  # no log line may carry an API key, whichever library writes it
         self.data_dir = data_dir
         self.host = host
         self.token = token or secrets.token_urlsafe(32)

@@ -37,6 +37,10 @@ response early; `open_streams` counts streams in progress and `wait_idle()` wait
 `pull_hold_at = n` holds the download after n steps until `release_pull()` (or the client
 hangs up), and `pull_error` sends that error line there (or after the first step) instead.
 
+`FakeProvider(echo_headers=["Authorization", …])` behaves like a careless proxy: every error it
+makes up (an HTTP error with no scripted body, the in-band error of `error_midstream`, the
+`/api/pull` error line) ends by quoting those request headers word for word, key and all.
+
 The module also provides the `fake_provider` pytest fixture, and runs as a benchmark server:
 
     python -m tests.fake_provider --port 11435 --tokens 500 --delay-ms 5
@@ -123,11 +127,13 @@ class FakeProvider:
         echo: bool = False,
         api_key: str | None = None,
         registry: Sequence[str] | None = None,
+        echo_headers: Sequence[str] = (),
         port: int = 0,
     ) -> None:
         """`capabilities` and `context_lengths` are per model (default ["completion"] and
         8192); `api_key` makes /v1 routes demand `Authorization: Bearer <key>`; `registry`
-        limits what /api/pull can download (None: anything)."""
+        limits what /api/pull can download (None: anything); `echo_headers` are the request
+        headers every made-up error quotes."""
         self.models: list[str] = list(models)
         self.capabilities: dict[str, list[str]] = {
             k: list(v) for k, v in (capabilities or {}).items()
@@ -136,6 +142,7 @@ class FakeProvider:
         self.default = default or Reply(echo=echo)
         self.api_key = api_key
         self.registry = None if registry is None else list(registry)
+        self.echo_headers = list(echo_headers)
         self.pull_delay = 0.0  # seconds between /api/pull progress lines
         self.pull_steps = 2  # progress lines of the layer after its first (0 of the total)
         self.pull_hold_at: int | None = None  # hold after this many steps until release_pull()
@@ -513,6 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
                         self._check_client(_POLL)
                     continue
                 if line.get("error"):
+                    line = {"error": str(line["error"]) + self._echo()}
                     self._chunk(json.dumps(line).encode() + b"\n")
                     break
                 if fake.pull_delay:
@@ -589,7 +597,7 @@ class _Handler(BaseHTTPRequestHandler):
                         self._drop()
                         return
                     elif reply.mode == "error_midstream":
-                        self._chunk(writer.error(reply.error))
+                        self._chunk(writer.error(reply.error, self._echo()))
                         self._end_chunks()
                         return
                     elif reply.mode == "malformed":
@@ -688,7 +696,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, reply: Reply, dialect: str, request: dict) -> None:
         body = reply.body
         if body is None:
-            body = _default_error(reply.status, dialect, str(request.get("model") or ""))
+            model = str(request.get("model") or "")
+            body = _default_error(reply.status, dialect, model, self._echo())
         if isinstance(body, bytes):
             data, content_type = body, "text/plain; charset=utf-8"
         elif isinstance(body, str):
@@ -698,6 +707,16 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(reply.headers)
         content_type = headers.pop("Content-Type", content_type)
         self._send(reply.status, data, content_type, headers)
+
+    def _echo(self) -> str:
+        """The words a careless proxy adds to its errors: the request's credentials."""
+        said = []
+        for name in self.server.fake.echo_headers:
+            value = self.headers.get(name)
+            if value:
+                bare = value.removeprefix("Bearer ")
+                said.append(f" Invalid key {bare} for {name}: {value}")
+        return "".join(said)
 
     def _json(self, status: int, value: object) -> None:
         self._send(status, json.dumps(value).encode(), "application/json; charset=utf-8")
@@ -745,8 +764,8 @@ class _Writer(ABC):
         """One content or reasoning chunk."""
 
     @abstractmethod
-    def error(self, message: str | None) -> bytes:
-        """An in-band error line."""
+    def error(self, message: str | None, echo: str = "") -> bytes:
+        """An in-band error line; `echo` ends its message."""
 
     @abstractmethod
     def end(self, finish_reason: str, prompt: int, completion: int) -> list[bytes]:
@@ -764,8 +783,8 @@ class _OllamaWriter(_Writer):
         line = {"model": self.model, "created_at": CREATED_AT, "message": message, "done": False}
         return json.dumps(line).encode() + b"\n"
 
-    def error(self, message: str | None) -> bytes:
-        return json.dumps({"error": message or OLLAMA_ERROR}).encode() + b"\n"
+    def error(self, message: str | None, echo: str = "") -> bytes:
+        return json.dumps({"error": (message or OLLAMA_ERROR) + echo}).encode() + b"\n"
 
     def end(self, finish_reason: str, prompt: int, completion: int) -> list[bytes]:
         final = {
@@ -810,9 +829,9 @@ class _OpenAIWriter(_Writer):
             return self._event({"content": "", "reasoning": text}, None)
         return self._event({"content": text}, None)
 
-    def error(self, message: str | None) -> bytes:
+    def error(self, message: str | None, echo: str = "") -> bytes:
         error = {
-            "message": message or OPENAI_ERROR,
+            "message": (message or OPENAI_ERROR) + echo,
             "type": "server_error",
             "param": None,
             "code": None,
@@ -897,15 +916,15 @@ _OLLAMA_ERRORS = {
 }
 
 
-def _default_error(status: int, dialect: str, model: str) -> object:
-    """The body the real server would send for this status."""
+def _default_error(status: int, dialect: str, model: str, echo: str = "") -> object:
+    """The body the real server would send for this status; `echo` ends its message."""
     if dialect == "ollama":
         message = _OLLAMA_ERRORS.get(status, f"error {status}")
-        return {"error": message.format(model=model)}
+        return {"error": message.format(model=model) + echo}
     message, type_, code = _OPENAI_ERRORS.get(status, (f"error {status}", "api_error", None))
     return {
         "error": {
-            "message": message.format(model=model),
+            "message": message.format(model=model) + echo,
             "type": type_,
             "param": None,
             "code": code,

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from .base import Event, Finish, ReasoningDelta, ToolCall, Usage
 from .errors import StreamBroken
 from .failure import ErrorInfo
+from .redaction import excerpt
 from .thinktags import ThinkTagSplitter
 
 
@@ -126,7 +127,7 @@ def load_json(text: str) -> object:
     except ValueError:
         raise StreamBroken(
             "The server sent data that is not valid JSON, so the reply was stopped. Try again.",
-            detail=text[:300],
+            detail=excerpt(text, 300),
         ) from None
 
 

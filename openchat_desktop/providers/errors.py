@@ -12,7 +12,9 @@
 
 Besides the sentence, an error keeps the server's own words (`detail`, for logs), how long
 the server asked to wait (`retry_after`) and whether sending again may work (`retryable`,
-which drives the router). `retryable` is the class's usual answer unless a constructor says
+which drives the router). The sentence and `detail` are redacted as the error is made: a
+server's words may quote the request's key, and nothing after this point sees them raw
+(see redaction.py). `retryable` is the class's usual answer unless a constructor says
 otherwise: the server decides it per answer (`x-should-retry`, an out-of-quota code, a 402
 with a wait), and so does the transport (a failed TLS handshake, a model slow to start).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AppError
+from .redaction import redact
 
 
 class ProviderError(AppError):
@@ -37,8 +40,8 @@ class ProviderError(AppError):
         retryable: bool | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.detail = detail
+        super().__init__(redact(message))
+        self.detail = None if detail is None else redact(detail)
         self.retry_after = retry_after
         if retryable is not None:
             self.retryable = retryable

@@ -24,6 +24,7 @@ from .errors import (
     StreamBroken,
 )
 from .naming import Origin
+from .redaction import redact
 
 
 class ErrorInfo(TypedDict):
@@ -325,7 +326,8 @@ def _refused(label: str, status: int, message: str) -> str:
 
 
 def _clip(message: str, limit: int = 300) -> str:
-    message = " ".join(message.split())
+    # Redacted before the cut, which could leave half a key the shapes no longer know.
+    message = " ".join(redact(message).split())
     if len(message) > limit:
         message = message[: limit - 1] + "…"
     return message if message.endswith((".", "!", "?", "…")) else message + "."

@@ -16,6 +16,7 @@ from .errors import ModelNotFound, ProviderError, StreamBroken
 from .failure import ErrorInfo, error_info, normalize_error
 from .naming import OLLAMA_LABEL
 from .ndjson import NDJSONDecoder
+from .redaction import excerpt
 from .thinktags import mode_for
 from .transport import Transport, abort, stream_events
 
@@ -60,7 +61,7 @@ class OllamaChatParser(DialectParser):
             raise StreamBroken(
                 f"{OLLAMA_LABEL} sent something other than a chat line, so the reply was "
                 "stopped. Try again.",
-                detail=repr(value)[:300],
+                detail=excerpt(repr(value), 300),
             )
         if value.get("error"):
             self._fail(normalize_error(value) or error_info(str(value["error"])))

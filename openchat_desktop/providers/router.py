@@ -27,6 +27,7 @@ from .base import (
 from .errors import AuthenticationFailed, ModelNotFound, ProviderError, ProviderUnavailable
 from .kinds import build_provider
 from .naming import quote_id, server_label
+from .redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,9 @@ def _list_one(provider: Provider) -> tuple[list[ModelInfo], ProviderStatus]:
         return configured, ProviderStatus(config.id, config.kind, "error", exc.message)
     except Exception as exc:  # a bug must not take the whole model list down with it
         log.exception("listing the models of %s failed", config.id)
-        message = f"Listing the models of {quote_id(config.id)} failed unexpectedly ({exc!r})."
+        message = (
+            f"Listing the models of {quote_id(config.id)} failed unexpectedly "
+            f"({redact(repr(exc))})."
+        )
         return configured, ProviderStatus(config.id, config.kind, "error", message)
     return models, ProviderStatus(config.id, config.kind, "ok")

@@ -26,6 +26,7 @@ from .dialect import DialectParser
 from .errors import ProviderError, ProviderUnavailable, StreamBroken
 from .failure import error_for_status, error_from_stream, status_line
 from .naming import Origin
+from .redaction import excerpt, remember_credentials
 
 _READ_SIZE = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -50,6 +51,9 @@ class Transport:
             # A proxy from the environment must never see traffic meant for this machine.
             self.session.trust_env = False
         self.session.headers.update(dict(config.headers))
+        # From here on these values are on the wire: whatever a server says back, they are
+        # removed from it (and from every log line).
+        remember_credentials(config.api_key, config.headers)
         if config.api_key:
             self.session.headers["Authorization"] = f"Bearer {config.api_key}"
         # A provider dropped without close() (an old Router) still releases its sockets.
@@ -180,7 +184,7 @@ class Transport:
             raise ProviderError(
                 f"{self.origin.label} sent a reply that is not JSON from {url}. Check the "
                 "address in Settings.",
-                detail=data[:300].decode("utf-8", "replace"),
+                detail=excerpt(data[:1024].decode("utf-8", "replace"), 300),
             ) from None
 
     def read_all(

@@ -10,15 +10,13 @@ from urllib.parse import urlsplit
 
 from ..providers.addresses import address_refusal
 from ..providers.base import ProviderConfig
+from ..providers.redaction import is_secret_header
 
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 MASK = "…"
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 """Line breaks and other control characters, which no address, key or header value may hold."""
-
-_SECRET_HEADER = re.compile(r"authorization|key|token|secret|password|cookie", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Timeouts:
@@ -101,7 +99,7 @@ def mask_secret(value: str | None) -> str | None:
 
 def mask_header(name: str, value: str) -> str:
     """A header value as logs and the page show it: masked like an API key if it looks secret."""
-    return (mask_secret(value) or MASK) if _SECRET_HEADER.search(name) else value
+    return (mask_secret(value) or MASK) if is_secret_header(name) else value
 
 
 def ollama_base_url(host: str | None) -> str:
