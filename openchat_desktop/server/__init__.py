@@ -48,7 +48,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     app.json = json
     app.extensions["openchat"] = app_services
 
-    from . import errors, security
+    from . import errors, security, validation
     from .openapi import bp as openapi_bp
     from .routes import (
         attachments,
@@ -73,6 +73,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     errors.init_app(app)
     security.init_app(app)
+    validation.init_app(app)  # after the token check: strangers learn nothing
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
         export, instance, page,

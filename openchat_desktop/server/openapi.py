@@ -44,6 +44,7 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
+_COUNT = {"type": "integer", "minimum": 1, "maximum": 10_000}
 _PLAN_MODELS = {
     "oneOf": [{"$ref": "#/components/schemas/PlanModels"}, {"type": "null"}],
     "description": "Plan Mode's two models; null: off. Both must be known model ids (422).",
@@ -338,7 +339,7 @@ PATHS: dict[str, dict] = {
     "/api/sessions": {
         "get": {"summary": "Chats: pinned first, then newest first.",
                 "parameters": [_query("q", {"type": "string"}, "Filter by title."),
-                               _query("limit", {"type": "integer"}, "At most this many.")],
+                               _query("limit", _COUNT, "At most this many.")],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "sessions": {"type": "array", "items": _ref("Session")}}})}},
         "post": {"summary": "Create a chat.", "requestBody": _body(_ref("SessionInput"), False),
@@ -358,7 +359,7 @@ PATHS: dict[str, dict] = {
     "/api/sessions/{session_id}/messages": {
         "parameters": [_id_param("session_id")],
         "get": {"summary": "The current branch, oldest first (newest `limit` before `before`).",
-                "parameters": [_query("limit", {"type": "integer"}, "Newest N messages."),
+                "parameters": [_query("limit", _COUNT, "Newest N messages."),
                                _query("before", {"type": "string"}, "A message id: older only.")],
                 "responses": {"200": _json(MESSAGE_LIST), "404": ERROR}},
     },
@@ -376,7 +377,8 @@ PATHS: dict[str, dict] = {
     },
     "/api/messages/{message_id}/events": {
         "parameters": [_id_param("message_id"),
-                       _query("after", {"type": "integer"}, "Replay events after this id.")],
+                       _query("after", {"type": "integer", "minimum": 0, "maximum": 10**9},
+                              "Replay events after this id.")],
         "get": {"summary": "Re-attach to a reply's stream (or `Last-Event-ID`).",
                 "responses": {"200": STREAM, "404": ERROR}},
     },
@@ -426,7 +428,8 @@ PATHS: dict[str, dict] = {
         "get": {"summary": "Full-text search over finished messages.",
                 "parameters": [{"name": "q", "in": "query", "required": True,
                                 "schema": {"type": "string"}},
-                               _query("limit", {"type": "integer"}, "At most this many.")],
+                               _query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
+                                      "At most this many (50 unless given).")],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "results": {"type": "array", "items": _ref("SearchResult")}}}),
                     "422": ERROR}},
@@ -550,13 +553,40 @@ PATHS: dict[str, dict] = {
 }
 
 
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _with_shared_responses(paths: dict[str, dict]) -> dict[str, dict]:
+    """Each operation with the answers every route can give, added here once: 422 when the
+    address or the JSON body holds text that is not text (server.validation checks them for
+    every route), 413 for a body over the size limit, 401 without the token."""
+    complete: dict[str, dict] = {}
+    for path, item in paths.items():
+        complete[path] = dict(item)
+        for method in METHODS:
+            if method not in item:
+                continue
+            operation = item[method]
+            responses = dict(operation["responses"])
+            takes_input = bool(item.get("parameters") or operation.get("parameters"))
+            if "requestBody" in operation:
+                responses.setdefault("413", ERROR)
+                takes_input = True
+            if takes_input:
+                responses.setdefault("422", ERROR)
+            if operation.get("security") != []:
+                responses.setdefault("401", ERROR)
+            complete[path][method] = {**operation, "responses": responses}
+    return complete
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "OpenChat Desktop", "version": __version__},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": _with_shared_responses(PATHS),
         "components": {
             "schemas": SCHEMAS,
             "responses": {"Error": _json(_ref("Error"), "An error")},

@@ -75,13 +75,13 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
 
 
 def _seconds(value: Any) -> float:
-    if (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    ):
-        return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # a whole number too long for a float: no usable timeout
+            seconds = math.inf
+        if math.isfinite(seconds) and seconds > 0:
+            return seconds
     raise Invalid("use a number of seconds greater than 0, e.g. 30")
 
 

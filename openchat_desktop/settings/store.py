@@ -51,6 +51,11 @@ def _write_private(path: Path, text: str) -> None:
         raise
 
 
+MAX_FILE_BYTES = 1024 * 1024
+"""The largest settings file OpenChat reads. Real ones hold a few kilobytes; reading and
+parsing megabytes would hold up every request that waits for the settings."""
+MAX_FILE_SIZE = "1 MB"  # MAX_FILE_BYTES as the messages say it
+
 Signature = tuple[int, int] | None
 """A file's modification time (ns) and size, or None while it is missing: a change shows."""
 
@@ -123,7 +128,8 @@ class SettingsStore:
         try:
             with open(self.path, "rb") as handle:
                 stat = os.fstat(handle.fileno())
-                raw = handle.read()
+                # Never more than the limit, even if the file grows while it is read.
+                raw = b"" if stat.st_size > MAX_FILE_BYTES else handle.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             self._signature = None
             self._source = None
@@ -141,7 +147,15 @@ class SettingsStore:
                 f"read, e.g. chmod 600 on Linux and macOS.",
             )
             return
-        self._signature = (stat.st_mtime_ns, stat.st_size)
+        self._signature = (stat.st_mtime_ns, stat.st_size)  # not read again until it changes
+        if stat.st_size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
+            size = max(stat.st_size, len(raw)) / MAX_FILE_BYTES
+            self._problem = SettingsProblem(
+                self.path,
+                f"{self.path} is {size:.1f} MB, more than the {MAX_FILE_SIZE} a settings file may "
+                f"be; remove what does not belong in it (settings take a few kilobytes).",
+            )
+            return
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
@@ -209,6 +223,11 @@ class SettingsStore:
             document = tomlkit.parse(self._source or "")
             apply_patch(document, patch)
             text = document.as_string() if self._source else _NEW_FILE + document.as_string()
+            if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+                raise self._refusal(
+                    f"the change would make it larger than the {MAX_FILE_SIZE} a settings file "
+                    f"may be"
+                )
             try:
                 written = tomlkit.parse(text)
             except TOMLKitError:

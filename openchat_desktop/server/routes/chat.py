@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
@@ -66,8 +68,10 @@ def get_message(message_id: str) -> ResponseReturnValue:
 def message_events(message_id: str) -> ResponseReturnValue:
     after = int_arg("after", high=10**9)
     if after is None:
+        # Browsers send back the last `id:` they saw; anything else replays from the start.
+        # ("²".isdigit() is true, and int() of thousands of digits raises, hence the pattern.)
         last = request.headers.get("Last-Event-ID", "").strip()
-        after = int(last) if last.isdigit() else 0
+        after = int(last) if re.fullmatch(r"[0-9]{1,10}", last) else 0
     return event_stream(services().chat.attach(message_id, after))
 
 
