@@ -25,7 +25,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -284,8 +284,28 @@ class AttachmentService:
             )
         return records
 
-    def images(self, records: Sequence[AttachmentRecord]) -> tuple[bytes, ...]:
-        return tuple(self.files.read(r.sha256) for r in records if r.kind == "image")
+    def images(
+        self, records: Sequence[AttachmentRecord], *, needed: Container[str] | None = None
+    ) -> tuple[bytes, ...]:
+        """The bytes of the images among `records`, read now. A file gone from the disk or
+        unreadable is refused with its name when `needed` holds its id (None: every image is
+        needed), else left out: the person can attach a needed file again, but not one of a
+        message sent long ago."""
+        found = []
+        for record in records:
+            if record.kind != "image":
+                continue
+            try:
+                found.append(self.files.read(record.sha256))
+            except (OSError, ValueError) as exc:
+                if needed is None or record.id in needed:
+                    log.warning("image %s unreadable: %s", record.id, exc)
+                    raise AttachmentNotFound(
+                        f"“{record.name}” is no longer on this computer (its file was deleted "
+                        "or cannot be read). Attach it again, in a new or an edited message."
+                    ) from None
+                log.info("image %s of an earlier message left out: %s", record.id, exc)
+        return tuple(found)
 
     def delete_unsent(self, attachment_id: str) -> None:
         """Remove an upload that no message uses (the person removed it before sending)."""

@@ -42,7 +42,8 @@ class StoredReplies:
             plan=texts.get(PLAN),
             meta=ending.phases,
         )
-        self._store.set_html(ending.message_id, ending.html, RENDER_VERSION)
+        if ending.html is not None:
+            self._store.set_html(ending.message_id, ending.html, RENDER_VERSION)
 
 
 def stored_replay(

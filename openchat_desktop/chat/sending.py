@@ -1,7 +1,8 @@
-"""A message to send, as the client asked for it: one request object.
+"""A message to send, as the client asked for it: one request object; and a reply ready to
+start, every check done and nothing written yet.
 
-Some fields may be left out, which is not the same as null: `UNSET` stands for "not given",
-and the chat's own setting applies.
+Some fields of a request may be left out, which is not the same as null: `UNSET` stands for
+"not given", and the chat's own setting applies.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .planning import PlanModels
+from ..engine import StreamFactory
+from ..providers.router import ResolvedModel
+from .planning import PlanModels, ResolvedPlan
 
 
 class Unset(Enum):
@@ -35,3 +38,20 @@ class SendRequest:
     plan: PlanModels | None | Unset = UNSET
     attachment_ids: tuple[str, ...] = ()
     ignore_vision_warning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReply:
+    """A send or regenerate that passed every check that can refuse it, with nothing written
+    yet: the rows to write (`Store.start_reply`'s arguments) and the stream that will produce
+    the reply. Building one may read the database, the files and the model's facts; only
+    starting it writes."""
+
+    session_id: str
+    parent_id: str | None
+    user_content: str | None  # None: a regenerate, answering `parent_id` again
+    attachment_ids: tuple[str, ...]
+    session_changes: dict[str, str]
+    answering: ResolvedModel  # the model that writes the answer (Plan Mode: the executor)
+    plan: ResolvedPlan | None
+    stream: StreamFactory

@@ -4,19 +4,23 @@ the chats and roles themselves.
 Every rule about chatting lives here, so the HTTP routes stay thin and the engine stays
 generic. Order matters for "nothing lost": the user's message is committed before any
 provider is called, and the assistant row exists (status `streaming`) before the first token.
+Order matters for "nothing stuck" too: every check that can refuse a send or regenerate runs
+before that first write (`prepare_*`), and one place (`_start`) writes the rows and hands the
+reply to a worker, ending it as `error` if anything fails in between.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .. import rendering
-from ..engine import Engine, Generation, StreamEvent
-from ..errors import InvalidRequest
+from ..engine import Engine, Generation, StreamEvent, StreamFactory
+from ..errors import AppError, InvalidRequest
 from ..providers.base import Cancel, ChatMessage, ChatRequest
-from ..providers.errors import ModelNotFound
+from ..providers.errors import InternalError, ModelNotFound
 from ..providers.router import ResolvedModel, Router
 from ..settings import SettingsStore
 from ..store import (
@@ -35,7 +39,9 @@ from .capabilities import Capabilities, think_parameter
 from .context import context, system_prompt
 from .errors import MessageTooLong, ModelLacksVision
 from .replies import stored_replay
-from .sending import UNSET, SendRequest
+from .sending import UNSET, PreparedReply, SendRequest
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TITLE = "New chat"
 TITLE_CHARS = 60
@@ -49,6 +55,15 @@ def make_title(text: str) -> str:
         return line or DEFAULT_TITLE
     cut = line[:TITLE_CHARS].rsplit(" ", 1)[0]
     return (cut if len(cut) > TITLE_CHARS // 2 else line[:TITLE_CHARS]).rstrip(" ,.;:-") + "…"
+
+
+def pending_message(text: str) -> MessageRecord:
+    """The user's message as the context reads it before it is written: it has no id yet."""
+    return MessageRecord(
+        id="", session_id="", parent_id=None, role="user", content=text, reasoning="",
+        html=None, html_version=0, model=None, status="complete", error=None, usage=None,
+        created_at="", updated_at="",
+    )
 
 
 class ChatService:
@@ -248,6 +263,14 @@ class ChatService:
     def send(self, request: SendRequest) -> Generation:
         """Save the user's message, then start the reply (see `SendRequest` for what an unset
         field means)."""
+        return self._start(self.prepare_send(request))
+
+    def regenerate(self, message_id: str, *, model: str | None = None) -> Generation:
+        """A new reply to the same user message, kept beside the old one as a branch."""
+        return self._start(self.prepare_regenerate(message_id, model=model))
+
+    def prepare_send(self, request: SendRequest) -> PreparedReply:
+        """Every check a send can fail, before anything is written."""
         session = self.session(request.session_id)
         text = self.check_text(request.text, with_files=bool(request.attachment_ids))
         router = self._router()
@@ -274,16 +297,17 @@ class ChatService:
         if model.id != session.model:
             changes["model"] = model.id
         history = self._store.path_to(parent_id) if parent_id else []
-        user, reply = self._store.start_reply(
-            session_id=session.id, parent_id=parent_id, user_content=text, model=answering.id,
-            session_changes=changes, attachment_ids=[a.id for a in attached],
-        )
         think = session.think if request.think is UNSET else request.think
-        return self._generate(session, [*history, user], user, reply, think, answering, plan,
-                              router)
+        messages = self.context(session, history, new=(pending_message(text), attached))
+        return PreparedReply(
+            session_id=session.id, parent_id=parent_id, user_content=text,
+            attachment_ids=tuple(a.id for a in attached), session_changes=changes,
+            answering=answering, plan=plan,
+            stream=self._stream(messages, think, answering, plan, router),
+        )
 
-    def regenerate(self, message_id: str, *, model: str | None = None) -> Generation:
-        """A new reply to the same user message, kept beside the old one as a branch."""
+    def prepare_regenerate(self, message_id: str, *, model: str | None = None) -> PreparedReply:
+        """Every check a regenerate can fail, before anything is written."""
         old = self.message(message_id)
         if old.role != "assistant" or old.parent_id is None:
             raise InvalidRequest("Only a reply can be regenerated.")
@@ -292,69 +316,124 @@ class ChatService:
         plan = self.plan_mode(session, router)
         chosen = self.resolve_model(model or old.model, session, router)
         answering = plan.executor if plan else chosen
-        history = self._store.path_to(old.parent_id)
-        user, reply = self._store.start_reply(
+        messages = self.context(session, self._store.path_to(old.parent_id))
+        return PreparedReply(
             session_id=session.id, parent_id=old.parent_id, user_content=None,
-            model=answering.id,
+            attachment_ids=(), session_changes={}, answering=answering, plan=plan,
+            stream=self._stream(messages, session.think, answering, plan, router),
         )
-        return self._generate(session, history, user, reply, session.think, answering, plan,
-                              router)
 
-    def _generate(
+    def _stream(
         self,
-        session: SessionRecord,
-        history: list[MessageRecord],
-        user: MessageRecord,
-        reply: MessageRecord,
+        messages: list[ChatMessage],
         think: bool | str | None,
         answering: ResolvedModel,
         plan: planning.ResolvedPlan | None,
         router: Router,
-    ) -> Generation:
-        # Facts are asked for only when needed: for Ollama that is a request to the server.
+    ) -> StreamFactory:
+        """What will produce the reply. Facts are asked for only when needed: for Ollama
+        that is a request to the server."""
         if think is not None:
             think = think_parameter(think, self.capabilities.facts(answering), answering.name)
-        messages = self.context(session, history)
         if any(m.images for m in messages) and self.capabilities.facts(answering).lacks("vision"):
             # Sent anyway to a model without vision: the text goes, the images stay in the chat.
             messages = [replace(m, images=()) for m in messages]
         request = ChatRequest(model=answering.name, messages=tuple(messages), think=think)
+        if plan:
+            planner_sees = not self.capabilities.facts(plan.planner).lacks("vision")
+            return planning.plan_and_answer(router, plan, request, planner_sees=planner_sees)
 
         def answer(cancel: Cancel) -> Iterator[StreamEvent]:
             return router.stream_chat(answering, request, cancel)
 
-        start: dict[str, Any] = {
-            "user_message": self.message_view(user),
-            "assistant_message": self.message_view(reply),
-        }
-        if plan:
-            start["plan"] = plan.models.to_json()
-        generation = self._engine.start(
-            message_id=reply.id,
-            session_id=reply.session_id,
-            start=start,
-            stream=planning.plan_and_answer(
-                router, plan, request,
-                planner_sees=not self.capabilities.facts(plan.planner).lacks("vision"),
-            ) if plan else answer,
-            describe=lambda: self._saved_view(reply.id),
+        return answer
+
+    def _start(self, prepared: PreparedReply) -> Generation:
+        """The one place a reply starts: its rows are written, then it goes to a worker.
+        Whatever fails in between ends the reply as `error` with a sentence, so a live
+        process never leaves a reply `streaming` (the recovery at start-up is for a killed
+        one); the worker then ends it however its stream goes."""
+        user, reply = self._store.start_reply(
+            session_id=prepared.session_id, parent_id=prepared.parent_id,
+            user_content=prepared.user_content, model=prepared.answering.id,
+            session_changes=prepared.session_changes,
+            attachment_ids=prepared.attachment_ids,
         )
+        try:
+            start: dict[str, Any] = {
+                "user_message": self.message_view(user),
+                "assistant_message": self.message_view(reply),
+            }
+            if prepared.plan:
+                start["plan"] = prepared.plan.models.to_json()
+            generation = self._engine.start(
+                message_id=reply.id,
+                session_id=reply.session_id,
+                start=start,
+                stream=prepared.stream,
+                describe=lambda: self._saved_view(reply.id),
+            )
+        except Exception as exc:
+            raise self._end_unstarted(reply.id, exc) from None
         generation.accepted.wait(ACCEPT_WAIT)
         if generation.early_error is not None:
             raise generation.early_error
         return generation
+
+    def _end_unstarted(self, reply_id: str, exc: Exception) -> AppError:
+        """A reply written but never handed to a worker, saved as `error`; returns what the
+        request answers with: the app's own sentence, or one for a failure nobody foresaw."""
+        if isinstance(exc, AppError):
+            error = exc
+        else:
+            log.error("reply %s could not start", reply_id, exc_info=exc)
+            error = InternalError(
+                "Something went wrong while starting the reply. Your message is saved; try "
+                "again.",
+                detail=repr(exc),
+            )
+        generation = self._engine.get(reply_id)
+        if generation is not None:  # taken by the engine, but no worker will run it
+            generation.fail(error)
+            return error
+        try:
+            self._store.save_progress(
+                reply_id, content="", reasoning="", status="error",
+                error={"code": error.code, "message": error.message},
+            )
+        except Exception:
+            log.exception("reply %s could not be saved as failed", reply_id)
+        return error
 
     def _saved_view(self, message_id: str) -> dict[str, Any] | None:
         record = self._store.get_message(message_id)
         return self.message_view(record) if record else None
 
     def context(
-        self, session: SessionRecord, history: list[MessageRecord]
+        self,
+        session: SessionRecord,
+        history: list[MessageRecord],
+        *,
+        new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
     ) -> list[ChatMessage]:
-        """What the model receives (see `context.py`)."""
+        """What the model receives (see `context.py`): the branch `history`, then `new`, a
+        message not written yet, with its files. Every image of the message being answered
+        (the last user message) is read now, and one that is lost refuses the reply, naming
+        it; a lost image of an earlier message is left out, so one lost file never blocks the
+        rest of its chat."""
         role = self._store.get_role(session.role_id) if session.role_id else None
         attached = self._store.message_attachments([r.id for r in history if r.role == "user"])
-        return context(system_prompt(session, role), history, attached, self._attachments.images)
+        records = history
+        if new is not None:
+            records = [*history, new[0]]
+            attached[new[0].id] = list(new[1])
+        answered = next((r for r in reversed(records) if r.role == "user"), None)
+        needed = {a.id for a in attached.get(answered.id, ())} if answered else set()
+
+        def images(files: Sequence[AttachmentRecord]) -> tuple[bytes, ...]:
+            return self._attachments.images(files, needed=needed)
+
+        return context(system_prompt(session, role), records, attached, images)
 
     def check_vision(self, model: ResolvedModel) -> None:
         """Images to a model known to be blind are refused until the person confirms."""

@@ -10,9 +10,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ..errors import AppError
 from ..providers.base import Finish, ReasoningDelta, TextDelta, Usage
 from ..providers.errors import InternalError, ProviderError
 from ..rendering import RenderUpdate, StreamRenderer
@@ -64,7 +65,7 @@ class Generation(Job):
         self._dirty = False  # text arrived since the last checkpoint
         self.started_at = time.monotonic()
         self.accepted = threading.Event()  # first provider event, or the end
-        self.early_error: ProviderError | None = None  # failed before any text arrived
+        self.early_error: AppError | None = None  # failed before any text arrived
         self.final_message: dict | None = None
         self.log.append("start", start)
 
@@ -81,31 +82,44 @@ class Generation(Job):
         """Save and close the reply even though the worker is still blocked somewhere."""
         self._finalize(self._end_status or "stopped", None)
 
+    def fail(self, error: AppError) -> None:
+        """End the reply with `error` without a worker (none could be given to it)."""
+        self.cancel.cancel()
+        self._finalize("error", error)
+
     # --- the worker -------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Pull the stream's events until the reply ends, then save its end."""
+        """Pull the stream's events until the reply ends, then save its end. The end is
+        saved whatever happens here, even for an exception no handler expects: a worker
+        that dies must not leave its reply `streaming` and its followers waiting."""
+        status: str = "error"
+        error: ProviderError | None = worker_failed()
+        try:
+            status, error = self._pull()
+        finally:
+            self._finalize(status, error)
+
+    def _pull(self) -> tuple[str, ProviderError | None]:
+        """How the stream ended: (status, error)."""
         error: ProviderError | None = None
         try:
-            for event in self._stream(self.cancel):
-                if self._claimed:
-                    return
-                self._apply(event)
+            # Stopped while it waited for a worker: the provider is never asked.
+            if not self.cancel.cancelled:
+                for event in self._stream(self.cancel):
+                    if self._claimed:
+                        break
+                    self._apply(event)
         except ProviderError as exc:
             error = exc
         except Exception as exc:  # a bug or an unexpected transport failure: keep the text
             log.exception("generation %s failed", self.message_id)
-            error = InternalError(
-                "Something went wrong while receiving the reply. The partial reply is saved; "
-                "try again.",
-                detail=repr(exc),
-            )
+            error = worker_failed(detail=repr(exc))
         if self.cancel.cancelled:
-            self._finalize(self._end_status or "stopped", None)
-        elif error is not None:
-            self._finalize("error", error)
-        else:
-            self._finalize("complete", None)
+            return self._end_status or "stopped", None
+        if error is not None:
+            return "error", error
+        return "complete", None
 
     def _apply(self, event: StreamEvent) -> None:
         # The per-token path: one lock, one log event (and a render patch now and then).
@@ -223,39 +237,90 @@ class Generation(Job):
             "finish_reason": self._finish_reason,
         }
 
-    def _finalize(self, status: str, error: ProviderError | None) -> None:
+    def _finalize(self, status: str, error: AppError | None) -> None:
+        """Save the reply's end once, then send its last event and close its log. The log
+        closes even when saving or rendering fails, so no follower waits forever."""
         with self.log.lock:
             if self._claimed:
                 return
             self._claimed = True
-        ended_at = time.monotonic()
         texts = self.log.texts()
-        if error is not None and not any(texts.values()):
-            self.early_error = error
-        update = self._renderer.finish()  # its html equals a full render of the final text
+        update: RenderUpdate | None = None
+        message: dict | None = None
         try:
-            self._recorder.save_end(Ending(
-                message_id=self.message_id,
-                texts=texts,
-                status=status,
-                error={"code": error.code, "message": error.message} if error else None,
-                usage=self._usage(ended_at, bool(texts.get(REASONING))),
-                phases=self._phase_meta(status, ended_at),
-                html=self._renderer.html,
-            ))
-            message = self._describe()
+            update, saved = self._save_end(texts, status, error)
+            if saved:
+                message = self._describe()
+            elif error is None:
+                error = unsaved()
         except Exception:
-            log.exception("final save of %s failed", self.message_id)
-            message = None
-        with self.log.lock:
-            self._add_render(update)
-            if error is not None:
-                self.log.add(
-                    "error",
-                    {"code": error.code, "message": error.message, "message_id": self.message_id},
-                )
-            else:
-                self.log.add("done", {"message": message})
-            self.final_message = message
-            self.finish()
-        self.accepted.set()
+            log.exception("the end of %s could not be described", self.message_id)
+        finally:
+            if error is not None and not any(texts.values()):
+                self.early_error = error
+            with self.log.lock:
+                if update is not None:
+                    try:
+                        self._add_render(update)
+                    except Exception:
+                        log.exception("the last render patch of %s failed", self.message_id)
+                if error is not None:
+                    self.log.add("error", {"code": error.code, "message": error.message,
+                                           "message_id": self.message_id})
+                else:
+                    self.log.add("done", {"message": message})
+                self.final_message = message
+                self.finish()
+            self.accepted.set()
+
+    def _save_end(
+        self, texts: dict[str, str], status: str, error: AppError | None
+    ) -> tuple[RenderUpdate | None, bool]:
+        """Hand the end to the recorder: (the last render patch, whether it was saved). What
+        fails to render or to measure is left out rather than losing the end; a save that
+        fails is tried once more with only the text, the status and the error."""
+        ended_at = time.monotonic()
+        update: RenderUpdate | None = None
+        html: str | None = None
+        try:
+            update = self._renderer.finish()  # its html equals a full render of the text
+            html = self._renderer.html
+        except Exception:
+            log.exception("the final render of %s failed", self.message_id)
+        try:
+            usage = self._usage(ended_at, bool(texts.get(REASONING)))
+            phases = self._phase_meta(status, ended_at)
+        except Exception:
+            log.exception("the measures of %s failed", self.message_id)
+            usage = phases = None
+        ending = Ending(
+            message_id=self.message_id,
+            texts=texts,
+            status=status,
+            error={"code": error.code, "message": error.message} if error else None,
+            usage=usage,
+            phases=phases,
+            html=html,
+        )
+        for attempt in (ending, replace(ending, usage=None, phases=None, html=None)):
+            try:
+                self._recorder.save_end(attempt)
+                return update, True
+            except Exception:
+                log.exception("final save of %s failed", self.message_id)
+        return update, False
+
+
+def worker_failed(detail: str | None = None) -> InternalError:
+    return InternalError(
+        "Something went wrong while receiving the reply. The partial reply is saved; try "
+        "again.",
+        detail=detail,
+    )
+
+
+def unsaved() -> InternalError:
+    return InternalError(
+        "The reply could not be saved to the chat's database. Check that the disk has free "
+        "space, then try again."
+    )

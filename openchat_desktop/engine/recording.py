@@ -28,7 +28,9 @@ class Ending:
     error: dict[str, str] | None
     usage: dict[str, Any] | None
     phases: dict[str, dict[str, Any]] | None  # {name: {"model", "ms", "status"}}
-    html: str  # the answer rendered, equal to a full render of its final text
+    # The answer rendered, equal to a full render of its final text; None when rendering
+    # failed (the reply is rendered again when it is next shown).
+    html: str | None
 
 
 class Recorder(Protocol):
