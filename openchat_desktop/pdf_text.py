@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +23,17 @@ from multiprocessing.connection import Connection
 from typing import Literal
 
 # Why the reading ended before the last page.
-Stop = Literal["chars", "time", "memory", "left"]
+Stop = Literal["chars", "time", "memory", "crashed", "left"]
 Problem = Literal["encrypted", "damaged"]
 
 # Spawned, never forked: the server has threads (and a database pool) a fork would copy
 # half-way through whatever they were doing.
 _SPAWN = multiprocessing.get_context("spawn")
 POLL_SECONDS = 0.1  # how soon a departed client is noticed
+# At most this many children at once, so many uploads together cannot hold more than this
+# many times a child's memory; a reading that waits for its turn spends its own time on it.
+MAX_READERS = 2
+_readers = threading.BoundedSemaphore(MAX_READERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +59,30 @@ def read_pdf(
 ) -> PdfReading:
     """Read pages until there are `max_chars` characters, the last page, `seconds` have
     passed or `client_left()` says nobody waits for the answer; the child is gone on return."""
+    deadline = time.monotonic() + seconds
+    while not _readers.acquire(timeout=POLL_SECONDS):
+        if client_left():
+            return PdfReading((), 0, "left")
+        if time.monotonic() >= deadline:
+            return PdfReading((), 0, "time")
+    try:
+        return _run_child(data, max_chars, deadline, memory_bytes, client_left)
+    finally:
+        _readers.release()
+
+
+def _run_child(
+    data: bytes,
+    max_chars: int,
+    deadline: float,
+    memory_bytes: int,
+    client_left: Callable[[], bool],
+) -> PdfReading:
     receiver, sender = _SPAWN.Pipe(duplex=False)
     child = _SPAWN.Process(
         target=read_in_child, args=(sender, data, max_chars, memory_bytes), name="pdf-text",
         daemon=True,
     )
-    deadline = time.monotonic() + seconds
     child.start()
     sender.close()  # the child holds the only writing end: its exit is our end of file
     pages: list[str] = []
@@ -75,9 +98,8 @@ def read_pdf(
                 continue
             try:
                 kind, value = receiver.recv()
-            except (EOFError, OSError):
-                # Gone without a word: killed by the system for its memory, most likely.
-                return PdfReading(tuple(pages), count, "memory")
+            except (EOFError, OSError):  # gone without a word: killed, or it crashed
+                return PdfReading(tuple(pages), count, "crashed")
             if kind == "pages":
                 count = value
             elif kind == "page":

@@ -3,7 +3,7 @@ that takes minutes to read, one that inflates to gigabytes, a client that leaves
 is read, uploads never sent, and files that would run as script if served as what they are.
 
 The server runs in this test process, so "the server's CPU" is this process's plus that of
-its live child processes, read from /proc."""
+the child processes it started, read from /proc."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from openchat_desktop.chat import attachments
 from openchat_desktop.store.clock import stamp
@@ -34,8 +35,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def child_pids() -> list[int]:
-    """The live child processes of this process (the server's, as it runs here), but for
-    multiprocessing's resource tracker: one idle process for the life of the app."""
+    """The live processes the server (running in this process) started to read PDFs: those
+    multiprocessing spawned, not its resource tracker (one idle process for the life of the
+    app) nor the browser driver of the page tests."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -46,13 +48,13 @@ def child_pids() -> list[int]:
                 continue  # ended meanwhile
             fields = stat.rsplit(")", 1)[1].split()
             if (int(fields[1]) == os.getpid() and fields[0] != "Z"
-                    and b"resource_tracker" not in command):
+                    and b"--multiprocessing-fork" in command):
                 found.append(int(entry.name))
     return found
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and of its live children."""
+    """CPU time of this process and of its live PDF readers."""
     total = time.process_time()
     for pid in child_pids():
         try:
@@ -122,6 +124,16 @@ def test_reading_stops_at_the_character_cap_and_says_so(app, fake):
     assert len(content) < attachments.MAX_TEXT_CHARS + 500
 
 
+def test_the_page_tells_the_person_when_only_part_of_a_pdf_is_read(page):
+    page.locator("#attach-input").set_input_files(
+        files=[{"name": "dense.pdf", "mimeType": "application/pdf", "buffer": dense_text_pdf()}])
+    expect(page.locator('.attachment-chip[data-status="ready"]')).to_have_count(
+        1, timeout=ANSWER_BOUND * 1000)
+    expect(page.locator("#attach-error")).to_have_text(
+        "Only the first 2 of the 100 pages of “dense.pdf” were read: a file gives the model at "
+        f"most {attachments.MAX_TEXT_CHARS:,} characters.")
+
+
 def test_a_whole_small_pdf_has_no_note(app):
     from .files import pdf
 
@@ -148,6 +160,23 @@ def test_a_client_that_leaves_while_its_pdf_is_read_stops_the_reading(app, monke
     wait_for(lambda: not child_pids(), timeout=5)
     assert cpu_used_in(2.0) <= 0.5
     assert stored(app) == (0, [])
+
+
+def test_many_heavy_pdfs_at_once_are_read_two_at_a_time(app):
+    from openchat_desktop.pdf_text import MAX_READERS
+
+    answers: list[requests.Response] = []
+    uploads = [threading.Thread(target=lambda: answers.append(
+        upload_answer(app, "slow.pdf", shared_stream_pdf()))) for _ in range(MAX_READERS + 2)]
+    most = 0
+    for upload in uploads:
+        upload.start()
+    while any(upload.is_alive() for upload in uploads):
+        most = max(most, len(child_pids()))
+        time.sleep(0.02)
+    assert most == MAX_READERS
+    assert [answer.status_code for answer in answers] == [415] * len(uploads)
+    assert child_pids() == []
 
 
 def test_a_deflate_bomb_keeps_the_server_and_the_reader_small(app):

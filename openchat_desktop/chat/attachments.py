@@ -45,8 +45,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FILES = 10
 MAX_TOTAL_BYTES = 50 * 1024 * 1024
 MAX_TEXT_CHARS = 200_000
-# A PDF's reading stops after this long (a long book's first 100 pages take about a second)
-# and may use this much memory: beyond, its pages cost more than a person waits for.
+# A PDF's reading stops after this long and at this much memory. 100 ordinary pages of text
+# take pypdf under a second, and the character cap comes before that; a file that needs more
+# is built to cost more than a person waits for.
 PDF_SECONDS = 5.0
 PDF_MEMORY_BYTES = 1024 * 1024 * 1024
 STALE_AFTER = timedelta(days=1)
@@ -162,6 +163,7 @@ _STOPPED_BECAUSE = {
     "chars": f"a file gives the model at most {MAX_TEXT_CHARS:,} characters",
     "time": "this PDF takes too long to read",
     "memory": "this PDF needs more memory than one file may use",
+    "crashed": "the reader stopped part of the way through it",
 }
 
 
