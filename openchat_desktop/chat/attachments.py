@@ -6,7 +6,10 @@ Rules kept here, in one place:
 - kinds: `image` (PNG, JPEG, GIF, WebP), `pdf` (text extracted with pypdf) and `text` (any
   UTF-8 file without binary bytes: code, CSV, JSON, Markdown…). Anything else is refused.
 - limits: `MAX_FILE_BYTES` per file, `MAX_FILES` and `MAX_TOTAL_BYTES` per message, and at
-  most `MAX_TEXT_CHARS` of extracted text per file.
+  most `MAX_TEXT_CHARS` of extracted text per file. A PDF is read page by page in a child
+  process (`pdf_text`) that stops at that many characters, after `PDF_SECONDS`, at
+  `PDF_MEMORY_BYTES`, or when the client that sent it leaves; when the model gets only part
+  of a file, the text ends with a sentence saying so, and the person gets it too.
 - how a file reaches the model: `file_block()` — its name, then its text in a fence — placed
   before the typed text of the message (`message_content()`); images go as image data.
 - files live at `<data>/attachments/<first two hex digits>/<sha256>`, written atomically; a
@@ -17,7 +20,6 @@ Rules kept here, in one place:
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import mimetypes
 import os
@@ -25,12 +27,14 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 from ..errors import InvalidRequest
+from ..pdf_text import read_pdf
 from ..store import AttachmentRecord, Store
 from ..store.clock import stamp
 from .errors import AttachmentInUse, AttachmentNotFound, AttachmentTooLarge, UnsupportedAttachment
@@ -41,6 +45,11 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FILES = 10
 MAX_TOTAL_BYTES = 50 * 1024 * 1024
 MAX_TEXT_CHARS = 200_000
+# A PDF's reading stops after this long and at this much memory. 100 ordinary pages of text
+# take pypdf under a second, and the character cap comes before that; a file that needs more
+# is built to cost more than a person waits for.
+PDF_SECONDS = 5.0
+PDF_MEMORY_BYTES = 1024 * 1024 * 1024
 STALE_AFTER = timedelta(days=1)
 MAX_NAME_CHARS = 255
 
@@ -116,47 +125,85 @@ def _decode_text(data: bytes) -> str | None:
     return text
 
 
-def extract_text(kind: str, data: bytes, name: str) -> str | None:
-    """The text a model reads from the file (None for images), at most MAX_TEXT_CHARS."""
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """The text a model reads from a file, and a sentence for the person when that is not all
+    of the file (the same words end the text, so the model knows it too)."""
+
+    text: str | None
+    note: str | None = None
+
+
+def extract_text(
+    kind: str, data: bytes, name: str, client_left: Callable[[], bool] = lambda: False
+) -> Extracted:
+    """The text a model reads from the file (None for images), at most MAX_TEXT_CHARS; a PDF
+    is read for at most PDF_SECONDS, and no longer once `client_left()`."""
     if kind == "image":
-        return None
-    if kind == "text":
-        text = data.decode("utf-8-sig")
-    else:
-        text = _pdf_text(data, name)
-    if len(text) > MAX_TEXT_CHARS:
-        text = (
-            text[:MAX_TEXT_CHARS]
-            + f"\n[… cut here: the file has {len(text):,} characters; the first "
-            f"{MAX_TEXT_CHARS:,} are included]"
+        return Extracted(None)
+    if kind == "pdf":
+        return _pdf_text(data, name, client_left)
+    return _capped(data.decode("utf-8-sig"), name)
+
+
+def _capped(text: str, name: str) -> Extracted:
+    if len(text) <= MAX_TEXT_CHARS:
+        return Extracted(text)
+    return Extracted(
+        text[:MAX_TEXT_CHARS]
+        + f"\n[… cut here: the file has {len(text):,} characters; the first "
+        f"{MAX_TEXT_CHARS:,} are included]",
+        f"Only the first {MAX_TEXT_CHARS:,} of the {len(text):,} characters of “{name}” go to "
+        "the model.",
+    )
+
+
+# Why a PDF was read only in part.
+_STOPPED_BECAUSE = {
+    "chars": f"a file gives the model at most {MAX_TEXT_CHARS:,} characters",
+    "time": "this PDF takes too long to read",
+    "memory": "this PDF needs more memory than one file may use",
+    "crashed": "the reader stopped part of the way through it",
+}
+
+
+def _pdf_text(data: bytes, name: str, client_left: Callable[[], bool]) -> Extracted:
+    reading = read_pdf(
+        data, max_chars=MAX_TEXT_CHARS, seconds=PDF_SECONDS, memory_bytes=PDF_MEMORY_BYTES,
+        client_left=client_left,
+    )
+    if reading.stopped == "left":
+        raise abandoned(name)
+    if reading.problem == "encrypted":
+        raise UnsupportedAttachment(
+            f"“{name}” is protected by a password. Save an unprotected copy and attach that."
         )
-    return text
-
-
-def _pdf_text(data: bytes, name: str) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    unreadable = f"“{name}” could not be read as a PDF (it may be damaged)."
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise UnsupportedAttachment(
-                f"“{name}” is protected by a password. Save an unprotected copy and attach that."
-            )
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    except UnsupportedAttachment:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        log.info("unreadable PDF %r: %s", name, exc)
-        raise UnsupportedAttachment(unreadable) from None
-    text = "\n\n".join(page for page in pages if page)
+    if reading.problem == "damaged":
+        log.info("unreadable PDF %r: %s", name, reading.detail)
+        raise UnsupportedAttachment(f"“{name}” could not be read as a PDF (it may be damaged).")
+    text = "\n\n".join(page for page in reading.pages if page)
+    read = len(reading.pages)
+    if not text.strip() and reading.stopped is not None:
+        found = ("not even its first page could be read" if read == 0 else
+                 "its first page has no text" if read == 1 else
+                 f"its first {read:,} pages have no text")
+        raise UnsupportedAttachment(
+            f"“{name}” could not be read: {_STOPPED_BECAUSE[reading.stopped]}, and {found}. "
+            "Attach a smaller PDF, or copy the text you need into the message."
+        )
     if not text.strip():
         raise UnsupportedAttachment(
             f"“{name}” has no text to read (its pages may be scanned images). Attach the pages "
             "as images for a model with vision instead."
         )
-    return text
+    if reading.stopped is None:
+        return _capped(text, name)
+    note = (
+        f"Only the first {'' if read == 1 else f'{read:,} '}of the {reading.page_count:,} "
+        f"pages of “{name}” {'was' if read == 1 else 'were'} read: "
+        f"{_STOPPED_BECAUSE[reading.stopped]}."
+    )
+    return Extracted(text[:MAX_TEXT_CHARS] + f"\n[… cut here: {note}]", note)
 
 
 def file_block(name: str, text: str) -> str:
@@ -174,6 +221,14 @@ def message_content(text: str, files: Sequence[AttachmentRecord]) -> str:
     if text.strip():
         blocks.append(text)
     return "\n\n".join(blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A stored upload, and the sentence for the person when the model gets only part of it."""
+
+    record: AttachmentRecord
+    note: str | None
 
 
 class AttachmentFiles:
@@ -234,7 +289,12 @@ class AttachmentService:
         self.files = AttachmentFiles(root)
         self._lock = threading.Lock()
 
-    def upload(self, name: str | None, stream: IO[bytes]) -> AttachmentRecord:
+    def upload(
+        self, name: str | None, stream: IO[bytes], client_left: Callable[[], bool] = lambda: False
+    ) -> Upload:
+        """Store one file and its text. Nothing is kept for a client that left before the
+        answer, and each upload also removes those never sent for STALE_AFTER, so a window
+        left open for weeks does not gather them either."""
         name = clean_name(name)
         data = stream.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
@@ -242,13 +302,18 @@ class AttachmentService:
         if not data:
             raise InvalidRequest(f"“{name}” is empty: there is nothing to attach.")
         kind, mime = sniff(data, name)
-        text = extract_text(kind, data, name)
+        extracted = extract_text(kind, data, name, client_left)
+        if client_left():
+            raise abandoned(name)
         sha256 = hashlib.sha256(data).hexdigest()
         with self._lock:
             self.files.put(sha256, data)
-            return self.store.add_attachment(
-                sha256=sha256, name=name, mime=mime, kind=kind, size=len(data), text=text
+            record = self.store.add_attachment(
+                sha256=sha256, name=name, mime=mime, kind=kind, size=len(data),
+                text=extracted.text,
             )
+            self._drop_stale(datetime.now(UTC) - STALE_AFTER)
+        return Upload(record, extracted.note)
 
     def get(self, attachment_id: str) -> AttachmentRecord:
         record = self.store.get_attachment(attachment_id)
@@ -332,8 +397,7 @@ class AttachmentService:
         cutoff = (now or datetime.now(UTC)) - STALE_AFTER
         removed = 0
         with self._lock:
-            shas = self.store.drop_stale_attachments(stamp(cutoff))
-            removed += self._remove_unreferenced(shas)
+            removed += self._drop_stale(cutoff)
             known = self.store.attachment_shas()
             for sha256, path in list(self.files.all()):
                 # A file with no row: left by a crash between writing it and adding its row.
@@ -345,6 +409,10 @@ class AttachmentService:
                     leftover.unlink(missing_ok=True)
         return removed
 
+    def _drop_stale(self, cutoff: datetime) -> int:
+        """Drop the uploads never sent since before `cutoff`, and their files (under the lock)."""
+        return self._remove_unreferenced(self.store.drop_stale_attachments(stamp(cutoff)))
+
     def _remove_unreferenced(self, shas: Iterable[str]) -> int:
         """Remove the files of these hashes that no attachment row points at any more."""
         gone = 0
@@ -353,6 +421,11 @@ class AttachmentService:
                 self.files.remove(sha256)
                 gone += 1
         return gone
+
+
+def abandoned(name: str) -> InvalidRequest:
+    """The answer to an upload whose client went away: nobody reads it, nothing is kept."""
+    return InvalidRequest(f"The upload of “{name}” stopped: nobody was waiting for it any more.")
 
 
 def too_large(name: str) -> AttachmentTooLarge:

@@ -471,7 +471,12 @@ PATHS: dict[str, dict] = {
                  "requestBody": {"required": True, "content": {"multipart/form-data": {
                      "schema": {"type": "object", "properties": {
                          "file": {"type": "string", "format": "binary"}}}}}},
-                 "responses": {"201": _json(_ref("Attachment"), "Created"), "413": ERROR,
+                 "responses": {"201": _json({"allOf": [_ref("Attachment"), {
+                     "type": "object", "required": ["note"], "properties": {"note": {
+                         "type": ["string", "null"],
+                         "description": "When the model gets only part of the file: a "
+                         "sentence for the person saying which part and why."}}}]}, "Created"),
+                               "413": ERROR,
                                "415": ERROR, "422": ERROR}},
     },
     "/api/attachments/limits": {

@@ -77,6 +77,7 @@ export function addFiles(files) {
     item.promise = upload("/api/attachments", form).then(
       (record) => {
         Object.assign(item, { id: record.id, kind: record.kind, status: "ready" });
+        if (record.note) showError(record.note); // the model gets only part of the file
         render();
       },
       (error) => {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import select
 import shutil
+import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, request, send_file
@@ -21,6 +24,9 @@ bp = Blueprint("attachments", __name__)
 
 # Room for the multipart envelope (boundaries, part headers) around a file at the limit.
 ENVELOPE_BYTES = 64 * 1024
+# The images the page shows inline. Nothing else is ever served as a type a browser renders
+# or runs: an SVG or HTML file is a document that can carry script.
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 @bp.post("/api/attachments")
@@ -35,8 +41,25 @@ def upload() -> ResponseReturnValue:
         raise attachments.too_large("The file") from None
     if file is None:
         raise InvalidRequest("Send the file as multipart/form-data in a field named `file`.")
-    record = services().attachments.upload(file.filename, file.stream)
-    return attachment_view(record), 201
+    uploaded = services().attachments.upload(file.filename, file.stream, client_left_check())
+    return {**attachment_view(uploaded.record), "note": uploaded.note}, 201
+
+
+def client_left_check() -> Callable[[], bool]:
+    """A check of whether the client of this request has closed its connection: its socket
+    reads as ended (a client still there sends nothing before the answer, or a next request)."""
+    connection = request.environ.get("werkzeug.socket")
+    if not isinstance(connection, socket.socket):
+        return lambda: False
+
+    def left() -> bool:
+        try:
+            readable, _, _ = select.select([connection], [], [], 0)
+            return bool(readable) and not connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):  # reset, or already closed
+            return True
+
+    return left
 
 
 @bp.get("/api/attachments/limits")
@@ -56,15 +79,17 @@ def _stored(attachment_id: str) -> tuple[AttachmentRecord, Path]:
 @bp.get("/api/attachments/<attachment_id>")
 def download(attachment_id: str) -> ResponseReturnValue:
     record, path = _stored(attachment_id)
-    mime = record.mime
-    if record.kind == "text" and not mime.startswith("text/"):
-        mime += "; charset=utf-8"  # werkzeug adds it to text/* only
-    # Images show inline (thumbnails); anything else downloads, never renders in the page.
+    # Images show inline (thumbnails); anything else downloads, as a type that never renders
+    # or runs, whatever its bytes say (the app's responses all carry nosniff).
+    inline = record.kind == "image" and record.mime in INLINE_IMAGES
+    if inline:
+        mime = record.mime
+    elif record.kind == "text":
+        mime = "text/plain"  # werkzeug adds the charset, utf-8
+    else:
+        mime = "application/octet-stream"
     return send_file(
-        path,
-        mimetype=mime,
-        as_attachment=record.kind != "image",
-        download_name=record.name,
+        path, mimetype=mime, as_attachment=not inline, download_name=record.name,
         conditional=True,
     )
 
