@@ -23,7 +23,7 @@ pytestmark = pytest.mark.fake_models(
     "llava:7b", capabilities={"llava:7b": ["completion", "vision"]})
 
 SIGNED_OUT = ("Open OpenChat from the link it printed when it started "
-              "(it carries a one-time token).")
+              "(it carries the token for this launch).")
 
 
 class OtherLocalApp:

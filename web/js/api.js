@@ -18,7 +18,7 @@ export class ApiError extends Error {
 
 /** What the page says when it has no token, or the server stopped accepting it. */
 export const SIGNED_OUT =
-  "Open OpenChat from the link it printed when it started (it carries a one-time token).";
+  "Open OpenChat from the link it printed when it started (it carries the token for this launch).";
 
 const TOKEN_KEY = "openchat_token";
 
