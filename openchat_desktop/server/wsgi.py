@@ -12,8 +12,9 @@
   to wait between requests: one head, one worker, one response, closed.
 - In a worker, the body must keep coming: each read waits at most `body_timeout`, and the
   whole body gets `body_timeout` plus one second per `BODY_RATE` bytes that arrive (a client
-  sending a byte a second is cut off, an upload at any real speed is not). Writes are left
-  alone: a stream's chunks go out without a timeout's extra poll per send.
+  sending a byte a second is cut off, an upload at any real speed is not). werkzeug's reading
+  of whatever follows a response goes through the same deadline. Writes are left alone: a
+  stream's chunks go out without a timeout's extra poll per send.
 - Every refusal, the waiting room's and http.server's (a malformed request line, too many
   headers, a version we do not speak), is the app's own JSON error with the headers every
   response carries, rendered by the app once per status.
@@ -26,9 +27,11 @@
   many systems) is raised to the hard limit at start, and the waiting room stays well inside
   what is left.
 
-waitress was the other way to get here: it also reads whole requests before a thread sees
-them, but it hands every chunk a worker writes to its event loop's thread to send, one more
-thread hand-off per streamed token, and it answers malformed requests with its own text pages.
+waitress was the other way here: it too reads whole requests before a thread sees them. But
+past its `connection_limit` (100 by default) it stops accepting, so idle connections would
+again keep the window out until they time out; it answers malformed requests with its own
+text pages; and it would replace the write path the streaming measurements were made on
+(docs/performance.md). This keeps werkzeug's, and adds one selector loop and no dependency.
 """
 
 from __future__ import annotations
