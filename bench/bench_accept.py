@@ -63,8 +63,8 @@ def measure(serve: Serve, requests: int) -> dict[str, Any]:
     cpu = cpu_seconds(serve.pid) - cpu_before
     return {
         "requests": requests,
-        "median_ms": ms(percentile(times, 50)),
-        "p95_ms": ms(percentile(times, 95)),
+        "median_ms": ms(percentile(times, 0.5)),
+        "p95_ms": ms(percentile(times, 0.95)),
         "cpu_us_per_request": round(cpu / requests * 1e6, 1),
     }
 
