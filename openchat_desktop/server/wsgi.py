@@ -79,10 +79,12 @@ def raise_open_file_limit() -> int | None:
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft == hard:
-        return None if soft == resource.RLIM_INFINITY else soft
+    if soft == resource.RLIM_INFINITY:
+        return None
     # macOS refuses more than OPEN_MAX (10,240) even when the hard limit is unlimited.
-    for wanted in (hard, 10240 if hard == resource.RLIM_INFINITY else min(hard, 10240)):
+    for wanted in (hard, 10240):
+        if wanted != resource.RLIM_INFINITY and wanted <= soft:
+            continue
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         except (ValueError, OSError):
