@@ -15,6 +15,10 @@ from . import __version__, paths
 from .instance import AlreadyRunning
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# A token that guards a server other machines can reach: at least this long, with this many
+# different characters, so it cannot be guessed by trying.
+STRONG_TOKEN_LENGTH = 16
+STRONG_TOKEN_CHARACTERS = 8
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,11 +56,8 @@ def _runtime(args: argparse.Namespace, *, window: bool = False):
 
     host = args.host or "127.0.0.1"
     token = args.token or os.environ.get("OPENCHAT_TOKEN") or None
-    if host not in LOOPBACK and not token:
-        raise SystemExit(
-            f"openchat: listening on {host} makes OpenChat reachable from other machines; "
-            "set a token with --token or OPENCHAT_TOKEN first."
-        )
+    if host not in LOOPBACK:
+        refuse_weak_token(host, token)
     try:
         runtime = Runtime(
             data_dir=paths.data_dir(args.data_dir),
@@ -73,6 +74,21 @@ def _runtime(args: argparse.Namespace, *, window: bool = False):
     if runtime.settings.problem is not None:  # the last good settings (or defaults) apply
         print(f"openchat: {runtime.settings.problem.message}", file=sys.stderr, flush=True)
     return runtime
+
+
+def refuse_weak_token(host: str, token: str | None) -> None:
+    """Off loopback anyone on the network can try tokens: a missing or weak one stops here
+    (exit status 2, as for any unusable option). On loopback a script may keep a short one."""
+    if not token:
+        problem = "set a token with --token or OPENCHAT_TOKEN first"
+    elif len(token) < STRONG_TOKEN_LENGTH or len(set(token)) < STRONG_TOKEN_CHARACTERS:
+        problem = (f"its token must have at least {STRONG_TOKEN_LENGTH} characters, "
+                   f"{STRONG_TOKEN_CHARACTERS} of them different (openssl rand -hex 24 makes one)")
+    else:
+        return
+    print(f"openchat: listening on {host} makes OpenChat reachable from other machines; "
+          f"{problem}.", file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def serve(args: argparse.Namespace) -> int:

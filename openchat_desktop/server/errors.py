@@ -20,7 +20,10 @@ HTTP_SENTENCES = {
     404: ("not_found", "There is nothing at this address."),
     405: ("method_not_allowed", "This address does not accept that method."),
     413: ("request_too_large", "The request is too large."),
+    414: ("uri_too_long", "The address is too long."),
     415: ("unsupported_media_type", "Send JSON with Content-Type: application/json."),
+    431: ("headers_too_large", "The request's headers are too large."),
+    505: ("http_version_not_supported", "This server speaks HTTP/1.0 and HTTP/1.1 only."),
 }
 
 
