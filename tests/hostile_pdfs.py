@@ -13,6 +13,8 @@ from __future__ import annotations
 import zlib
 from functools import cache
 
+from .files import pdf_file
+
 PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] " \
        b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>"
 
@@ -31,18 +33,7 @@ def _pdf(streams: list[bytes], pages_per_stream: int) -> bytes:
             kids.append(len(objects))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
         b" ".join(b"%d 0 R" % kid for kid in kids), len(kids))
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_file(objects)
 
 
 @cache
