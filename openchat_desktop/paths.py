@@ -8,8 +8,8 @@ Each rule lives here once, so the command line, the server and the packaged app 
   platform's user config dir;
 - portable mode: a file named `portable` next to the executable (or at the source tree root)
   keeps everything beside it, for running from a USB stick or an unzipped folder;
-- resources (`web/`, migration scripts): under `sys._MEIPASS` in a frozen app, else the
-  source tree root.
+- resources (`web/`, migration scripts, `bundled-models/`): under `sys._MEIPASS` in a
+  frozen app, else the source tree root.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ APP_NAME = "OpenChat"
 PORTABLE_MARKER = "portable"
 SETTINGS_FILE = "settings.toml"
 DATABASE_FILE = "openchat.sqlite3"
+BUNDLED_MODELS = "bundled-models"
 
 # The repository root: the folder holding `openchat_desktop/`, `web/` and `pyproject.toml`.
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +89,17 @@ def resource_dir(name: str) -> Path:
     bundle = getattr(sys, "_MEIPASS", None) if is_frozen() else None
     base = Path(bundle) if bundle else _SOURCE_ROOT
     return base / name
+
+
+def bundled_models_dir() -> Path:
+    """Models shipped with the app (the starter model): read-only, apart from the person's own
+    models folder, so deleting a model never deletes what came with the app."""
+    return resource_dir(BUNDLED_MODELS)
+
+
+def models_dir(data_dir: Path) -> Path:
+    """The person's models folder by default: `<name>.gguf` here is listed as `local/<name>`."""
+    return data_dir / "models"
 
 
 def attachments_dir(data_dir: Path) -> Path:
