@@ -1,5 +1,6 @@
 """Local model management for Ollama providers: what is installed (and loaded), downloads that
-run in the background, and deleting.
+run in the background, and deleting. Downloads for the built-in engine (provider `local`)
+come from Hugging Face (`local.downloads`) and are the same kind of job.
 
 A pull is a job (see `engine.job`): any number of clients follow its progress (the newest
 state, never a backlog), closing a follower does not stop it, and `stop()` closes the upstream
@@ -14,7 +15,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .chat.views import local_model_view, pull_view
 from .engine import Job, Jobs
@@ -23,10 +24,15 @@ from .providers.errors import ModelNotFound, ProviderError, ProviderUnavailable
 from .providers.ollama import OllamaProvider
 from .providers.router import Router
 
+if TYPE_CHECKING:
+    from .local.downloads import HubDownloads
+
 log = logging.getLogger(__name__)
 
 FINISHED_KEPT = 600.0  # seconds a finished pull stays listed (a panel opened later sees it)
 MAX_NAME_CHARS = 300
+MAX_HUB_NAME_CHARS = 1000  # a Hugging Face address with a folder and a long file name
+LOCAL_PROVIDER_ID = "local"  # the built-in engine, whose models come from Hugging Face
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*")
 
 
@@ -55,31 +61,65 @@ def unreachable(base_url: str) -> str:
     )
 
 
-class Pull(Job):
-    """One model download. Its events: `start` (`{"pull"}`: the download as it is when a
-    client starts following), `progress` (status, completed, total), then `done` or `error`
-    (a cancelled pull ends in an `error` with code `cancelled`)."""
+class PullJob(Job):
+    """One model download, whatever it downloads from. Its events: `start` (`{"pull"}`: the
+    download as it is when a client starts following), `progress` (status, completed, total,
+    and what a subclass adds), then `done` or `error` (a cancelled download ends in an `error`
+    with code `cancelled`)."""
 
-    def __init__(self, provider: OllamaProvider, name: str) -> None:
+    def __init__(self, provider_id: str, name: str) -> None:
         super().__init__()
         self.id = uuid.uuid4().hex
-        self.provider_id = provider.config.id
+        self.provider_id = provider_id
         self.name = name
         self.state = "running"  # running | done | error | cancelled
         self.status = "starting"
         self.completed: int | None = None
         self.total: int | None = None
         self.error: dict[str, str] | None = None
-        self._provider = provider
-        self._layers: dict[str, tuple[int, int]] = {}  # digest -> (completed, total)
         self.log.append_state("start", self._start(), self._start)
 
     def view(self) -> dict[str, Any]:
         with self.log.lock:
             return pull_view(self)
 
+    def run(self) -> None:
+        """Download, on the job's own thread; ends with `_end` whatever happens."""
+        raise NotImplementedError
+
     def _start(self) -> dict[str, Any]:
         return {"pull": self.view()}
+
+    def _add_progress(self, **extra: object) -> None:
+        self.log.add_state(
+            "progress",
+            {"status": self.status, "completed": self.completed, "total": self.total, **extra},
+        )
+
+    def _end(self, state: str, error: dict[str, str] | None) -> None:
+        with self.log.lock:
+            self.state = state
+            self.error = error
+            if state == "done":
+                self.status = "success"
+                if self.total:
+                    self.completed = self.total
+            self._add_progress()
+            view = pull_view(self)
+            if state == "done":
+                self.log.add("done", {"pull": view})
+            else:
+                self.log.add("error", {**(error or {}), "pull": view})
+            self.finish()
+
+
+class Pull(PullJob):
+    """A model download by Ollama, followed through its /api/pull stream."""
+
+    def __init__(self, provider: OllamaProvider, name: str) -> None:
+        self._provider = provider
+        self._layers: dict[str, tuple[int, int]] = {}  # digest -> (completed, total)
+        super().__init__(provider.config.id, name)
 
     def run(self) -> None:
         base_url = self._provider.config.base_url
@@ -122,36 +162,22 @@ class Pull(Job):
                 self._add_progress()
                 self.log.lock.notify_all()
 
-    def _add_progress(self) -> None:
-        self.log.add_state(
-            "progress", {"status": self.status, "completed": self.completed, "total": self.total}
-        )
-
-    def _end(self, state: str, error: dict[str, str] | None) -> None:
-        with self.log.lock:
-            self.state = state
-            self.error = error
-            if state == "done":
-                self.status = "success"
-                if self.total:
-                    self.completed = self.total
-            self._add_progress()
-            view = pull_view(self)
-            if state == "done":
-                self.log.add("done", {"pull": view})
-            else:
-                self.log.add("error", {**(error or {}), "pull": view})
-            self.finish()
-
 
 class LocalModels:
-    """The Models panel's operations on Ollama providers."""
+    """The Models panel's operations on Ollama providers, and downloads from Hugging Face for
+    the built-in engine (provider `local`)."""
 
-    def __init__(self, router: Callable[[], Router], on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        router: Callable[[], Router],
+        on_change: Callable[[], None],
+        hub: HubDownloads | None = None,
+    ) -> None:
         self._router = router
         self._on_change = on_change  # model facts cached elsewhere are stale now
+        self._hub = hub
         self._lock = threading.Lock()  # one download per model: look and add together
-        self._pulls: Jobs[Pull] = Jobs(keep=FINISHED_KEPT)
+        self._pulls: Jobs[PullJob] = Jobs(keep=FINISHED_KEPT)
 
     def provider(self, provider_id: str) -> OllamaProvider:
         provider = self._router().providers.get(provider_id)
@@ -175,8 +201,10 @@ class LocalModels:
         rows = [local_model_view(model, running.get(model.name)) for model in models]
         return sorted(rows, key=lambda row: row["name"].lower())
 
-    def pull(self, provider_id: str, name: object) -> Pull:
+    def pull(self, provider_id: str, name: object) -> PullJob:
         """Start downloading `name`, or join the download of it already running."""
+        if self._downloads_from_hub(provider_id):
+            return self._pull_from_hub(provider_id, name)
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequest("Give the model's name, for example “llama3.2:3b”.")
         name = name.strip()
@@ -186,33 +214,60 @@ class LocalModels:
                 "“hf.co/user/model:tag”."
             )
         provider = self.provider(provider_id)
+        return self._start(provider_id, name, lambda: Pull(provider, name))
+
+    def _downloads_from_hub(self, provider_id: str) -> bool:
+        """The built-in engine's id names the hub downloads, unless settings gave that id to
+        an Ollama server."""
+        return (
+            self._hub is not None
+            and provider_id == LOCAL_PROVIDER_ID
+            and not isinstance(self._router().providers.get(provider_id), OllamaProvider)
+        )
+
+    def _pull_from_hub(self, provider_id: str, name: object) -> PullJob:
+        """A model file from Hugging Face into the models folder: `name` is a catalog id, a
+        repository or file address, or "owner/repo[/file.gguf]"."""
+        hub = self._hub
+        assert hub is not None  # checked by _downloads_from_hub
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequest(
+                "Give a catalog model, for example “qwen3-1.7b”, or a Hugging Face address."
+            )
+        name = name.strip()
+        if len(name) > MAX_HUB_NAME_CHARS:
+            raise InvalidRequest("That address is too long to be a Hugging Face model.")
+        hub.check(name)  # a name that cannot be a model is refused before any stream starts
+        return self._start(provider_id, name, lambda: hub.download(provider_id, name))
+
+    def _start(self, provider_id: str, name: str, make: Callable[[], PullJob]) -> PullJob:
         with self._lock:
             self._pulls.prune()
             for pull in self._pulls.all():
                 if (pull.provider_id, pull.name, pull.state) == (provider_id, name, "running"):
                     return pull
-            pull = Pull(provider, name)
-            self._pulls.add(pull.id, pull)
+            job = make()
+            self._pulls.add(job.id, job)
 
         def run() -> None:
-            pull.run()
-            if pull.state == "done":
+            job.run()
+            if job.state == "done":
                 self._on_change()
 
         threading.Thread(target=run, name=f"pull-{name}", daemon=True).start()
-        return pull
+        return job
 
-    def get(self, pull_id: str) -> Pull:
+    def get(self, pull_id: str) -> PullJob:
         pull = self._pulls.get(pull_id)
         if pull is None:
             raise PullNotFound("There is no such download (it may have ended a while ago).")
         return pull
 
-    def pulls(self) -> list[Pull]:
+    def pulls(self) -> list[PullJob]:
         self._pulls.prune()
         return self._pulls.all()
 
-    def cancel(self, pull_id: str, timeout: float = 5.0) -> Pull:
+    def cancel(self, pull_id: str, timeout: float = 5.0) -> PullJob:
         """Close the download's upstream request and wait (briefly) for it to end."""
         pull = self.get(pull_id)
         pull.stop()

@@ -17,6 +17,7 @@ from .chat.attachments import AttachmentService
 from .chat.replies import StoredReplies
 from .engine import Engine
 from .instance import InstanceLock
+from .local.downloads import HubDownloads
 from .local_models import LocalModels
 from .providers.redaction import guard_logs
 from .providers.router import Router
@@ -86,7 +87,11 @@ class Runtime:
         self.chat = ChatService(
             self.store, self.engine, self.settings, self.router, self.attachments
         )
-        self.local_models = LocalModels(self.router, self.chat.capabilities.forget)
+        # The models folder and hub address are read per download (see local.downloads).
+        self.hub_downloads = HubDownloads(lambda: paths.models_dir(self.data_dir))
+        self.local_models = LocalModels(
+            self.router, self.chat.capabilities.forget, self.hub_downloads
+        )
         self._thread: threading.Thread | None = None
         self.server = PooledWSGIServer(host, port, None)
         self.port = self.server.server_port

@@ -22,7 +22,8 @@ from .capabilities import think_levels
 from .planning import PLAN
 
 if TYPE_CHECKING:
-    from ..local_models import Pull
+    from ..local.catalog import CatalogEntry
+    from ..local_models import PullJob
 
 
 # Sessions, messages and roles show every column of their record, so a new column reaches the
@@ -160,7 +161,7 @@ def local_model_view(model: ModelInfo, loaded: dict[str, Any] | None) -> dict[st
     }
 
 
-def pull_view(pull: Pull) -> dict[str, Any]:
+def pull_view(pull: PullJob) -> dict[str, Any]:
     return {
         "id": pull.id,
         "provider": pull.provider_id,
@@ -170,4 +171,25 @@ def pull_view(pull: Pull) -> dict[str, Any]:
         "completed": pull.completed,
         "total": pull.total,
         "error": pull.error,
+    }
+
+
+def catalog_entry_view(
+    entry: CatalogEntry, *, downloaded: bool, partial: int, recommended: bool
+) -> dict[str, Any]:
+    """A catalog model; `partial`: bytes of an unfinished download that a new one continues."""
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "repo": entry.repo,
+        "file": entry.file,
+        "size": entry.size,
+        "ram": entry.ram,
+        "parameters": entry.parameters,
+        "license": entry.license,
+        "gated": entry.gated,
+        "good_at": entry.good_at,
+        "downloaded": downloaded,
+        "partial": partial,
+        "recommended": recommended,
     }

@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..chat import ChatService
 from ..chat.attachments import AttachmentService
+from ..local.downloads import HubDownloads
 from ..local_models import LocalModels
 from ..providers.router import Router
 from ..settings import SettingsStore
@@ -21,6 +22,7 @@ class Services(Protocol):
     chat: ChatService
     attachments: AttachmentService
     local_models: LocalModels
+    hub_downloads: HubDownloads
     settings: SettingsStore
     web_dir: Path
     window: Any  # runtime.WindowHooks, or None without a window
@@ -52,6 +54,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     from .openapi import bp as openapi_bp
     from .routes import (
         attachments,
+        catalog,
         chat,
         export,
         health,
@@ -76,7 +79,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     validation.init_app(app)  # after the token check: strangers learn nothing
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        export, instance, page,
+        catalog, export, instance, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)
