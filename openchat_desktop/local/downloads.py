@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import http.client
 import logging
 import math
 import os
@@ -55,6 +56,7 @@ PROGRESS_INTERVAL = 0.5  # seconds between progress events, besides one per perc
 SPEED_WINDOW = 5.0  # seconds of history the speed is measured over
 _BROKEN = (
     requests.RequestException,
+    http.client.HTTPException,
     urllib3.exceptions.HTTPError,
     ConnectionError,
     TimeoutError,
@@ -235,7 +237,8 @@ class Download(PullJob):
                 part.unlink(missing_ok=True)
                 self._digest, self._done = hashlib.sha256(), 0
             with part.open("ab") as out:
-                for chunk in response.iter_content(READ_SIZE):
+                # read1: what has arrived, at once; a fixed-size read would wait to fill it.
+                while chunk := response.raw.read1(READ_SIZE, decode_content=True):
                     if self.cancel.cancelled:
                         raise Cancelled()
                     # More than announced cannot be our file; the checksum will say so.
@@ -314,10 +317,14 @@ class Download(PullJob):
         if self.cancel.cancelled:
             raise Cancelled()
 
+    def _add_progress(self, **extra: object) -> None:
+        """Every progress event has `speed` and `seconds_left` (None while not measured)."""
+        super()._add_progress(**{"speed": None, "seconds_left": None, **extra})
+
     def _set_status(self, status: str) -> None:
         with self.log.lock:
             self.status = status
-            self._add_progress(speed=None, seconds_left=None)
+            self._add_progress()
             self.log.lock.notify_all()
 
     def _progress(self, done: int, *, measure: bool = True) -> None:
