@@ -10,6 +10,7 @@ import pytest
 
 from openchat_desktop.chat import views
 from openchat_desktop.engine import LiveReply
+from openchat_desktop.local.catalog import CATALOG
 from openchat_desktop.local_models import Pull
 from openchat_desktop.providers.base import ModelInfo
 from openchat_desktop.providers.router import ProviderStatus
@@ -71,6 +72,8 @@ SAMPLES = {
         views.local_model_view(MODEL, None),
     ],
     "pull_view": [views.pull_view(pull())],
+    "catalog_entry_view": [views.catalog_entry_view(CATALOG[0], downloaded=False, partial=5,
+                                                    recommended=True)],
 }
 
 

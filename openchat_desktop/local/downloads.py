@@ -42,7 +42,13 @@ from ..local_models import PullJob
 from ..providers.transport import abort
 from . import catalog
 from .hub import DEFAULT_HUB_URL, TOKEN_ENV, Hub, HubFile, HubRef, parse_reference
-from .hub_errors import ChecksumMismatch, DiskFull, DownloadFailed, ModelFileTaken
+from .hub_errors import (
+    ChecksumMismatch,
+    DiskFull,
+    DownloadCancelled,
+    DownloadFailed,
+    ModelFileTaken,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +83,6 @@ def disk_free(folder: Path) -> int:
 
 def gigabytes(size: int) -> str:
     return f"{size / 1e9:.1f} GB" if size >= 100_000_000 else f"{size / 1e6:.0f} MB"
-
-
-class Cancelled(Exception):
-    """The person cancelled: ends the download with the part kept."""
 
 
 class HubDownloads:
@@ -150,12 +152,8 @@ class Download(PullJob):
     def run(self) -> None:
         try:
             self._download()
-        except Cancelled:
-            self._end("cancelled", {
-                "code": "cancelled",
-                "message": f"The download of “{self.name}” was cancelled. What was downloaded "
-                "is kept: download it again to continue where it stopped.",
-            })
+        except DownloadCancelled as exc:
+            self._end("cancelled", exc.public())
         except AppError as exc:
             self._end("error", exc.public())
         except Exception as exc:  # a bug must still end the job with a sentence
@@ -205,7 +203,7 @@ class Download(PullJob):
                 self._receive(hub, file, part)
             except _BROKEN:
                 if self.cancel.cancelled:
-                    raise Cancelled() from None
+                    raise self._cancelled() from None
                 failures = 0 if self._done > before else failures + 1
                 if failures > RETRIES:
                     raise DownloadFailed(
@@ -240,7 +238,7 @@ class Download(PullJob):
                 # read1: what has arrived, at once; a fixed-size read would wait to fill it.
                 while chunk := response.raw.read1(READ_SIZE, decode_content=True):
                     if self.cancel.cancelled:
-                        raise Cancelled()
+                        raise self._cancelled()
                     # More than announced cannot be our file; the checksum will say so.
                     chunk = chunk[: file.size - self._done]
                     try:
@@ -261,7 +259,7 @@ class Download(PullJob):
             forget()
             response.close()
         if self.cancel.cancelled:
-            raise Cancelled()
+            raise self._cancelled()
         if self._done < file.size:
             raise requests.ConnectionError("the body ended early")
 
@@ -278,7 +276,7 @@ class Download(PullJob):
         with part.open("rb") as stored:
             while block := stored.read(HASH_READ_SIZE):
                 if self.cancel.cancelled:
-                    raise Cancelled()
+                    raise self._cancelled()
                 self._digest.update(block)
                 self._done += len(block)
                 self._progress(self._done, measure=False)
@@ -315,7 +313,13 @@ class Download(PullJob):
         finally:
             forget()
         if self.cancel.cancelled:
-            raise Cancelled()
+            raise self._cancelled()
+
+    def _cancelled(self) -> DownloadCancelled:
+        return DownloadCancelled(
+            f"The download of “{self.name}” was cancelled. What was downloaded is kept: "
+            "download it again to continue where it stopped."
+        )
 
     def _add_progress(self, **extra: object) -> None:
         """Every progress event has `speed` and `seconds_left` (None while not measured)."""

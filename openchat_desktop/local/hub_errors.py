@@ -11,7 +11,8 @@
         ├── HubNotFound      404 hub_not_found: no such repository, revision or file
         ├── HubNeedsToken    403 hub_needs_token: a gated or private repository
         ├── DiskFull         507 disk_full: not enough free space, before or during
-        └── ChecksumMismatch 502 checksum_mismatch: the file is not what the hub announced
+        ├── ChecksumMismatch 502 checksum_mismatch: the file is not what the hub announced
+        └── DownloadCancelled 409 cancelled: the person cancelled (the part is kept)
 
 Each one ends a download's event stream as `error` `{"code", "message"}`; the sentences are
 redacted (a hub's words may quote the request), and never carry a token.
@@ -60,3 +61,8 @@ class DiskFull(DownloadFailed):
 
 class ChecksumMismatch(DownloadFailed):
     code = "checksum_mismatch"
+
+
+class DownloadCancelled(DownloadFailed):
+    code = "cancelled"
+    status = 409

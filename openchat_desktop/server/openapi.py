@@ -166,6 +166,29 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["id", "provider", "name", "state", "status", "completed", "total"],
     },
+    "CatalogEntry": {
+        "type": "object",
+        "description": "A model the built-in engine can download from Hugging Face.",
+        "properties": {
+            "id": {"type": "string", "description": "The name to pull, e.g. `qwen3-1.7b`."},
+            "name": {"type": "string"},
+            "repo": {"type": "string", "description": "`owner/name` on Hugging Face."},
+            "file": {"type": "string", "description": "The .gguf file; `local/<file without "
+                     ".gguf>` once downloaded."},
+            "size": {"type": "integer", "description": "Bytes, approximate."},
+            "ram": {"type": "integer", "description": "Memory it needs, bytes, approximate."},
+            "parameters": {"type": "string"},
+            "license": {"type": "string"},
+            "gated": {"type": "boolean", "description": "Needs a Hugging Face token."},
+            "good_at": {"type": "string"},
+            "downloaded": {"type": "boolean"},
+            "partial": {"type": "integer", "description": "Bytes of an unfinished download "
+                        "that pulling again continues."},
+            "recommended": {"type": "boolean"},
+        },
+        "required": ["id", "name", "repo", "file", "size", "ram", "parameters", "license",
+                     "gated", "good_at", "downloaded", "partial", "recommended"],
+    },
     "Message": {
         "type": "object",
         "properties": {
@@ -509,7 +532,10 @@ PATHS: dict[str, dict] = {
     },
     "/api/providers/{provider_id}/models/pull": {
         "parameters": [_id_param("provider_id")],
-        "post": {"summary": "Download a model in the background and follow its progress.",
+        "post": {"summary": "Download a model in the background and follow its progress. "
+                 "For provider `local` the name is a catalog id, a Hugging Face address "
+                 "or `owner/repo[/file.gguf]`; its progress events add `speed` (bytes/s) "
+                 "and `seconds_left`.",
                  "requestBody": _body({"type": "object", "properties": {
                      "name": {"type": "string"}}, "required": ["name"],
                      "additionalProperties": False}),
@@ -519,6 +545,17 @@ PATHS: dict[str, dict] = {
         "parameters": [_id_param("provider_id"), _id_param("name")],
         "delete": {"summary": "Delete an installed model.",
                    "responses": {"204": NO_CONTENT, "404": ERROR, "502": ERROR}},
+    },
+    "/api/local/catalog": {
+        "get": {"summary": "Models the built-in engine can download, which suits this "
+                "machine's memory, and which are downloaded.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "ram": {"type": ["integer", "null"], "description": "This machine's "
+                            "memory in bytes."},
+                    "recommended": {**_NULLABLE_STR, "description": "The catalog id that "
+                                    "fits best; null when only the starter model fits."},
+                    "models": {"type": "array", "items": _ref("CatalogEntry")}},
+                    "required": ["ram", "recommended", "models"]})}},
     },
     "/api/pulls": {
         "get": {"summary": "Downloads running now or ended in the last ten minutes.",
