@@ -48,6 +48,14 @@ def pull(app, name):
     return response
 
 
+def until_received(events, size: int) -> None:
+    """Read progress events until the app says it has `size` bytes (in its part file)."""
+    for kind, data in events:
+        if kind == "progress" and data["completed"] == size:
+            return
+    raise AssertionError(f"the download ended before {size} bytes")
+
+
 def models(app) -> Path:
     return app.data_dir / "models"
 
@@ -90,9 +98,7 @@ def test_a_part_left_by_a_closed_app_is_checked_and_continued(hub, start_server,
     first = start_server(data_dir=data_dir)
     hub.hold_at = 120_000
     response = pull(first, "qwen3-1.7b")
-    for kind, data in iter_events(response):
-        if kind == "progress" and data["completed"] == 120_000:
-            break
+    until_received(iter_events(response), 120_000)
     first.runtime.shutdown()  # the app closes mid-download
     response.close()
     left = wait_for(lambda: parts(first) or None)
@@ -158,7 +164,7 @@ def test_cancel_keeps_the_part_and_the_next_download_continues(app, hub):
     response = pull(app, "qwen3-1.7b")
     events = iter_events(response)
     pull_id = next(events)[1]["pull"]["id"]
-    assert hub.held.wait(10)
+    until_received(events, 64 * 1024)
     cancelled = app.post(f"/api/pulls/{pull_id}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["pull"]["state"] == "cancelled"
     rest = list(events)
@@ -299,7 +305,8 @@ def test_a_disk_that_fills_up_midway_stops_and_the_download_continues_later(
     app = start_server()
     hub.hold_at = 64 * 1024
     response = pull(app, "qwen3-1.7b")
-    assert hub.held.wait(10)
+    events = iter_events(response)
+    until_received(events, 64 * 1024)
     filler = folder / "other-files"
     with filler.open("wb") as out:  # something else fills the disk meanwhile
         try:
@@ -309,7 +316,8 @@ def test_a_disk_that_fills_up_midway_stops_and_the_download_continues_later(
         except OSError:
             pass
     hub.release()
-    kind, data = read_events(response)[-1]
+    kind, data = list(events)[-1]
+    response.close()
     assert kind == "error" and data["code"] == "disk_full", data
     assert "filled up" in data["message"] and "kept" in data["message"]
     assert not (folder / QWEN.file).exists()
@@ -317,8 +325,8 @@ def test_a_disk_that_fills_up_midway_stops_and_the_download_continues_later(
     assert 64 * 1024 <= kept < SIZE
 
     filler.unlink()
-    events = read_events(pull(app, "qwen3-1.7b"))
-    assert events[-1][0] == "done", events[-1]
+    ended = read_events(pull(app, "qwen3-1.7b"))[-1]
+    assert ended[0] == "done", ended
     assert hub.cdn_requests()[-1].headers.get("Range") == f"bytes={kept}-"
     assert hashlib.sha256((folder / QWEN.file).read_bytes()).digest() == \
         hashlib.sha256(DATA).digest()
