@@ -1,0 +1,6 @@
+"""The built-in engine: llama.cpp's server from `xllamacpp`, run in a child process.
+
+`models` finds the model files, `manager` starts, health-checks, unloads and restarts the
+child, `child` is the child's own entry point. Only `child` imports xllamacpp, and only in the
+child process: the app stays small while no model is loaded.
+"""
