@@ -272,14 +272,17 @@ class EngineManager:
             self._stop(endpoint, UNLOADED)
 
     def state(self) -> dict[str, Any]:
-        """What the page shows: `loading` (which model, since when), `loaded` or `idle`."""
+        """What the page shows: `loading` (which model, since when), `loaded` (which model, and
+        the child's process id for whoever looks at the system's process list) or `idle`."""
         with self._cond:
             loading, endpoint = self._loading, self._endpoint
             if loading is not None:
-                return {"state": "loading", "model": loading.model, "since": loading.since}
+                return {"state": "loading", "model": loading.model, "since": loading.since,
+                        "pid": None}
             if endpoint is not None and endpoint.alive:
-                return {"state": "loaded", "model": endpoint.model.name, "since": None}
-            return {"state": "idle", "model": None, "since": None}
+                return {"state": "loaded", "model": endpoint.model.name, "since": None,
+                        "pid": endpoint.process.pid}
+            return {"state": "idle", "model": None, "since": None, "pid": None}
 
     def shutdown(self) -> None:
         """Stop the child; later uses are refused. Safe to call twice."""
