@@ -15,8 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
+from openchat_desktop.local.manager import EngineManager, effective_settings
+from openchat_desktop.local.models import find_models
 from openchat_desktop.paths import bundled_models_dir
+from openchat_desktop.settings.values import LocalEngine
 
 from .support import iter_events, open_stream, read_events, texts, wait_for
 from .test_cli import Serve
@@ -166,6 +170,25 @@ def test_a_model_file_is_deleted_but_a_bundled_one_never(app):
 
     response = app.delete("/api/providers/local/models/mine")
     assert response.status_code == 404
+
+
+def test_the_engine_listens_on_this_machine_only_and_refuses_requests_without_its_key(tmp_path):
+    settings = effective_settings(LocalEngine(context_size=128), tmp_path)
+    engine = EngineManager(lambda: settings)
+    starter = find_models(settings.models_dir, bundled_models_dir())[STARTER]
+    try:
+        with engine.use(starter) as endpoint:
+            assert endpoint.base_url.startswith("http://127.0.0.1:")
+            assert requests.get(f"{endpoint.base_url}/models", timeout=10).status_code == 401
+            wrong = {"Authorization": "Bearer wrong"}
+            response = requests.get(f"{endpoint.base_url}/models", headers=wrong, timeout=10)
+            assert response.status_code == 401
+            right = {"Authorization": f"Bearer {endpoint.api_key}"}
+            response = requests.get(f"{endpoint.base_url}/models", headers=right, timeout=10)
+            assert response.status_code == 200
+    finally:
+        engine.shutdown()
+    assert endpoint.process.poll() is not None
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -43,6 +43,8 @@ SMALL_CONTEXT = 2048
 LARGE_CONTEXT = 4096
 LARGE_MEMORY = 8 * 1024**3  # bytes of RAM from which the larger default context fits
 
+CLOSING = "OpenChat is closing; the built-in engine is stopped."
+
 # Why a child ended, as `Endpoint.ended` reports it.
 CRASHED = "crashed"
 REPLACED = "replaced"
@@ -153,6 +155,7 @@ class EngineManager:
         self._start_lock = threading.Lock()  # one start or switch at a time
         self._endpoint: Endpoint | None = None
         self._loading: Loading | None = None
+        self._starting: subprocess.Popen[bytes] | None = None  # a child still loading
         self._users = 0
         self._last_used = time.monotonic()
         self._closed = False
@@ -183,7 +186,7 @@ class EngineManager:
         with self._start_lock:
             with self._cond:
                 if self._closed:
-                    raise EngineFailed("OpenChat is closing; the built-in engine is stopped.")
+                    raise EngineFailed(CLOSING)
                 endpoint = self._endpoint
                 if endpoint is not None and endpoint.alive and endpoint.model == model:
                     self._users += 1
@@ -200,7 +203,7 @@ class EngineManager:
             with self._cond:
                 if self._closed:
                     self._stop(endpoint, SHUTDOWN)
-                    raise EngineFailed("OpenChat is closing; the built-in engine is stopped.")
+                    raise EngineFailed(CLOSING)
                 self._endpoint = endpoint
                 self._users += 1
                 self._cond.notify_all()
@@ -237,9 +240,17 @@ class EngineManager:
             if not isinstance(stderr, int):
                 stderr.close()  # the child has its own copy
         assert process.stdin is not None and process.stdout is not None
+        with self._cond:
+            self._starting = process
+            closing = self._closed  # shut down while this start waited its turn
         try:
-            process.stdin.write(json.dumps(config).encode() + b"\n")
-            process.stdin.flush()
+            if closing:
+                raise EngineFailed(CLOSING)
+            try:
+                process.stdin.write(json.dumps(config).encode() + b"\n")
+                process.stdin.flush()
+            except OSError:
+                pass  # the child is gone already: the missing ready line says so
             ready = _ready_line(process, process.stdout)
             if "url" not in ready:
                 raise EngineFailed(_load_failure(model, ready.get("error")))
@@ -248,6 +259,9 @@ class EngineManager:
         except BaseException:
             _kill(process)
             raise
+        finally:
+            with self._cond:
+                self._starting = None
         log.info("the built-in engine serves %s at %s", model.name, endpoint.base_url)
         return endpoint
 
@@ -291,7 +305,10 @@ class EngineManager:
                 return
             self._closed = True
             endpoint, self._endpoint = self._endpoint, None
+            starting = self._starting
             self._cond.notify_all()
+        if starting is not None:
+            starting.kill()  # the load in progress then ends at once, refused
         if endpoint is not None:
             self._stop(endpoint, SHUTDOWN)
         self._spawner.shutdown(wait=False)
