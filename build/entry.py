@@ -1,7 +1,15 @@
 """The packaged app's entry point: the same `openchat` command as from source."""
 
-import multiprocessing
 import sys
+
+# The built-in engine's child is this executable too: checked before the app is imported, so
+# the child loads only what serving a model needs.
+if __name__ == "__main__" and sys.argv[1:2] == ["--local-engine-child"]:
+    from openchat_desktop.local.child import main as engine_child
+
+    sys.exit(engine_child())
+
+import multiprocessing
 
 from openchat_desktop.cli import main
 

@@ -1,6 +1,7 @@
 """Local model management for Ollama providers: what is installed (and loaded), downloads that
-run in the background, and deleting. Downloads for the built-in engine (provider `local`)
-come from Hugging Face (`local.downloads`) and are the same kind of job.
+run in the background, and deleting (also the built-in engine's model files). Downloads for
+the built-in engine (provider `local`) come from Hugging Face (`local.downloads`) and are the
+same kind of job.
 
 A pull is a job (see `engine.job`): any number of clients follow its progress (the newest
 state, never a backlog), closing a follower does not stop it, and `stop()` closes the upstream
@@ -21,6 +22,7 @@ from .chat.views import local_model_view, pull_view
 from .engine import Job, Jobs
 from .errors import InvalidRequest, NotOllama, ProviderNotFound, PullNotFound
 from .providers.errors import ModelNotFound, ProviderError, ProviderUnavailable
+from .providers.local import LocalProvider
 from .providers.ollama import OllamaProvider
 from .providers.router import Router
 
@@ -275,6 +277,12 @@ class LocalModels:
         return pull
 
     def delete(self, provider_id: str, name: str) -> None:
+        """Delete a model: from Ollama, or a model file of the built-in engine."""
+        local = self._router().providers.get(provider_id)
+        if isinstance(local, LocalProvider):
+            local.delete(name)
+            self._on_change()
+            return
         provider = self.provider(provider_id)
         try:
             provider.delete(name)

@@ -18,7 +18,10 @@ from .chat.replies import StoredReplies
 from .engine import Engine
 from .instance import InstanceLock
 from .local.downloads import HubDownloads
+from .local.manager import EngineManager, EngineSettings, effective_settings
 from .local_models import LocalModels
+from .providers.base import Provider, ProviderConfig
+from .providers.kinds import build_provider
 from .providers.redaction import guard_logs
 from .providers.router import Router
 from .server import create_app
@@ -28,6 +31,8 @@ from .settings import SettingsStore
 from .store import Store
 
 log = logging.getLogger(__name__)
+
+ENGINE_LOG = "engine.log"
 
 
 # werkzeug logs every request to stderr unless told otherwise: noise for a desktop app and
@@ -80,6 +85,9 @@ class Runtime:
             log.info("%d repl%s cut off when OpenChat last stopped: kept, marked interrupted",
                      interrupted, "y was" if interrupted == 1 else "ies were")
         self.engine = Engine(StoredReplies(self.store))
+        # The built-in engine's child starts on the first reply from a `local/` model.
+        # llama.cpp's own messages of the last start: what to look at when a model fails.
+        self.local_engine = EngineManager(self.local_settings, log_path=self.data_dir / ENGINE_LOG)
         self._router_lock = threading.Lock()
         self._router: Router | None = None
         self._router_version = -1
@@ -123,11 +131,21 @@ class Runtime:
         settings = self.settings.current
         with self._router_lock:
             if self._router is None or self._router_version != self.settings.version:
-                old, self._router = self._router, Router(settings.providers)
+                old, self._router = self._router, Router(
+                    settings.providers, factory=self.build_provider
+                )
                 if old is not None:
                     old.close()  # replies already running keep their own provider sessions
                 self._router_version = self.settings.version
             return self._router
+
+    def build_provider(self, config: ProviderConfig) -> Provider:
+        """A provider for a settings entry; the built-in engine's shares the engine manager."""
+        return build_provider(config, self.local_engine)
+
+    def local_settings(self) -> EngineSettings:
+        """The built-in engine's settings in effect, the machine's defaults filled in."""
+        return effective_settings(self.settings.current.local, self.data_dir)
 
     def bring_forward(self) -> bool:
         """Show the window of this instance, if it has one; False for a headless server."""
@@ -168,6 +186,7 @@ class Runtime:
         self._closed = True
         saved = self.engine.shutdown()
         self.local_models.shutdown()
+        self.local_engine.shutdown()
         if saved:
             log.info("saved %d running repl%s", saved, "y" if saved == 1 else "ies")
         if self._thread is not None:

@@ -284,7 +284,7 @@ def test_a_metadata_address_in_the_file_is_a_problem_and_not_used(start_server, 
     problem = answer["problem"]
     assert problem["key"] == "providers[0].base_url" and problem["line"] == 4
     said_why(problem["message"])
-    assert [p["id"] for p in answer["settings"]["providers"]] == ["ollama"]
+    assert [p["id"] for p in answer["settings"]["providers"]] == ["ollama", "local"]
     app.get("/api/models")
     assert lookups == []
 

@@ -22,6 +22,7 @@ from openchat_desktop.settings import (
     Timeouts,
     ollama_base_url,
 )
+from openchat_desktop.settings.values import LocalEngine
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -54,6 +55,10 @@ idle = 90
 [limits]
 max_message_chars = 5000
 max_request_bytes = 65536
+
+[local]
+threads = 3
+idle_unload = 300
 """
 
 COMMENTED = """\
@@ -106,21 +111,27 @@ def test_no_file_gives_defaults(path):
     assert store.current == Settings(
         default_model=None,
         theme="dark",
-        providers=(ProviderConfig(id="ollama", kind="ollama", base_url="http://127.0.0.1:11434"),),
+        providers=(
+            ProviderConfig(id="ollama", kind="ollama", base_url="http://127.0.0.1:11434"),
+            ProviderConfig(id="local", kind="local", base_url=""),
+        ),
         timeouts=Timeouts(connect=5.0, first_byte=300.0, idle=120.0),
         limits=Limits(max_message_chars=1_000_000, max_request_bytes=12 * 1024 * 1024),
+        local=LocalEngine(idle_unload=600.0),
     )
     assert not path.exists()
 
 
 def test_the_default_ollama_takes_the_app_wide_timeouts(path):
-    """A slow machine with no [[providers]]: `[timeouts]` reaches the default Ollama too."""
+    """A slow machine with no [[providers]]: `[timeouts]` reaches the default providers too."""
     store = store_for(path, "[timeouts]\nfirst_byte = 600\nconnect = 2\n")
     assert store.problem is None
-    (ollama,) = store.current.providers
+    ollama, local = store.current.providers
     assert (ollama.id, ollama.kind) == ("ollama", "ollama")
-    assert ollama.first_byte_timeout == 600.0
-    assert ollama.connect_timeout == 2.0
+    assert (local.id, local.kind) == ("local", "local")
+    for provider in (ollama, local):
+        assert provider.first_byte_timeout == 600.0
+        assert provider.connect_timeout == 2.0
 
 
 def test_empty_file_and_empty_providers_give_the_default_ollama(path):
@@ -203,6 +214,7 @@ def test_full_valid_file(path):
         ),
         timeouts=Timeouts(connect=4.0, first_byte=200.0, idle=90.0),
         limits=Limits(max_message_chars=5000, max_request_bytes=65536),
+        local=LocalEngine(threads=3, idle_unload=300.0),
     )
     assert store.current.provider("openrouter") is store.current.providers[1]
     assert store.current.provider("missing") is None
@@ -255,7 +267,7 @@ PROVIDER = '[[providers]]\nid = "a"\nkind = "ollama"\n'
             '[[providers]]\nid = "b"\nkind = "olama"\nbase_url = "http://x"\n',
             9,
             "providers[1].kind",
-            'providers[1].kind is "olama"; use "ollama" or "openai".',
+            'providers[1].kind is "olama"; use "ollama", "openai" or "local".',
         ),
         (
             '# colours\n\ntheme = "blue"\n',
@@ -509,7 +521,7 @@ def test_default_model_of_an_unknown_provider_is_a_warning(path):
     assert not store.problem.fatal
     assert store.problem.message == (
         f'{path} line 1: default_model "nope/llama3" names the provider "nope", which is not '
-        'configured; use one of "ollama".'
+        'configured; use one of "ollama" or "local".'
     )
 
 
@@ -761,9 +773,10 @@ def test_update_removing_every_provider_brings_back_the_default(path):
     text = path.read_text()
     assert "[[providers]]" not in text
     assert "# Slow machine\n[timeouts]\n" in text
-    # the default Ollama, with the file's own [timeouts] (first_byte = 600)
-    (default,) = Settings().providers
-    assert store.current.providers == (dataclasses.replace(default, first_byte_timeout=600.0),)
+    # the default providers, with the file's own [timeouts] (first_byte = 600)
+    assert store.current.providers == tuple(
+        dataclasses.replace(default, first_byte_timeout=600.0) for default in Settings().providers
+    )
     assert store.current.default_model is None
 
 
@@ -931,7 +944,7 @@ def test_masked_secret_header_values_keep_the_stored_value(path):
         (
             {"providers": [{"id": "x", "kind": "olama", "base_url": "http://x"}]},
             "providers[0].kind",
-            'providers[0].kind is "olama"; use "ollama" or "openai".',
+            'providers[0].kind is "olama"; use "ollama", "openai" or "local".',
         ),
         (
             {"providers": [{"id": "a", "kind": "ollama"}, {"id": "b", "kind": "openai"}]},

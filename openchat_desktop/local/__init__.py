@@ -1,1 +1,8 @@
-"""The built-in engine: model files, the engine child, and downloads from Hugging Face."""
+"""The built-in engine: llama.cpp's server from `xllamacpp`, run in a child process, the model
+files it runs and their downloads from Hugging Face.
+
+`models` finds the model files, `manager` starts, health-checks, unloads and restarts the
+child, `child` is the child's own entry point; `catalog`, `hub` and `downloads` fetch models.
+Only `child` imports xllamacpp, and only in the child process: the app stays small while no
+model is loaded.
+"""

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from .base import Provider, ProviderConfig
 from .naming import quote_id
 from .ollama import OllamaProvider
 from .openai_compat import OpenAICompatProvider
 
+if TYPE_CHECKING:
+    from ..local.manager import EngineManager
+
 KINDS: Mapping[str, Callable[[ProviderConfig], Provider]] = MappingProxyType(
     {"ollama": OllamaProvider, "openai": OpenAICompatProvider}
 )
+LOCAL = "local"  # the built-in engine: built with the app's engine manager
 
 
-def build_provider(config: ProviderConfig) -> Provider:
+def build_provider(config: ProviderConfig, engine: EngineManager | None = None) -> Provider:
+    if config.kind == LOCAL and engine is not None:
+        from .local import LocalProvider
+
+        return LocalProvider(config, engine)
     factory = KINDS.get(config.kind)
     if factory is None:
         raise ValueError(
             f"Provider {quote_id(config.id)} has kind “{config.kind}”; use one of: "
-            f"{', '.join(KINDS)}."
+            f"{', '.join([*KINDS, LOCAL])}."
         )
     return factory(config)

@@ -11,7 +11,9 @@ from flask.json.provider import DefaultJSONProvider
 from ..chat import ChatService
 from ..chat.attachments import AttachmentService
 from ..local.downloads import HubDownloads
+from ..local.manager import EngineManager
 from ..local_models import LocalModels
+from ..providers.base import Provider, ProviderConfig
 from ..providers.router import Router
 from ..settings import SettingsStore
 
@@ -23,11 +25,14 @@ class Services(Protocol):
     attachments: AttachmentService
     local_models: LocalModels
     hub_downloads: HubDownloads
+    local_engine: EngineManager
     settings: SettingsStore
     web_dir: Path
     window: Any  # runtime.WindowHooks, or None without a window
 
     def router(self) -> Router: ...
+
+    def build_provider(self, config: ProviderConfig) -> Provider: ...
 
     def bring_forward(self) -> bool: ...
 
@@ -59,6 +64,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         export,
         health,
         instance,
+        local,
         models,
         ollama,
         page,
@@ -79,7 +85,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     validation.init_app(app)  # after the token check: strangers learn nothing
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, page,
+        catalog, export, instance, local, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

@@ -57,6 +57,25 @@ PULL_STREAM = {
 }
 
 SCHEMAS: dict[str, dict] = {
+    "LocalEngine": {
+        "type": "object",
+        "properties": {
+            "state": {"enum": ["idle", "loading", "loaded"]},
+            "model": {**_NULLABLE_STR, "description": "The model loading or loaded."},
+            "since": {"type": ["number", "null"],
+                      "description": "While loading: when it started (seconds since 1970)."},
+            "pid": {"type": ["integer", "null"], "description": "The engine's process, loaded."},
+            "settings": {"type": "object", "properties": {
+                "models_dir": {"type": "string"},
+                "threads": {"type": "integer"},
+                "context_size": {"type": "integer"},
+                "batch_size": {"type": "integer"},
+                "gpu_layers": {"type": ["integer", "null"]},
+                "idle_unload": {"type": "number"},
+            }},
+        },
+        "required": ["state", "model", "since", "pid", "settings"],
+    },
     "Error": {
         "type": "object",
         "properties": {
@@ -543,8 +562,14 @@ PATHS: dict[str, dict] = {
     },
     "/api/providers/{provider_id}/models/{name}": {
         "parameters": [_id_param("provider_id"), _id_param("name")],
-        "delete": {"summary": "Delete an installed model.",
-                   "responses": {"204": NO_CONTENT, "404": ERROR, "502": ERROR}},
+        "delete": {"summary": "Delete an installed model: from Ollama, or the built-in engine's "
+                   "model file (409 `bundled_model` for a model that came with the app).",
+                   "responses": {"204": NO_CONTENT, "404": ERROR, "409": ERROR, "502": ERROR}},
+    },
+    "/api/local/engine": {
+        "get": {"summary": "The built-in engine: loading, loaded or idle, and its settings in "
+                "effect (the machine's defaults filled in).",
+                "responses": {"200": _json(_ref("LocalEngine"))}},
     },
     "/api/local/catalog": {
         "get": {"summary": "Models the built-in engine can download, which suits this "

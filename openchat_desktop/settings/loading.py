@@ -20,7 +20,7 @@ from .problems import (
     unknown_issue,
 )
 from .schema import PROVIDER_KEYS, PROVIDER_SETTINGS, SECTION_KEYS, SECTIONS, SETTINGS, TOP_KEYS
-from .values import DEFAULT_OLLAMA_URL, Settings, ollama_base_url
+from .values import DEFAULT_OLLAMA_URL, LOCAL_ID, LOCAL_KIND, Settings, ollama_base_url
 
 # A provider key without a field of its own (api_key_env) only says where a value comes from.
 _CONFIG_FIELDS = frozenset(item.name for item in fields(ProviderConfig))
@@ -176,9 +176,12 @@ def _check_providers(
         )
         return (), ()
     if not entries:
-        # The default Ollama is an entry like any other: it takes the app-wide timeouts.
-        default = {"id": "ollama", "kind": "ollama"}
-        return (provider_config(default, ("providers", 0), app_values, env, issues),), ({},)
+        # The default providers are entries like any other: they take the app-wide timeouts.
+        defaults = ({"id": "ollama", "kind": "ollama"}, {"id": LOCAL_ID, "kind": LOCAL_KIND})
+        return tuple(
+            provider_config(entry, ("providers", index), app_values, env, issues)
+            for index, entry in enumerate(defaults)
+        ), ({}, {})
 
     configs: list[ProviderConfig] = []
     written: list[Mapping[str, Any]] = []
@@ -299,5 +302,8 @@ def provider_config(
                     fatal=False,
                 )
             )
-    config["base_url"] = written.get("base_url") or _ollama_url(env, issues)
+    if written.get("kind") == LOCAL_KIND:
+        config["base_url"] = ""  # the engine manager gives each child its own address
+    else:
+        config["base_url"] = written.get("base_url") or _ollama_url(env, issues)
     return ProviderConfig(**config)

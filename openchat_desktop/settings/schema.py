@@ -16,10 +16,18 @@ from urllib.parse import urlsplit
 
 from ..providers.addresses import address_refusal
 from .problems import HEADER_NAME, Invalid, quoted_names
-from .values import CONTROL_CHARS, Limits, Timeouts, mask_header, mask_secret
+from .values import (
+    CONTROL_CHARS,
+    LOCAL_KIND,
+    Limits,
+    LocalEngine,
+    Timeouts,
+    mask_header,
+    mask_secret,
+)
 
 THEMES = ("dark", "light", "system")
-PROVIDER_KINDS = ("ollama", "openai")
+PROVIDER_KINDS = ("ollama", "openai", LOCAL_KIND)
 
 _PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -89,6 +97,18 @@ def _positive_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     raise Invalid("use a whole number greater than 0, without quotes")
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise Invalid("use a whole number, 0 or more, without quotes")
+
+
+def _folder(value: Any) -> str:
+    if isinstance(value, str) and value.strip() and not CONTROL_CHARS.search(value):
+        return value.strip()
+    raise Invalid('use the folder\'s path in quotes, e.g. "/home/me/models"')
 
 
 def _provider_id(value: Any) -> str:
@@ -170,6 +190,7 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
 
 _TIMEOUTS = Timeouts()
 _LIMITS = Limits()
+_LOCAL = LocalEngine()
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -185,7 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "providers",
         "array of tables",
-        "one Ollama provider",
+        "Ollama and the built-in engine",
         "The model servers OpenChat talks to; see the keys below.",
     ),
     Setting(
@@ -223,6 +244,51 @@ SETTINGS: tuple[Setting, ...] = (
         "The largest request body, in bytes, the server accepts.",
         _positive_int,
     ),
+    Setting(
+        "local.models_dir",
+        "string (folder)",
+        _LOCAL.models_dir,
+        "Where the built-in engine finds `<name>.gguf` files; unset: `models` in the data "
+        "folder.",
+        _folder,
+    ),
+    Setting(
+        "local.threads",
+        "integer",
+        _LOCAL.threads,
+        "The built-in engine's threads; unset: the machine's cores less one, at least 1.",
+        _positive_int,
+    ),
+    Setting(
+        "local.context_size",
+        "integer (tokens)",
+        _LOCAL.context_size,
+        "The built-in engine's context window; unset: 4096 (2048 with less than 8 GB of "
+        "memory), at most the model's own.",
+        _positive_int,
+    ),
+    Setting(
+        "local.batch_size",
+        "integer (tokens)",
+        _LOCAL.batch_size,
+        "How many prompt tokens the built-in engine reads at once; unset: 512.",
+        _positive_int,
+    ),
+    Setting(
+        "local.gpu_layers",
+        "integer",
+        _LOCAL.gpu_layers,
+        "How many layers the built-in engine puts on the GPU; unset: all of them when the "
+        "engine can use a GPU, else 0.",
+        _whole_number,
+    ),
+    Setting(
+        "local.idle_unload",
+        "number (seconds)",
+        _LOCAL.idle_unload,
+        "How long the built-in engine keeps a model loaded after its last reply.",
+        _seconds,
+    ),
 )
 
 PROVIDER_SETTINGS: tuple[Setting, ...] = (
@@ -245,7 +311,7 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "base_url",
         "string (http or https URL)",
-        "OLLAMA_HOST or http://127.0.0.1:11434 for ollama; required for openai",
+        "OLLAMA_HOST or http://127.0.0.1:11434 for ollama; required for openai; none for local",
         "Where the server listens.",
         _base_url,
     ),

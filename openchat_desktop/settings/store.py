@@ -78,7 +78,9 @@ class SettingsStore:
         self._signature: Signature = None
         self._unreadable = False
         self._source: str | None = None  # the text of the file when it last parsed
-        self._loaded = LoadedSettings(Settings(), ({},))  # until the file is read: the defaults
+        # Until the file is read: the defaults, whose providers the file does not write.
+        defaults = Settings()
+        self._loaded = LoadedSettings(defaults, tuple({} for _ in defaults.providers))
         self._problem: SettingsProblem | None = None
         self._version = 0
         self._load()

@@ -13,6 +13,8 @@ from ..providers.base import ProviderConfig
 from ..providers.redaction import is_secret_header
 
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+LOCAL_ID = "local"
+LOCAL_KIND = "local"  # the built-in engine: it has no address of its own to configure
 MASK = "…"
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -35,9 +37,26 @@ class Limits:
     max_request_bytes: int = 12 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class LocalEngine:
+    """The built-in engine's settings; unset ones are filled from the machine when it starts
+    (see local.manager)."""
+
+    models_dir: str | None = None  # unset: `models` in the data folder
+    threads: int | None = None
+    context_size: int | None = None
+    batch_size: int | None = None
+    gpu_layers: int | None = None
+    idle_unload: float = 600.0
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
-    """The provider used when the file lists none: Ollama where OLLAMA_HOST says."""
-    return (ProviderConfig(id="ollama", kind="ollama", base_url=default_ollama_url()),)
+    """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
+    built-in engine."""
+    return (
+        ProviderConfig(id="ollama", kind="ollama", base_url=default_ollama_url()),
+        ProviderConfig(id=LOCAL_ID, kind=LOCAL_KIND, base_url=""),
+    )
 
 
 def default_ollama_url() -> str:
@@ -60,6 +79,7 @@ class Settings:
     providers: tuple[ProviderConfig, ...] = field(default_factory=_default_providers)
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
+    local: LocalEngine = field(default_factory=LocalEngine)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""

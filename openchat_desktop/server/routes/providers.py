@@ -22,7 +22,7 @@ def test_provider() -> ResponseReturnValue:
         config, note = provider_from_entry(json_body(), services().settings.current)
     except SettingsError as exc:
         raise InvalidRequest(exc.message) from None
-    with Router([config]) as router:
+    with Router([config], factory=services().build_provider) as router:
         models, statuses = router.list_all()
     # `note`: the stored secrets left out because the entry names another address.
     return {**provider_check_view(statuses[0], models), "note": note}
