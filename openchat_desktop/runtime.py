@@ -17,7 +17,7 @@ from .chat.attachments import AttachmentService
 from .chat.replies import StoredReplies
 from .engine import Engine
 from .instance import InstanceLock
-from .local.downloads import HubDownloads
+from .local.downloads import HubDownloads, hub_address, hub_token
 from .local.manager import EngineManager, EngineSettings, effective_settings
 from .local_models import LocalModels
 from .providers.base import Provider, ProviderConfig
@@ -96,7 +96,11 @@ class Runtime:
             self.store, self.engine, self.settings, self.router, self.attachments
         )
         # The models folder and hub address are read per download (see local.downloads).
-        self.hub_downloads = HubDownloads(lambda: paths.models_dir(self.data_dir))
+        self.hub_downloads = HubDownloads(
+            lambda: self.local_settings().models_dir,
+            hub_url=lambda: hub_address(self.settings.current.local.hub_url),
+            token=lambda: hub_token(self.settings.current.local.hub_token_env),
+        )
         self.local_models = LocalModels(
             self.router, self.chat.capabilities.forget, self.hub_downloads
         )

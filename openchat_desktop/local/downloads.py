@@ -69,12 +69,15 @@ _BROKEN = (
 )
 
 
-def hub_url_from_env() -> str:
-    return os.environ.get(HUB_URL_ENV, "").strip() or DEFAULT_HUB_URL
+def hub_address(configured: str = DEFAULT_HUB_URL) -> str:
+    """The hub to download from: HF_ENDPOINT, as Hugging Face's own tools read it, wins over
+    the setting (`local.hub_url`)."""
+    return os.environ.get(HUB_URL_ENV, "").strip() or configured
 
 
-def token_from_env() -> str | None:
-    return os.environ.get(TOKEN_ENV, "").strip() or None
+def hub_token(variable: str = TOKEN_ENV) -> str | None:
+    """The token for gated models, from the variable `local.hub_token_env` names."""
+    return os.environ.get(variable, "").strip() or None
 
 
 def disk_free(folder: Path) -> int:
@@ -94,8 +97,8 @@ class HubDownloads:
         self,
         models_dir: Callable[[], Path],
         *,
-        hub_url: Callable[[], str] = hub_url_from_env,
-        token: Callable[[], str | None] = token_from_env,
+        hub_url: Callable[[], str] = hub_address,
+        token: Callable[[], str | None] = hub_token,
         free_space: Callable[[Path], int] = disk_free,
     ) -> None:
         self.models_dir = models_dir

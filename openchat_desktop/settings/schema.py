@@ -289,6 +289,21 @@ SETTINGS: tuple[Setting, ...] = (
         "How long the built-in engine keeps a model loaded after its last reply.",
         _seconds,
     ),
+    Setting(
+        "local.hub_url",
+        "string (http or https URL)",
+        _LOCAL.hub_url,
+        "Where models are downloaded from: Hugging Face, or a mirror of it.",
+        _base_url,
+    ),
+    Setting(
+        "local.hub_token_env",
+        "string",
+        _LOCAL.hub_token_env,
+        "The name of an environment variable holding a Hugging Face token, for gated models; "
+        "the token is sent only to the hub's own address.",
+        _env_name,
+    ),
 )
 
 PROVIDER_SETTINGS: tuple[Setting, ...] = (

@@ -48,6 +48,8 @@ class LocalEngine:
     batch_size: int | None = None
     gpu_layers: int | None = None
     idle_unload: float = 600.0
+    hub_url: str = "https://huggingface.co"  # where models are downloaded from; mirrors exist
+    hub_token_env: str = "HF_TOKEN"  # the variable holding a token, for gated models
 
 
 def _default_providers() -> tuple[ProviderConfig, ...]:
