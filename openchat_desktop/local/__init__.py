@@ -1,0 +1,1 @@
+"""The built-in engine: llama.cpp in a child process, and the model files it runs."""
