@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a machine to run OpenChat from this folder: Python 3.11+ with venv (from Debian's
-# packages when missing), then .venv with OpenChat and its dependencies. Safe to run again.
+# packages when missing), then .venv with OpenChat and its dependencies, then the starter model
+# (scripts/fetch_starter_model.py). Safe to run again.
 # Usage: scripts/setup.sh [--dev]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,4 +70,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     exit 1
   fi
   touch "$stamp"
+fi
+
+# The starter model (a tiny model that answers with no network), once, into bundled-models/.
+if ! .venv/bin/python scripts/fetch_starter_model.py; then
+  echo "Continuing without the starter model." >&2
 fi
