@@ -4,7 +4,11 @@ listed as `local/<name>`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+from .gguf import GgufError, GgufInfo, read_gguf
+from .starter import STARTER
 
 SUFFIX = ".gguf"
 # Vision projectors are GGUF files too, but they go beside a model, not in the model list.
@@ -39,8 +43,32 @@ def find_models(models_dir: Path, bundled_dir: Path) -> dict[str, ModelFile]:
 
 def describe(model: ModelFile) -> Description:
     """The one place where a model file's facts are read for the list and the engine: its
-    size from the file system; what its GGUF header says joins here."""
-    return Description(size=model.path.stat().st_size, details={"bundled": model.bundled})
+    size from the file system, the rest from its GGUF header (read once per version of the
+    file). A file whose header cannot be read is still listed, with the sentence saying why."""
+    stat = model.path.stat()
+    details: dict[str, object] = {"bundled": model.bundled}
+    if model.bundled and model.path.name == STARTER.file_name:
+        details["starter"] = True
+        details["label"] = STARTER.label
+        details["note"] = STARTER.note
+    try:
+        info = _header(model.path, stat.st_mtime_ns, stat.st_size)
+    except GgufError as exc:
+        details["problem"] = exc.message
+        return Description(size=stat.st_size, details=details)
+    details.update(
+        architecture=info.architecture,
+        parameters=info.parameter_count,
+        quantization=info.quantization,
+        vision=info.has_vision,
+    )
+    return Description(size=stat.st_size, context_length=info.context_length, details=details)
+
+
+@lru_cache(maxsize=256)
+def _header(path: Path, mtime_ns: int, size: int) -> GgufInfo:
+    """A file's header, kept while the file is unchanged: the list is asked for often."""
+    return read_gguf(path)
 
 
 def _gguf_files(folder: Path) -> list[Path]:
