@@ -13,8 +13,8 @@ import pytest
 
 from openchat_desktop.local import catalog
 from openchat_desktop.local.downloads import DISK_MARGIN
+from openchat_desktop.local.errors import NotAHubModel
 from openchat_desktop.local.hub import HubFile, HubRef, default_file, parse_reference
-from openchat_desktop.local.hub_errors import NotAHubModel
 
 from .fake_hub import FakeHub
 from .support import iter_events, read_events, wait_for

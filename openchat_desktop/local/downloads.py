@@ -41,14 +41,14 @@ from ..errors import AppError
 from ..local_models import PullJob
 from ..providers.transport import abort
 from . import catalog
-from .hub import DEFAULT_HUB_URL, TOKEN_ENV, Hub, HubFile, HubRef, parse_reference
-from .hub_errors import (
+from .errors import (
     ChecksumMismatch,
     DiskFull,
     DownloadCancelled,
     DownloadFailed,
     ModelFileTaken,
 )
+from .hub import DEFAULT_HUB_URL, TOKEN_ENV, Hub, HubFile, HubRef, parse_reference
 
 log = logging.getLogger(__name__)
 

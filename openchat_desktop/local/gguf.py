@@ -6,10 +6,8 @@ data follows. The reader walks it forward and keeps only what the Models panel s
 file may be hostile or half-downloaded, so every length is checked against what is left of
 the file before anything is read, texts are kept only up to a few hundred bytes, big
 vocabularies are stepped over rather than read, and the walk stops at `MAX_HEADER_BYTES`.
-The tensor entries also say where the data ends, so a file cut short anywhere is refused.
-
-    InvalidRequest        422 invalid_request (see `errors`)
-    └── GgufError         422 invalid_model_file: not a GGUF file, damaged, or incomplete
+The tensor entries also say where the data ends, so a file cut short anywhere is refused
+(`GgufError`, in `local.errors`).
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InvalidRequest
+from .errors import GgufError
 
 MAGIC = b"GGUF"
 # llama.cpp reads versions 2 and 3 (3 added big-endian files, which it refuses on our CPUs).
@@ -123,10 +121,6 @@ PROJECTOR_ARCHITECTURE = "clip"
 # Trailing number types in a projector's name ("mmproj-gemma-3-4b-it-f16"): not the model's name.
 PROJECTOR_SUFFIX = re.compile(r"[-_.](f16|f32|bf16|q\d\w*)$", re.IGNORECASE)
 NAME_SEPARATORS = re.compile(r"[-_. ]+")
-
-
-class GgufError(InvalidRequest):
-    code = "invalid_model_file"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ import requests
 
 from .. import __version__
 from ..providers.redaction import remember_credentials
-from .hub_errors import HubNeedsToken, HubNotFound, HubUnreachable, NotAHubModel
+from .errors import HubNeedsToken, HubNotFound, HubUnreachable, NotAHubModel
 
 DEFAULT_HUB_URL = "https://huggingface.co"
 TOKEN_ENV = "HF_TOKEN"
