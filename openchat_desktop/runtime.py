@@ -47,6 +47,8 @@ class WindowHooks(Protocol):
 
     def ask_save_path(self, suggested_name: str) -> str | None: ...
 
+    def ask_open_path(self, file_types: tuple[str, ...]) -> str | None: ...
+
 
 class Runtime:
     def __init__(

@@ -123,6 +123,9 @@ def model_view(model: ModelInfo, *, capabilities_known: bool) -> dict[str, Any]:
         "capabilities_known": capabilities_known,
         "think_levels": list(think_levels(model.name)) if "thinking" in model.capabilities
         else [],
+        # What the provider says of the model besides (the built-in engine: see
+        # `local.models.describe`).
+        "details": dict(model.details),
     }
 
 

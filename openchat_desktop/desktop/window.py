@@ -145,6 +145,14 @@ class WindowHooks:
             return None
         return chosen if isinstance(chosen, str) else chosen[0]
 
+    def ask_open_path(self, file_types: tuple[str, ...]) -> str | None:
+        import webview
+
+        chosen = self._window.create_file_dialog(webview.FileDialog.OPEN, file_types=file_types)
+        if not chosen:
+            return None
+        return chosen if isinstance(chosen, str) else chosen[0]
+
 
 def _close_on_signals(window: Window) -> None:
     if not hasattr(signal, "pthread_sigmask"):

@@ -291,6 +291,13 @@ SCHEMAS: dict[str, dict] = {
             "context_length": {"type": ["integer", "null"]},
             "capabilities_known": {"type": "boolean"},
             "think_levels": {"type": "array", "items": {"type": "string"}},
+            "details": {
+                "type": "object",
+                "description": "What the provider says of the model besides. The built-in "
+                "engine's: `size` (bytes), `bundled`, `starter`/`label`/`note` for the starter "
+                "model, `architecture`, `parameters` (a count), `quantization`, `vision`, or "
+                "`problem` (a sentence) for a file whose header cannot be read.",
+            },
         },
         "required": ["id", "provider", "name", "capabilities", "context_length"],
     },
@@ -581,6 +588,35 @@ PATHS: dict[str, dict] = {
                                     "fits best; null when only the starter model fits."},
                     "models": {"type": "array", "items": _ref("CatalogEntry")}},
                     "required": ["ram", "recommended", "models"]})}},
+    },
+    "/api/local/models": {
+        "post": {"summary": "Add a GGUF model file to the built-in engine's models folder: "
+                 "JSON `{\"path\", \"mode\"}` for a file on this computer (copied, moved or "
+                 "linked), or a multipart upload in the field `file` (no size limit of its own: "
+                 "streamed to disk, checked against the disk's free space).",
+                 "requestBody": {"required": True, "content": {
+                     "application/json": {"schema": {"type": "object", "properties": {
+                         "path": {"type": "string", "description": "The file's absolute path."},
+                         "mode": {"enum": ["copy", "move", "link"]}},
+                         "required": ["path", "mode"], "additionalProperties": False}},
+                     "multipart/form-data": {"schema": {"type": "object", "properties": {
+                         "file": {"type": "string", "format": "binary"}},
+                         "required": ["file"]}}}},
+                 "responses": {"201": _json({"type": "object", "properties": {
+                     "model": {"oneOf": [_ref("Model"), {"type": "null"}],
+                               "description": "The model as `/api/models` lists it; null "
+                               "for a vision projector or with the built-in engine off."},
+                     "note": {**_NULLABLE_STR, "description": "A sentence for the person, "
+                              "when there is something to know."}},
+                     "required": ["model", "note"]}, "Created"),
+                     "409": ERROR, "422": ERROR, "507": ERROR}},
+    },
+    "/api/local/models/pick": {
+        "post": {"summary": "Desktop window only: the system's Open dialog for a .gguf file.",
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "path": {"type": ["string", "null"],
+                              "description": "The file chosen; null when cancelled."}},
+                     "required": ["path"]}), "409": ERROR}},
     },
     "/api/pulls": {
         "get": {"summary": "Downloads running now or ended in the last ten minutes.",
