@@ -221,7 +221,9 @@ export function updateWelcome() {
     return;
   }
   const panel = firstRun() ? firstRunPanel() : welcomePanel();
-  if (firstRun()) notify(""); // the panel says it, with each provider's reason: not twice
+  // With nothing to chat with, the panel says why, with each provider's reason: not twice. With
+  // the starter there is no such notice, and one that is there (a failed send) stays.
+  if (firstRun() && !starter()) notify("");
   const focused = shown && shown.contains(document.activeElement);
   if (shown) shown.replaceWith(panel);
   else box.append(panel);
