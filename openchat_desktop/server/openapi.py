@@ -291,6 +291,10 @@ SCHEMAS: dict[str, dict] = {
             "context_length": {"type": ["integer", "null"]},
             "capabilities_known": {"type": "boolean"},
             "think_levels": {"type": "array", "items": {"type": "string"}},
+            "details": {"type": "object", "description": "What the provider says of the "
+                        "model: Ollama's details; the built-in engine's size, parameters, "
+                        "quantization, `bundled`, and for the starter model `starter`, "
+                        "`label` and `note`."},
         },
         "required": ["id", "provider", "name", "capabilities", "context_length"],
     },
