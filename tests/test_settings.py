@@ -59,6 +59,8 @@ max_request_bytes = 65536
 [local]
 threads = 3
 idle_unload = 300
+hub_url = "https://hf-mirror.example.org"
+hub_token_env = "MY_HF_TOKEN"
 """
 
 COMMENTED = """\
@@ -214,7 +216,8 @@ def test_full_valid_file(path):
         ),
         timeouts=Timeouts(connect=4.0, first_byte=200.0, idle=90.0),
         limits=Limits(max_message_chars=5000, max_request_bytes=65536),
-        local=LocalEngine(threads=3, idle_unload=300.0),
+        local=LocalEngine(threads=3, idle_unload=300.0,
+                          hub_url="https://hf-mirror.example.org", hub_token_env="MY_HF_TOKEN"),
     )
     assert store.current.provider("openrouter") is store.current.providers[1]
     assert store.current.provider("missing") is None

@@ -123,8 +123,8 @@ def model_view(model: ModelInfo, *, capabilities_known: bool) -> dict[str, Any]:
         "capabilities_known": capabilities_known,
         "think_levels": list(think_levels(model.name)) if "thinking" in model.capabilities
         else [],
-        # What the provider says of the model besides (the built-in engine: see
-        # `local.models.describe`).
+        # What the provider says of the file (the built-in engine: size, parameters,
+        # quantization, and the starter's label and note, which the page shows).
         "details": dict(model.details),
     }
 

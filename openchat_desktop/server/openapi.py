@@ -291,13 +291,10 @@ SCHEMAS: dict[str, dict] = {
             "context_length": {"type": ["integer", "null"]},
             "capabilities_known": {"type": "boolean"},
             "think_levels": {"type": "array", "items": {"type": "string"}},
-            "details": {
-                "type": "object",
-                "description": "What the provider says of the model besides. The built-in "
-                "engine's: `size` (bytes), `bundled`, `starter`/`label`/`note` for the starter "
-                "model, `architecture`, `parameters` (a count), `quantization`, `vision`, or "
-                "`problem` (a sentence) for a file whose header cannot be read.",
-            },
+            "details": {"type": "object", "description": "What the provider says of the "
+                        "model: Ollama's details; the built-in engine's size, parameters, "
+                        "quantization, `bundled`, and for the starter model `starter`, "
+                        "`label` and `note`."},
         },
         "required": ["id", "provider", "name", "capabilities", "context_length"],
     },

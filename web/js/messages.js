@@ -6,7 +6,7 @@ import { api, openStream } from "./api.js";
 import { attachmentList, takeAttachments } from "./attachments.js";
 import { returnText, setBusy } from "./composer.js";
 import { liveText } from "./live-text.js";
-import { selectedModel, showModel } from "./models.js";
+import { modelName, selectedModel, showModel } from "./models.js";
 import { answerLabel, appendPlan, planWritten, showPlan, startPlan } from "./plan.js";
 import { ensureSession } from "./session.js";
 import { $, EVENTS, emit, notify, state } from "./state.js";
@@ -195,6 +195,7 @@ function begin({ messageId = null, sessionId = null, isOurs = () => false } = {}
     started: false, // the `start` event arrived
     stopping: false, // Stop was pressed
     ended: false,
+    unwatch: () => {}, // ends the loading line (see watchLoading)
   };
   state.streaming = reply;
   setBusy(true);
@@ -202,6 +203,7 @@ function begin({ messageId = null, sessionId = null, isOurs = () => false } = {}
 }
 
 function free(reply) {
+  reply.unwatch();
   if (state.streaming !== reply) return;
   state.streaming = null;
   setBusy(false);
@@ -214,6 +216,50 @@ function release(reply) {
 }
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A built-in model loads on the reply's first use (a large one may take a minute): until the
+// reply's first words, a line says so, with the seconds gone, while the engine says it loads
+// this model. The seconds are counted here, from Send: the server's clock may differ.
+const LOCAL_MODEL = "local/";
+const LOADING_TICK_MS = 1000;
+
+function watchLoading(reply, modelId) {
+  if (!modelId || !modelId.startsWith(LOCAL_MODEL)) return;
+  const name = modelId.slice(LOCAL_MODEL.length);
+  const model = state.models.find((m) => m.id === modelId);
+  const sentAt = performance.now();
+  const line = document.createElement("p");
+  line.className = "engine-loading";
+  line.setAttribute("role", "status");
+  const seconds = document.createElement("span");
+  seconds.setAttribute("aria-hidden", "true"); // read once, not every second
+  line.append(`Loading ${model ? modelName(model) : name}… `, seconds);
+  let watching = true;
+  let asking = false;
+  const tick = async () => {
+    seconds.textContent = `${Math.floor((performance.now() - sentAt) / 1000)} s`;
+    if (asking) return;
+    asking = true;
+    const engine = await api("GET", "/api/local/engine").catch(() => null);
+    asking = false;
+    if (!watching) return;
+    if (engine && engine.state === "loading" && engine.model === name) {
+      if (!line.isConnected) {
+        $("messages").append(line);
+        scrollToEnd();
+      }
+    } else {
+      line.remove();
+    }
+  };
+  const timer = setInterval(tick, LOADING_TICK_MS);
+  tick();
+  reply.unwatch = () => {
+    watching = false;
+    clearInterval(timer);
+    line.remove();
+  };
+}
 
 // The reply among the chat's latest messages, before `start` names it.
 async function lookUp(reply) {
@@ -251,6 +297,7 @@ async function follow(response, reply, article) {
   await readEvents(response, (type, data) => {
     if (type === "start") {
       reply.started = true;
+      reply.unwatch();
       reply.messageId = data.assistant_message.id;
       if (!current) {
         const shown = $("messages").querySelector("article.message.sending");
@@ -397,6 +444,7 @@ export async function sendMessage(text, parentId, attachmentIds) {
     const session = await ensureSession();
     reply.sessionId = session.id;
     const body = { message: text, model: selectedModel(), ...think };
+    watchLoading(reply, body.model);
     if (parentId !== undefined) body.parent_id = parentId;
     if (attachmentIds === undefined) {
       taken = await takeAttachments();
@@ -434,6 +482,7 @@ async function regenerate(article) {
   });
   removeFrom(article);
   const body = { model: selectedModel() };
+  watchLoading(reply, body.model);
   try {
     await run(reply, (signal) =>
       openStream("POST", `/api/messages/${id}/regenerate`, body, signal));

@@ -20,9 +20,19 @@ export function capabilityText(model) {
   return (model.capabilities || []).filter((c) => SHOWN.includes(c)).join(", ");
 }
 
+/** What the page calls a model: the label its provider gives it (the starter's), else its name. */
+export function modelName(model) {
+  return (model.details && model.details.label) || model.name;
+}
+
+/** A word about the model worth a hint (the starter's "fast, but limited…"), or "". */
+export function modelNote(model) {
+  return (model.details && model.details.note) || "";
+}
+
 export function modelLabel(model) {
   const caps = capabilityText(model);
-  return caps ? `${model.name} — ${caps}` : model.name;
+  return caps ? `${modelName(model)} — ${caps}` : modelName(model);
 }
 
 export function statusText(provider) {
@@ -48,6 +58,7 @@ export function modelGroups() {
       const option = document.createElement("option");
       option.value = model.id;
       option.textContent = modelLabel(model);
+      option.title = modelNote(model);
       group.append(option);
     }
     if (!models.length && provider.status === "ok") {
@@ -91,7 +102,8 @@ function apply(modelId) {
     select.prepend(missing);
   }
   select.value = modelId;
-  select.title = select.selectedOptions[0] ? select.selectedOptions[0].textContent : "";
+  const shown = select.selectedOptions[0];
+  select.title = shown ? [shown.textContent, shown.title].filter(Boolean).join(": ") : "";
 }
 
 export function loadModels() {

@@ -1,11 +1,16 @@
-// What an empty conversation shows: on first run (no provider answers) how to start Ollama or
-// add an endpoint; otherwise a welcome with the models ready to answer and a few prompts.
-// Shown inside #messages while it holds no message; EVENTS.conversationEmpty and
+// What an empty conversation shows: on first run (no model ready but the starter) the built-in
+// engine first (chat now with the starter model, or download a better one), then how to start
+// Ollama or add an endpoint; otherwise a welcome with the models ready to answer and a few
+// prompts. Shown inside #messages while it holds no message; EVENTS.conversationEmpty and
 // EVENTS.conversationFilled (from the messages module) and a watch on #messages keep it in step.
 
+import { api } from "./api.js";
 import { h } from "./dialogs.js";
-import { loadModels, modelLabel, showModel, statusText } from "./models.js";
+import { openModels } from "./models-panel.js";
+import { loadModels, modelLabel, modelName, modelNote, showModel, statusText } from "./models.js";
 import { $, EVENTS, emit, notify, on, state } from "./state.js";
+
+const LOCAL = "local"; // the built-in engine's provider id
 
 const PROMPTS = [
   "Explain how a hash map works, with a small example",
@@ -15,6 +20,7 @@ const PROMPTS = [
 ];
 
 let modelsKnown = false; // nothing is shown before the first model list: no first-run flash
+let recommended; // the catalog entry this machine suits (null: none), once asked
 
 function button(text, onClick, props = {}) {
   const element = h("button", { type: "button", ...props }, text);
@@ -33,8 +39,74 @@ function readyModels() {
   return state.models.filter((model) => ids.has(model.provider));
 }
 
-function firstRun() {
+const isStarter = (model) => Boolean(model.details && model.details.starter);
+
+function nothingAnswers() {
   return answering().length === 0;
+}
+
+// The starter model always answers, but it is a tiny one: while it is the only model ready,
+// this is still a first run, and the page offers a better model beside it.
+function firstRun() {
+  return nothingAnswers() || (builtIn() && readyModels().every(isStarter));
+}
+
+function starter() {
+  return readyModels().find(isStarter);
+}
+
+// The built-in engine can be offered: set up and answering (a download makes it useful even
+// without the starter model).
+function builtIn() {
+  return answering().some((p) => p.id === LOCAL);
+}
+
+function approximately(bytes) {
+  return bytes >= 1e9 ? `≈${(bytes / 1e9).toFixed(1)} GB` : `≈${Math.round(bytes / 1e6)} MB`;
+}
+
+function downloadText() {
+  const better = starter() ? "a better model" : "a model";
+  return recommended ? `Download ${better} (${approximately(recommended.size)})` : `Download ${better}`;
+}
+
+function downloadWhy() {
+  return recommended ? `${recommended.name} suits this computer's memory.` : "";
+}
+
+// The catalog's choice for this machine, asked once: the button names its size.
+function askCatalog() {
+  if (recommended !== undefined) return;
+  recommended = null;
+  api("GET", "/api/local/catalog").then(({ recommended: id, models }) => {
+    recommended = models.find((entry) => entry.id === id) || null;
+    const download = $("welcome-download");
+    if (download) download.textContent = downloadText();
+    const why = $("welcome-download-why");
+    if (why) why.textContent = downloadWhy();
+  }, () => {}); // without the catalog the button still opens the Models panel
+}
+
+function chatWithStarter(model) {
+  showModel(model.id);
+  $("model-select").dispatchEvent(new Event("change"));
+  $("message-input").focus();
+}
+
+function builtInSection() {
+  const model = starter();
+  askCatalog();
+  return h("section", { className: "option built-in" },
+    h("h3", {}, "Chat on this computer with the built-in engine"),
+    h("p", {}, "No account, no network: the model runs here."),
+    model ? h("div", { className: "offer" },
+      button("Chat now with the starter model", () => chatWithStarter(model),
+             { className: "primary", id: "welcome-starter" }),
+      h("p", { className: "hint" }, `${modelName(model)}: ${modelNote(model)}.`)) : null,
+    h("div", { className: "offer" },
+      button(downloadText(), () => openModels().catch((error) => notify(error.message)),
+             { className: model ? "" : "primary", id: "welcome-download" }),
+      h("p", { className: "hint", id: "welcome-download-why" }, downloadWhy())));
 }
 
 function command(text) {
@@ -42,17 +114,22 @@ function command(text) {
 }
 
 function firstRunPanel() {
-  const down = state.providers.map((p) =>
+  const down = state.providers.filter((p) => p.status !== "ok").map((p) =>
     h("li", {}, h("strong", {}, p.id), ` — ${statusText(p)}${p.message ? `: ${p.message}` : ""}`),
   );
   const link = h("a", { href: "https://ollama.com/download", target: "_blank",
                         rel: "noopener noreferrer" }, "ollama.com");
+  const local = builtIn();
   return h(
     "div",
     { id: "welcome", className: "welcome first-run" },
-    h("h2", {}, "Connect a model to start chatting"),
-    h("p", { className: "lead" },
-      "OpenChat runs on your computer and talks to a model server. None is answering yet."),
+    h("h2", {}, local ? "Start chatting" : "Connect a model to start chatting"),
+    h("p", { className: "lead" }, local
+      ? "OpenChat runs models on your computer with its built-in engine, or talks to a model " +
+        "server."
+      : "OpenChat runs on your computer and talks to a model server. None is answering yet."),
+    local ? builtInSection() : null,
+    local ? h("h3", { className: "or" }, "Or connect a model server") : null,
     down.length ? h("ul", { className: "provider-status" }, ...down) : null,
     h("div", { className: "options" },
       h("section", { className: "option" },
@@ -79,19 +156,21 @@ function firstRunPanel() {
         h("p", {}, "OpenAI, OpenRouter, Groq, LM Studio, llama.cpp, vLLM… Add its address " +
           "and, if it needs one, an API key."),
         button("Add provider", () => emit(EVENTS.settingsOpen, { add: true }),
-               { className: "primary", id: "welcome-add-provider" }))),
+               { className: local ? "" : "primary", id: "welcome-add-provider" }))),
   );
 }
 
 function welcomePanel() {
   const ok = answering();
   const down = state.providers.filter((p) => p.status !== "ok");
-  const ready = readyModels();
+  // The starter comes last: it is there, not recommended.
+  const ready = readyModels().sort((a, b) => isStarter(a) - isStarter(b));
   const models = ready.slice(0, 12).map((model) =>
     h("li", {}, button(modelLabel(model), () => {
       showModel(model.id);
       $("model-select").dispatchEvent(new Event("change"));
-    }, { className: "chip", title: `Chat with ${model.id}`, dataset: { model: model.id } })),
+    }, { className: "chip", title: [`Chat with ${model.id}`, modelNote(model)].filter(Boolean).join(": "),
+         dataset: { model: model.id } })),
   );
   return h(
     "div",
@@ -135,14 +214,16 @@ export function updateWelcome() {
   if (!modelsKnown || !empty()) {
     if (shown) shown.remove();
     // In a chat there is no panel: say why nothing answers as a notice instead.
-    if (modelsKnown && firstRun()) {
+    if (modelsKnown && nothingAnswers()) {
       notify(state.providers.map((p) => p.message).filter(Boolean).join(" "));
     }
     box.classList.remove("has-welcome");
     return;
   }
   const panel = firstRun() ? firstRunPanel() : welcomePanel();
-  if (firstRun()) notify(""); // the panel says it, with each provider's reason: not twice
+  // With nothing to chat with, the panel says why, with each provider's reason: not twice. With
+  // the starter there is no such notice, and one that is there (a failed send) stays.
+  if (firstRun() && !starter()) notify("");
   const focused = shown && shown.contains(document.activeElement);
   if (shown) shown.replaceWith(panel);
   else box.append(panel);
