@@ -44,8 +44,9 @@ import socket
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -291,7 +292,16 @@ class PooledWSGIServer(BaseWSGIServer):
     def hand_over(self, waiting: Waiting) -> None:
         del self.waiting[waiting.sock]
         self.selector.unregister(waiting.sock)
-        self._pool.submit(self._handle, waiting.sock, waiting.address, bytes(waiting.received))
+        future = self._pool.submit(
+            self._handle, waiting.sock, waiting.address, bytes(waiting.received)
+        )
+        future.add_done_callback(partial(self._close_if_cancelled, waiting.sock))
+
+    def _close_if_cancelled(self, sock: socket.socket, future: Future[None]) -> None:
+        """A request handed over but never started (the server closed first) still owns its
+        socket: close it here, as its worker would have."""
+        if future.cancelled():
+            self.shutdown_request(sock)
 
     def refuse(self, waiting: Waiting, status: int) -> None:
         """Answer from here, then read and drop what the client still sends until it closes or
