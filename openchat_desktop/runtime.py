@@ -17,6 +17,7 @@ from .chat.attachments import AttachmentService
 from .chat.replies import StoredReplies
 from .engine import Engine
 from .instance import InstanceLock
+from .local.adding import clear_abandoned
 from .local.downloads import HubDownloads, hub_address, hub_token
 from .local.manager import EngineManager, EngineSettings, effective_settings
 from .local_models import LocalModels
@@ -120,6 +121,18 @@ class Runtime:
         rendering.warm_up()
         # Uploads never sent, and files nothing refers to: it visits every file.
         self._clean_attachments()
+        # Half-copied model files an add left when the app was killed.
+        self._clear_abandoned_adds()
+
+    def _clear_abandoned_adds(self) -> None:
+        try:
+            removed = clear_abandoned(self.local_settings().models_dir)
+        except Exception:  # never a reason to stop; the next start tries again
+            if not self._closed:
+                log.exception("clearing abandoned model adds failed")
+            return
+        if removed:
+            log.info("removed %d unfinished model file add%s", removed, "" if removed == 1 else "s")
 
     def _clean_attachments(self) -> None:
         try:

@@ -5,6 +5,7 @@ refused when it is no model or its name is taken, and the desktop window's Open 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from openchat_desktop.local.downloads import DISK_MARGIN
 
 from . import test_downloads
 from .gguf_files import MODEL_METADATA, MODEL_TENSORS, T_F32, gguf_file
+from .support import wait_for
 
 MODEL = gguf_file(MODEL_METADATA, MODEL_TENSORS)
 # Bigger than the settings' JSON body limit below: an upload has a limit of its own.
@@ -230,3 +232,18 @@ def test_the_window_picks_a_file_and_its_path_is_added(app, model_file):
     assert add(app, model_file, "copy").status_code == 201
     app.runtime.window = Dialogs(None)
     assert app.post("/api/local/models/pick").json() == {"path": None}
+
+
+def test_a_half_copied_add_left_by_a_killed_app_is_cleared_at_next_start(start_server, tmp_path):
+    folder = tmp_path / "data" / "models"
+    abandoned = folder / f"{STAGING_PREFIX}killed"
+    recent = folder / f"{STAGING_PREFIX}running-elsewhere"
+    for staged in (abandoned, recent):
+        staged.mkdir(parents=True)
+        (staged / "Big-Q4_K_M.gguf").write_bytes(MODEL[:1000])
+    hours_ago = time.time() - 2 * 3600
+    for path in (abandoned, abandoned / "Big-Q4_K_M.gguf"):
+        os.utime(path, (hours_ago, hours_ago))
+    start_server()
+    wait_for(lambda: not abandoned.exists(), timeout=10)
+    assert recent.exists() and (recent / "Big-Q4_K_M.gguf").exists()

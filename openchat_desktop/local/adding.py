@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -198,6 +199,31 @@ class ModelFolder:
                 "(deleting models you no longer use helps), or link the file instead of "
                 "copying it."
             )
+
+
+ABANDONED_AFTER = 3600.0  # seconds since anything was written to a staging folder
+
+
+def clear_abandoned(folder: Path, now: float | None = None) -> int:
+    """Remove staging folders an add left when the app was killed mid-copy: nothing writes
+    to them any more, and a half-copied model can be gigabytes. A folder written to within
+    `ABANDONED_AFTER` is kept, in case another app shares the models folder. The count
+    removed."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        staged = [p for p in folder.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    except OSError:  # no models folder yet
+        return 0
+    for path in staged:
+        try:
+            newest = max([path.stat().st_mtime, *(f.stat().st_mtime for f in path.iterdir())])
+        except OSError:
+            continue
+        if now - newest > ABANDONED_AFTER:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += not path.exists()
+    return removed
 
 
 def model_file_name(given: str) -> str:
