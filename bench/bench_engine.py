@@ -95,7 +95,7 @@ class Config:
     idle_unload: float
 
 
-FULL = Config(ttft_runs=40, warmup=3, throughput_reps=10, loads=8, unload_cycles=3,
+FULL = Config(ttft_runs=40, warmup=3, throughput_reps=8, loads=8, unload_cycles=3,
               idle_unload=2.0)
 QUICK = Config(ttft_runs=10, warmup=2, throughput_reps=3, loads=3, unload_cycles=1,
                idle_unload=1.0)
