@@ -22,7 +22,6 @@ engine has been unloaded for idleness. Numbers and what they mean: docs/performa
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -30,10 +29,9 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -48,6 +46,7 @@ from bench_stream import (
     Serve,
     alternate,
     api,
+    bench_main,
     machine,
     memory_mb,
     ms,
@@ -55,7 +54,6 @@ from bench_stream import (
     percentile,
     read_line,
     read_stream,
-    signals_raise,
     start_serve,
     verdict,
     wait_healthy,
@@ -560,33 +558,10 @@ def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs (about a minute)")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    began = time.perf_counter()
-    with ExitStack() as stack:
-        stack.enter_context(signals_raise())
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="openchat-bench-")))
-        logs = work / "logs"
-        logs.mkdir()
-        procs = Processes(logs)
-        stack.callback(procs.stop_all)
-        try:
-            results = run(config, work, procs)
-        except BenchError as exc:
-            print(f"bench_engine: {exc}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("bench_engine: interrupted; stopping the engines and servers", file=sys.stderr)
-            return 130
-    results["elapsed_s"] = round(time.perf_counter() - began, 1)
-    print(report(results))
-    print(f"\n(run took {results['elapsed_s']} s)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return bench_main(
+        argv, name="bench_engine", description=__doc__, quick_help="fewer runs (about a minute)",
+        quick=QUICK, full=FULL, run_bench=run, report_results=report,
+    )
 
 
 if __name__ == "__main__":

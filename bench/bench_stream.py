@@ -927,12 +927,24 @@ def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer and shorter runs (~30 s)")
+def bench_main(
+    argv: list[str] | None,
+    *,
+    name: str,
+    description: str,
+    quick_help: str,
+    quick: Any,
+    full: Any,
+    run_bench: Callable[[Any, Path, Processes], dict[str, Any]],
+    report_results: Callable[[dict[str, Any]], str],
+) -> int:
+    """The command line every benchmark shares: `--quick`, `--json PATH`, a private work
+    folder, every process it starts stopped at the end, and a sentence instead of a traceback."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
+    config = quick if args.quick else full
     began = time.perf_counter()
     with ExitStack() as stack:
         stack.enter_context(signals_raise())
@@ -942,19 +954,26 @@ def main(argv: list[str] | None = None) -> int:
         procs = Processes(logs)
         stack.callback(procs.stop_all)
         try:
-            results = run(config, work, procs)
+            results = run_bench(config, work, procs)
         except BenchError as exc:
-            print(f"bench_stream: {exc}", file=sys.stderr)
+            print(f"{name}: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print("bench_stream: interrupted; stopping the servers", file=sys.stderr)
+            print(f"{name}: interrupted; stopping what it started", file=sys.stderr)
             return 130
     results["elapsed_s"] = round(time.perf_counter() - began, 1)
-    print(report(results))
+    print(report_results(results))
     print(f"\n(run took {results['elapsed_s']} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(
+        argv, name="bench_stream", description=__doc__, quick_help="fewer and shorter runs (~30 s)",
+        quick=QUICK, full=FULL, run_bench=run, report_results=report,
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -227,3 +228,14 @@ class FakeHub:
                     return True
 
         return Handler
+
+
+@contextmanager
+def serving(monkeypatch, repo: str, files: Mapping[str, bytes]) -> Iterator[FakeHub]:
+    """A fake hub with one repository, the app pointed at it (HF_ENDPOINT) and no token in
+    the environment."""
+    with FakeHub() as fake:
+        fake.add(repo, files)
+        monkeypatch.setenv("HF_ENDPOINT", fake.url)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        yield fake

@@ -16,7 +16,7 @@ from openchat_desktop.local.downloads import DISK_MARGIN
 from openchat_desktop.local.errors import NotAHubModel
 from openchat_desktop.local.hub import HubFile, HubRef, default_file, parse_reference
 
-from .fake_hub import FakeHub
+from .fake_hub import serving
 from .support import iter_events, read_events, wait_for
 
 QWEN = catalog.find("qwen3-1.7b")
@@ -28,10 +28,7 @@ TOKEN = "hf_GatedAccessToken0123456789abcdef"
 
 @pytest.fixture
 def hub(monkeypatch):
-    with FakeHub() as fake:
-        fake.add(QWEN.repo, {QWEN.file: DATA, "README.md": b"# Qwen3"})
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        monkeypatch.delenv("HF_TOKEN", raising=False)
+    with serving(monkeypatch, QWEN.repo, {QWEN.file: DATA, "README.md": b"# Qwen3"}) as fake:
         yield fake
 
 

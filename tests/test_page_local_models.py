@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from openchat_desktop.local import catalog
 from openchat_desktop.paths import bundled_models_dir
 
-from .fake_hub import FakeHub
+from .fake_hub import serving
 from .gguf_files import MODEL_METADATA, MODEL_TENSORS, T_F32, gguf_file
 from .support import provider_settings, shoot
 
@@ -34,10 +34,7 @@ def ollama_settings(fake, default_model) -> str:
 
 @pytest.fixture
 def hub(monkeypatch):
-    with FakeHub() as fake:
-        fake.add(QWEN.repo, {QWEN.file: MODEL, "README.md": b"# Qwen3"})
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        monkeypatch.delenv("HF_TOKEN", raising=False)
+    with serving(monkeypatch, QWEN.repo, {QWEN.file: MODEL, "README.md": b"# Qwen3"}) as fake:
         yield fake
 
 
