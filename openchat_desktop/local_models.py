@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,7 @@ def unreachable(base_url: str) -> str:
     )
 
 
-class PullJob(Job):
+class PullJob(Job, ABC):
     """One model download, whatever it downloads from. Its events: `start` (`{"pull"}`: the
     download as it is when a client starts following), `progress` (status, completed, total,
     and what a subclass adds), then `done` or `error` (a cancelled download ends in an `error`
@@ -85,9 +86,9 @@ class PullJob(Job):
         with self.log.lock:
             return pull_view(self)
 
+    @abstractmethod
     def run(self) -> None:
         """Download, on the job's own thread; ends with `_end` whatever happens."""
-        raise NotImplementedError
 
     def _start(self) -> dict[str, Any]:
         return {"pull": self.view()}
