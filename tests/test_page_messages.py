@@ -129,6 +129,8 @@ def test_shortcuts_and_the_help_dialog(page, fake):
     expect(dialog).to_be_hidden()
 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    # The clipboard outlives a test: empty it, so only this copy can fill it.
+    page.evaluate("navigator.clipboard.writeText('')")
     page.keyboard.press("Control+Shift+Semicolon")
     page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('print'))")
     assert "print('hi')" in page.evaluate("navigator.clipboard.readText()")
@@ -149,6 +151,8 @@ def test_copy_a_reply(page, fake):
     send(page, "Say something")
     wait_done(page, 1)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    # The clipboard outlives a test: empty it, so only this copy can fill it.
+    page.evaluate("navigator.clipboard.writeText('')")
     page.locator("article.message.assistant").get_by_role("button", name="Copy message").click()
     page.wait_for_function("navigator.clipboard.readText().then(t => t.length > 0)")
     assert page.evaluate("navigator.clipboard.readText()") == "Copy **me** exactly."
