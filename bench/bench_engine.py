@@ -22,7 +22,6 @@ engine has been unloaded for idleness. Numbers and what they mean: docs/performa
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -38,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from bench_stream import (
-    HOST,
     RELAYED_TOKEN,
     ROOT,
     BenchError,
@@ -174,22 +172,6 @@ def stop_engine(process: subprocess.Popen[str]) -> None:
         process.wait()
     if process.stdout is not None:
         process.stdout.close()
-
-
-def engine_healthy(port: int, timeout: float = 30.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        connection = http.client.HTTPConnection(HOST, port, timeout=5)
-        try:
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            connection.close()
-        time.sleep(0.002)
-    raise BenchError("the engine child did not answer /health in time")
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -361,7 +343,7 @@ def measure_loads(logs: Path, config: dict[str, Any], runs: int) -> dict[str, An
         engine = start_engine(logs, config, f"load-{index}")
         ready.append(time.perf_counter() - began)
         try:
-            engine_healthy(engine.port)
+            wait_healthy(engine.port, path="/health", what="the engine child")
             healthy.append(time.perf_counter() - began)
         finally:
             stop_engine(engine.process)
@@ -523,7 +505,7 @@ def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
     logs = procs.logs
     progress("starting the engine child and openchat serve")
     with engine_running(logs, child_config, "engine-direct") as direct:
-        engine_healthy(direct.port)
+        wait_healthy(direct.port, path="/health", what="the engine child")
         serve = start_serve(procs, work / "data", settings)
         wait_healthy(serve.port, serve.process, serve.log)
         check = check_same_request(direct, serve)  # also loads the app's child

@@ -622,14 +622,19 @@ def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config)
     return result
 
 
-def wait_healthy(port: int, child: subprocess.Popen[str], log: Path, timeout: float = 30.0) -> None:
+def wait_healthy(port: int, child: subprocess.Popen[str] | None = None, log: Path | None = None,
+                 timeout: float = 30.0, path: str = "/api/health",
+                 what: str = "openchat serve") -> None:
+    """Poll `path` until it answers 200; a BenchError naming `what` when it never does, or
+    with the end of its log when `child` exits first."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        if child.poll() is not None:
-            raise BenchError(f"openchat serve exited:\n{log.read_text(errors='replace')[-2000:]}")
+        if child is not None and child.poll() is not None:
+            said = log.read_text(errors="replace")[-2000:] if log is not None else ""
+            raise BenchError(f"{what} exited:\n{said}")
         connection = http.client.HTTPConnection(HOST, port, timeout=5)
         try:
-            connection.request("GET", "/api/health")
+            connection.request("GET", path)
             if connection.getresponse().status == 200:
                 return
         except OSError:
@@ -637,7 +642,7 @@ def wait_healthy(port: int, child: subprocess.Popen[str], log: Path, timeout: fl
         finally:
             connection.close()
         time.sleep(0.002)
-    raise BenchError("openchat serve did not answer /api/health in time")
+    raise BenchError(f"{what} did not answer {path} in time")
 
 
 def measure_startup(procs: Processes, work: Path, settings: Path, runs: int) -> dict[str, Any]:
