@@ -4,6 +4,7 @@ long chats, shortcuts and copying — in headless Chromium against a fake provid
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -112,6 +113,51 @@ def test_a_1000_message_chat_opens_at_the_end_and_loads_older_messages(open_page
     expect(articles.first.locator(".body")).to_have_text("message 900")
     # The reader stays on what they were reading: the older page goes above it.
     assert abs(anchor.bounding_box()["y"] - top_before) < 40
+
+
+def test_a_chat_picked_while_the_first_one_loads_is_the_one_shown(open_page, app, monkeypatch):
+    store = app.runtime.store
+    older = store.create_session(title="Older chat", model="ollama/llama3.2:3b")
+    store.add_message(session_id=older.id, parent_id=None, role="user", content="older words")
+    newest = store.create_session(title="Newest chat", model="ollama/llama3.2:3b")
+    store.add_message(session_id=newest.id, parent_id=None, role="user", content="newest words")
+    chat = app.runtime.chat
+    plain = chat.messages
+
+    def slow_for_the_newest(session_id, **kwargs):
+        if session_id == newest.id:
+            time.sleep(1.0)  # the chat opened at start is still loading when the person picks
+        return plain(session_id, **kwargs)
+
+    monkeypatch.setattr(chat, "messages", slow_for_the_newest)
+    page = open_page(app)
+    page.get_by_role("navigation", name="Chats").get_by_text("Older chat").click()
+    expect(page.locator("article.message .body")).to_have_text(["older words"])
+    page.wait_for_timeout(1500)  # the slow answer for the first chat has come and gone
+    expect(page.locator("article.message .body")).to_have_text(["older words"])
+    chats = page.get_by_role("navigation", name="Chats")
+    expect(chats.locator("[aria-current='page']")).to_have_text("Older chat")
+
+
+def test_picking_the_chat_on_screen_keeps_the_place_read(open_page, app):
+    store = app.runtime.store
+    session = store.create_session(title="Long chat", model="ollama/llama3.2:3b")
+    parent_id = None
+    for i in range(200):
+        role = "user" if i % 2 == 0 else "assistant"
+        parent_id = store.add_message(session_id=session.id, parent_id=parent_id, role=role,
+                                      content=f"message {i}").id
+    page = open_page(app)
+    articles = page.locator("article.message")
+    expect(articles.last.locator(".body")).to_have_text("message 199")
+    box = page.locator("#messages")
+    box.evaluate("e => { e.scrollTop = e.scrollHeight / 2; }")
+    place = box.evaluate("e => e.scrollTop")
+    first = articles.first.evaluate("e => e.dataset.id")
+    page.get_by_role("navigation", name="Chats").get_by_text("Long chat").click()
+    page.wait_for_timeout(300)
+    assert box.evaluate("e => e.scrollTop") == place
+    assert articles.first.evaluate("e => e.dataset.id") == first
 
 
 def test_shortcuts_and_the_help_dialog(page, fake):

@@ -566,14 +566,29 @@ function showMessages(messages, more) {
   emit(messages.length ? EVENTS.conversationFilled : EVENTS.conversationEmpty);
 }
 
+let opens = 0; // counts chats asked for: only the last one asked for is shown
+let opening = false;
+
 export async function openSession(sessionId) {
+  if (!opening && state.current && state.current.id === sessionId) {
+    // Picking the chat already on screen leaves it as it is: the place read, a reply followed.
+    emit(EVENTS.sessionOpened, state.current);
+    return;
+  }
+  const ticket = ++opens;
+  opening = true;
   detach();
   const sendsBefore = sends;
-  const session = await api("GET", `/api/sessions/${sessionId}`);
-  const { messages, has_more: more } = await api(
-    "GET", `/api/sessions/${sessionId}/messages?limit=${PAGE}`);
-  // A message sent while the chat was loading keeps its own chat on screen.
-  if (sends !== sendsBefore) return;
+  let session, messages, more;
+  try {
+    session = await api("GET", `/api/sessions/${sessionId}`);
+    ({ messages, has_more: more } = await api(
+      "GET", `/api/sessions/${sessionId}/messages?limit=${PAGE}`));
+  } finally {
+    if (ticket === opens) opening = false;
+  }
+  // A chat picked later, or a message sent while this one was loading, wins the screen.
+  if (ticket !== opens || sends !== sendsBefore) return;
   state.current = session;
   showModel(state.current.model);
   showMessages(messages, more);
@@ -595,6 +610,8 @@ export async function openSession(sessionId) {
 }
 
 export function newConversation() {
+  opens += 1; // a chat still loading stays off the screen
+  opening = false;
   detach();
   state.current = null;
   known.clear();
