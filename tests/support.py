@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import pytest
 import requests
+
+from openchat_desktop.local import child as engine_child
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -201,3 +204,11 @@ def send_and_stop(page: Page, text: str, *, key: str | None = None, after_ms: in
     }""", point)
     assert pressed, "the Stop button does not show that it was pressed"
     return gap
+
+
+def delay_engine_start(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """The starter model loads in well under a second; a model worth using takes several. The
+    engine child then waits `seconds` before it starts, as a big model's load would."""
+    command = engine_child.command
+    monkeypatch.setattr(engine_child, "command", lambda: [
+        "sh", "-c", f'sleep {seconds}; exec "$@"', "sh", *command()])

@@ -12,6 +12,7 @@ import shutil
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from openchat_desktop.local.models import find_models
 from openchat_desktop.paths import bundled_models_dir
 from openchat_desktop.settings.values import LocalEngine
 
-from .support import iter_events, open_stream, read_events, texts, wait_for
+from .support import delay_engine_start, iter_events, open_stream, read_events, texts, wait_for
 from .test_cli import Serve
 
 STARTER = "SmolLM2-135M-Instruct.Q4_1"
@@ -113,6 +114,32 @@ def test_stop_mid_reply_frees_the_engine(start_server):
     stream = iter_events(open_stream(app, session["id"], story))
     stop(app, stream)
     assert time.monotonic() - began < 5
+
+
+def test_stop_while_the_model_loads_ends_the_reply_at_once_and_the_load_goes_on(
+        start_server, monkeypatch):
+    delay_engine_start(monkeypatch, 4)
+    app = start_server(engine_settings())
+    session = app.new_session()
+    began = time.monotonic()
+    # The answer's headers come with its first event: a client waits for them in its own thread.
+    sending = ThreadPoolExecutor(1).submit(open_stream, app, session["id"],
+                                          {"message": "Say hello."})
+    wait_for(lambda: engine_state(app)["state"] == "loading", timeout=10)
+    # The reply is saved before the engine is asked: found as the page finds it, and stopped.
+    latest = app.get(f"/api/sessions/{session['id']}/messages?limit=2").json()["messages"]
+    assert [m["role"] for m in latest] == ["user", "assistant"]
+    assert latest[1]["status"] == "streaming"
+    stopped = app.post(f"/api/messages/{latest[1]['id']}/stop").json()["message"]
+    assert stopped["status"] == "stopped"
+    events = read_events(sending.result(timeout=10))
+    assert time.monotonic() - began < 3, "the reply waited for the model to load"
+    assert events[-1][0] == "done" and events[-1][1]["message"]["status"] == "stopped"
+    assert engine_state(app)["state"] == "loading"
+    # The load goes on, so the next message finds the model ready.
+    wait_for(lambda: engine_state(app)["state"] == "loaded", timeout=30)
+    again = app.chat(session["id"], {"message": "Say hello."})
+    assert again[-1][0] == "done" and again[-1][1]["message"]["status"] == "complete"
 
 
 def test_a_killed_engine_ends_the_reply_with_a_sentence_and_the_next_message_works(app):

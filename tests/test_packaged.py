@@ -13,8 +13,18 @@ import pytest
 import requests
 
 from openchat_desktop import __version__
+from openchat_desktop.local.child import CHILD_FLAG
+from openchat_desktop.local.starter import STARTER
+from openchat_desktop.paths import bundled_models_dir
 
-from .desktop_harness import GUI_READY, DesktopApp, Display, close_window, wait_for
+from .desktop_harness import (
+    GUI_READY,
+    DesktopApp,
+    Display,
+    close_window,
+    screenshot,
+    wait_for,
+)
 from .fake_provider import Reply
 from .files import pdf
 from .support import ARTIFACTS, provider_settings
@@ -118,6 +128,75 @@ def test_packaged_window_starts_answers_and_chats(packaged, tmp_path, fake):
             assert again.wait_exit(timeout=20) == 0
         finally:
             again.close()
+    finally:
+        app.close()
+        display.close()
+
+
+def engine_children(pid: int) -> list[int]:
+    """Processes under `pid` that run the built-in engine (the app started with CHILD_FLAG)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = re.search(r"^PPid:\s+(\d+)", status, re.M)
+        if parent and int(parent.group(1)) == pid and CHILD_FLAG.encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.skipif(not (bundled_models_dir() / STARTER.file_name).is_file(),
+                    reason="the starter model is fetched by scripts/setup.sh")
+def test_packaged_app_chats_with_the_bundled_starter_model_on_first_run(packaged, tmp_path):
+    """Double-clicked on a machine with nothing else: no Ollama, no key, no network needed."""
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[local]\ncontext_size = 128\n")  # a short reply, as a token limit
+    display = Display()
+    app = DesktopApp([executable(packaged)], display=display, data_dir=tmp_path / "data",
+                     settings=settings, log=tmp_path / "app.log",
+                     extra_env={"OLLAMA_HOST": "http://127.0.0.1:9"})
+    try:
+        app.wait_healthy()
+        devtools = app.devtools()
+        offer = "Chat now with the starter model"
+        wait_for(lambda: offer in devtools.evaluate("document.body.innerText"), timeout=60,
+                 what="the welcome's offer of the starter model")
+        devtools.evaluate(
+            f"[...document.querySelectorAll('#welcome button')]"
+            f".find(b => b.textContent === {offer!r}).click()")
+        wait_for(lambda: devtools.evaluate(
+            "document.activeElement && document.activeElement.id === 'message-input'"),
+            timeout=10, what="the message box, focused for the first message")
+        devtools.type_text("Hi")
+        devtools.press_enter()
+        reply = "document.querySelector('article.message.assistant')"
+        try:
+            wait_for(lambda: devtools.evaluate(f"{reply} && {reply}.dataset.status") == "complete",
+                     timeout=120, what="the starter model's reply")
+        except AssertionError:
+            screenshot(display, ARTIFACTS / "packaged-starter-chat-failed.png")
+            engine_logs = "".join(p.read_text(errors="replace")[-3000:]
+                                  for p in (tmp_path / "data").rglob("*.log"))
+            raise AssertionError(
+                f"no reply; the page shows:\n{devtools.evaluate('document.body.innerText')}"
+                f"\n--- app log:\n{app.log.read_text()[-5000:]}\n--- engine:\n{engine_logs}"
+            ) from None
+        assert devtools.evaluate(f"{reply}.querySelector('.body').innerText.trim().length") > 0
+        screenshot(display, ARTIFACTS / "packaged-starter-chat.png")
+        children = engine_children(app.process.pid)
+        assert len(children) == 1, "the engine runs in one child of the app"
+
+        close_window(display)
+        assert app.wait_exit(timeout=20) == 0, app.log.read_text()
+        assert "Traceback" not in app.log.read_text()
+        wait_for(lambda: not Path(f"/proc/{children[0]}").exists(), timeout=3,
+                 what="the engine child to end with the app")
     finally:
         app.close()
         display.close()

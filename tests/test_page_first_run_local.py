@@ -14,11 +14,10 @@ import shutil
 import pytest
 from playwright.sync_api import Page, expect
 
-from openchat_desktop.local import child as engine_child
 from openchat_desktop.local.starter import STARTER
 from openchat_desktop.paths import bundled_models_dir
 
-from .support import message_box, send, shoot, wait_done
+from .support import delay_engine_start, message_box, send, shoot, wait_done
 
 STARTER_ID = f"local/{STARTER.name}"
 STARTER_FILE = bundled_models_dir() / STARTER.file_name
@@ -38,11 +37,7 @@ def no_ollama(monkeypatch):
 
 @pytest.fixture
 def slow_load(monkeypatch):
-    """The starter model loads in well under a second; a model worth using takes several. The
-    engine child waits LOAD_DELAY seconds before it starts, so the page has time to show it."""
-    command = engine_child.command
-    monkeypatch.setattr(engine_child, "command", lambda: [
-        "sh", "-c", f'sleep {LOAD_DELAY}; exec "$@"', "sh", *command()])
+    delay_engine_start(monkeypatch, LOAD_DELAY)
 
 
 def welcome(page: Page):
@@ -94,6 +89,28 @@ def test_first_run_chats_with_the_starter_model_at_once(open_page, start_server,
     expect(reply.locator(".meta")).to_contain_text(STARTER_ID)
     expect(page.locator("#welcome")).to_have_count(0)
     shoot(page, "first-reply-from-the-starter-model")
+
+
+def test_stop_while_the_model_loads(open_page, start_server, slow_load):
+    app = start_server(SETTINGS)
+    page = open_page(app)
+    welcome(page).get_by_role("button", name="Chat now with the starter model").click()
+    send(page, "Hi")
+    loading = page.locator(".engine-loading")
+    expect(loading).to_be_visible()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    # The reply ends now, not when the model has loaded: the composer is free at once.
+    reply = page.locator("article.message.assistant")
+    expect(reply).to_have_attribute("data-status", "stopped", timeout=2_000)
+    expect(loading).to_have_count(0)
+    expect(reply.locator(".badge")).to_have_text("stopped")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    assert app.get("/api/local/engine").json()["state"] == "loading"
+    shoot(page, "stopped-while-the-model-loads")
+    # The model went on loading, so the next message is answered without a second wait.
+    send(page, "Hi again")
+    wait_done(page, 1, timeout=30_000)
+    expect(page.locator("article.message.assistant").last.locator(".blocks")).not_to_be_empty()
 
 
 def test_the_download_offer_names_the_recommended_size_and_opens_the_models_panel(

@@ -52,6 +52,11 @@ def open_panel(page: Page):
     return dialog
 
 
+def engine_window(app) -> int:
+    """The context the engine gives a model trained for more (its setting, from the machine)."""
+    return app.get("/api/local/engine").json()["settings"]["context_size"]
+
+
 def local_row(dialog, name: str):
     return dialog.locator(f'#local-rows tr[data-name="{name}"]')
 
@@ -62,19 +67,26 @@ def catalog_item(dialog, entry_id: str):
 
 @pytest.mark.skipif(not (bundled_models_dir() / f"{STARTER}.gguf").is_file(),
                     reason="the starter model is fetched by scripts/setup.sh")
-def test_the_starter_model_is_listed_with_its_facts_and_what_it_is(page):
+def test_the_starter_model_is_listed_with_its_facts_and_what_it_is(page, app):
+    window = engine_window(app)
+    assert window < 8192  # the engine's default on any machine
     dialog = open_panel(page)
     starter = local_row(dialog, STARTER)
     expect(starter.locator("th")).to_have_text(
         "SmolLM2 135M (starter)fast, but limited — download a better model")
     expect(starter.locator("td")).to_have_text(
-        ["98 MB", "135M", "Q4_1", "8,192 tokens", "Not loaded", "Comes with OpenChat"])
+        ["98 MB", "135M", "Q4_1", f"{window:,} of 8,192 tokens", "Not loaded",
+         "Comes with OpenChat"])
+    expect(starter.locator("td").nth(3).locator("span")).to_have_attribute(
+        "title", f"Trained for 8,192 tokens; the built-in engine gives it {window:,} "
+        "(the local.context_size setting).")
     expect(starter.get_by_role("button")).to_have_count(0)  # never deleted from here
     expect(dialog.get_by_role("button", name="Add a model file…")).to_be_focused()
     shoot(page, "local-models")
 
 
-def test_a_model_file_is_deleted_after_confirming_and_a_broken_one_says_why(page, models_dir):
+def test_a_model_file_is_deleted_after_confirming_and_a_broken_one_says_why(page, app,
+                                                                          models_dir):
     (models_dir / "Tiny-Qwen.gguf").write_bytes(MODEL)
     (models_dir / "broken.gguf").write_bytes(b"nothing like a model" * 10)
     dialog = open_panel(page)
@@ -82,7 +94,8 @@ def test_a_model_file_is_deleted_after_confirming_and_a_broken_one_says_why(page
         "broken“broken.gguf” is not a GGUF model file.")
     tiny = local_row(dialog, "Tiny-Qwen")
     expect(tiny.locator("td")).to_have_text(
-        ["1.1 MB", "266K", "Q4_K_M", "40,960 tokens", "Not loaded", "Delete"])
+        ["1.1 MB", "266K", "Q4_K_M", f"{engine_window(app):,} of 40,960 tokens", "Not loaded",
+         "Delete"])
     dialog.get_by_role("button", name="Delete Tiny-Qwen").click()
     confirm = dialog.get_by_role("button", name="Really delete Tiny-Qwen?")
     expect(confirm).to_be_visible()
@@ -141,7 +154,7 @@ def test_the_catalog_marks_the_recommendation_and_what_is_downloaded(page, app, 
     shoot(page, "local-catalog")
 
 
-def test_a_download_shows_progress_speed_and_time_left_and_the_model_arrives(page, hub):
+def test_a_download_shows_progress_speed_and_time_left_and_the_model_arrives(page, app, hub):
     hub.delay = 0.02
     hub.hold_at = len(MODEL) // 2
     dialog = open_panel(page)
@@ -159,7 +172,8 @@ def test_a_download_shows_progress_speed_and_time_left_and_the_model_arrives(pag
     expect(dialog.get_by_role("button", name="Cancel")).to_be_hidden()
     row = local_row(dialog, QWEN_NAME)
     expect(row.locator("td")).to_have_text(
-        ["1.1 MB", "266K", "Q4_K_M", "40,960 tokens", "Not loaded", "Delete"])
+        ["1.1 MB", "266K", "Q4_K_M", f"{engine_window(app):,} of 40,960 tokens", "Not loaded",
+         "Delete"])
     expect(catalog_item(dialog, "qwen3-1.7b").locator(".badge.downloaded")).to_be_visible()
     expect(page.locator(f'#model-select option[value="local/{QWEN_NAME}"]')).to_have_count(1)
     shoot(page, "local-downloaded")

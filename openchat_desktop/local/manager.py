@@ -18,15 +18,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import requests
 
 from ..paths import models_dir
+from ..providers.base import Cancel
 from ..settings.values import LocalEngine
 from . import child as engine_child
 from .errors import EngineFailed
@@ -138,8 +140,12 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Loading:
-    model: str
+    """A model being loaded (or waiting its turn to be): replies wait on `done`, which a
+    closing app cancels."""
+
+    model: ModelFile
     since: float  # wall-clock time, for the page
+    done: Future[Endpoint]
 
 
 class EngineManager:
@@ -152,7 +158,6 @@ class EngineManager:
         self._settings = settings
         self._log_path = log_path
         self._cond = threading.Condition()
-        self._start_lock = threading.Lock()  # one start or switch at a time
         self._endpoint: Endpoint | None = None
         self._loading: Loading | None = None
         self._starting: subprocess.Popen[bytes] | None = None  # a child still loading
@@ -170,10 +175,14 @@ class EngineManager:
         return self._settings()
 
     @contextmanager
-    def use(self, model: ModelFile) -> Iterator[Endpoint]:
+    def use(self, model: ModelFile, cancel: Cancel | None = None) -> Iterator[Endpoint | None]:
         """The engine serving `model`, started (or switched to it) if need be, kept loaded
-        until the block ends."""
-        endpoint = self._acquire(model)
+        until the block ends. None if `cancel` fired while the model loaded: the load goes on,
+        so the next message finds it ready."""
+        endpoint = self._acquire(model, cancel)
+        if endpoint is None:
+            yield None
+            return
         try:
             yield endpoint
         finally:
@@ -182,8 +191,8 @@ class EngineManager:
                 self._last_used = time.monotonic()
                 self._cond.notify_all()
 
-    def _acquire(self, model: ModelFile) -> Endpoint:
-        with self._start_lock:
+    def _acquire(self, model: ModelFile, cancel: Cancel | None) -> Endpoint | None:
+        while True:
             with self._cond:
                 if self._closed:
                     raise EngineFailed(CLOSING)
@@ -191,23 +200,47 @@ class EngineManager:
                 if endpoint is not None and endpoint.alive and endpoint.model == model:
                     self._users += 1
                     return endpoint
-                self._endpoint = None
-                self._loading = Loading(model.name, time.time())
-            if endpoint is not None:
-                self._stop(endpoint, REPLACED if endpoint.alive else CRASHED)
-            try:
-                endpoint = self._spawner.submit(self._start, model).result()
-            finally:
-                with self._cond:
-                    self._loading = None
-            with self._cond:
-                if self._closed:
-                    self._stop(endpoint, SHUTDOWN)
-                    raise EngineFailed(CLOSING)
-                self._endpoint = endpoint
-                self._users += 1
-                self._cond.notify_all()
-            return endpoint
+                loading = self._loading
+                if loading is None or loading.model != model:
+                    loading = Loading(model, time.time(), self._spawner.submit(self._switch, model))
+                    self._loading = loading
+                    loading.done.add_done_callback(partial(self._loaded, loading))
+            if not _wait(loading.done, cancel):
+                return None
+            if loading.done.cancelled():
+                raise EngineFailed(CLOSING)
+            loading.done.result()  # a failed load raises its sentence
+            # Loaded: take it (or, if another model was asked for meanwhile, load again).
+
+    def _switch(self, model: ModelFile) -> Endpoint:
+        """Run on the spawner thread, one at a time: stop the child serving another model,
+        start one for `model`, and make it the engine."""
+        with self._cond:
+            endpoint = self._endpoint
+            if endpoint is not None and endpoint.alive and endpoint.model == model:
+                return endpoint
+            self._endpoint = None
+        if endpoint is not None:
+            self._stop(endpoint, REPLACED if endpoint.alive else CRASHED)
+        try:
+            endpoint = self._start(model)
+        except EngineFailed:
+            if self._closed:  # the load was ended by the app closing
+                raise EngineFailed(CLOSING) from None
+            raise
+        with self._cond:
+            if self._closed:
+                self._stop(endpoint, SHUTDOWN)
+                raise EngineFailed(CLOSING)
+            self._endpoint = endpoint
+            self._last_used = time.monotonic()  # unused, it unloads after the idle time
+            self._cond.notify_all()
+        return endpoint
+
+    def _loaded(self, loading: Loading, _: Future[Endpoint]) -> None:
+        with self._cond:
+            if self._loading is loading:
+                self._loading = None
 
     def _start(self, model: ModelFile) -> Endpoint:
         settings = self._settings()
@@ -276,14 +309,21 @@ class EngineManager:
             return subprocess.DEVNULL
 
     def stop_model(self, model: ModelFile) -> None:
-        """Stop the engine if it serves `model` (before its file is deleted)."""
-        with self._start_lock:
-            with self._cond:
-                endpoint = self._endpoint
-                if endpoint is None or endpoint.model.path != model.path:
-                    return
-                self._endpoint = None
-            self._stop(endpoint, UNLOADED)
+        """Stop the engine if it serves `model` (before its file is deleted). Runs in turn with
+        the loads, so a load in progress ends first."""
+        with self._cond:
+            if self._closed:
+                return
+            stopping = self._spawner.submit(self._stop_serving, model)
+        stopping.result()
+
+    def _stop_serving(self, model: ModelFile) -> None:
+        with self._cond:
+            endpoint = self._endpoint
+            if endpoint is None or endpoint.model.path != model.path:
+                return
+            self._endpoint = None
+        self._stop(endpoint, UNLOADED)
 
     def state(self) -> dict[str, Any]:
         """What the page shows: `loading` (which model, since when), `loaded` (which model, and
@@ -291,7 +331,7 @@ class EngineManager:
         with self._cond:
             loading, endpoint = self._loading, self._endpoint
             if loading is not None:
-                return {"state": "loading", "model": loading.model, "since": loading.since,
+                return {"state": "loading", "model": loading.model.name, "since": loading.since,
                         "pid": None}
             if endpoint is not None and endpoint.alive:
                 return {"state": "loaded", "model": endpoint.model.name, "since": None,
@@ -311,7 +351,7 @@ class EngineManager:
             starting.kill()  # the load in progress then ends at once, refused
         if endpoint is not None:
             self._stop(endpoint, SHUTDOWN)
-        self._spawner.shutdown(wait=False)
+        self._spawner.shutdown(wait=False, cancel_futures=True)  # waiters then hear CLOSING
 
     def _stop(self, endpoint: Endpoint, reason: str) -> None:
         if endpoint.ended is None:
@@ -336,6 +376,21 @@ class EngineManager:
                     continue
                 self._endpoint = None
             self._stop(endpoint, UNLOADED)
+
+
+def _wait(done: Future[Endpoint], cancel: Cancel | None) -> bool:
+    """Wait for a load; False if `cancel` fired first."""
+    if cancel is None:
+        wait([done])
+        return True
+    woken = threading.Event()
+    forget = cancel.on_cancel(woken.set)
+    done.add_done_callback(lambda _: woken.set())
+    try:
+        woken.wait()
+    finally:
+        forget()
+    return done.done()
 
 
 def _ready_line(process: subprocess.Popen[bytes], stdout: IO[bytes]) -> dict[str, Any]:

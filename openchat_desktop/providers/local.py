@@ -76,9 +76,9 @@ class LocalProvider:
         self, request: ChatRequest, cancel: Cancel | None = None
     ) -> Generator[Event, None, None]:
         model = self.model_file(request.model)
-        with self._engine.use(model) as endpoint:
-            if cancel is not None and cancel.cancelled:
-                return
+        with self._engine.use(model, cancel) as endpoint:
+            if endpoint is None or (cancel is not None and cancel.cancelled):
+                return  # stopped while the model loaded
             try:
                 yield from self._client_for(endpoint).stream_chat(request, cancel)
             except (StreamBroken, ProviderUnavailable) as exc:

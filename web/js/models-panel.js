@@ -258,6 +258,18 @@ function contextText(tokens) {
   return tokens ? `${tokens.toLocaleString("en-US")} tokens` : "—";
 }
 
+// The engine gives a model the smaller of what it was trained for and its context setting.
+function localContext(model, engine) {
+  const trained = model.context_length;
+  const setting = engine && engine.settings ? engine.settings.context_size : 0;
+  if (!trained || !setting || setting >= trained) return contextText(trained);
+  const used = setting.toLocaleString("en-US");
+  return h("span", {
+    title: `Trained for ${contextText(trained)}; the built-in engine gives it ${used} ` +
+           "(the local.context_size setting).",
+  }, `${used} of ${contextText(trained)}`);
+}
+
 function memoryCell(model, engine) {
   if (engine && engine.model === model.name && engine.state === "loaded") {
     return h("span", { className: "loaded" }, "Loaded");
@@ -294,7 +306,7 @@ function localRow(model, engine) {
     h("td", { className: "number" }, bytes(details.size)),
     h("td", {}, parameterText(details.parameters)),
     h("td", {}, details.quantization || "—"),
-    h("td", { className: "number" }, contextText(model.context_length)),
+    h("td", { className: "number" }, localContext(model, engine)),
     h("td", { className: "memory" }, details.problem ? "—" : memoryCell(model, engine)),
     h("td", { className: "actions-cell" }, action));
 }
