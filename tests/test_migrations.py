@@ -60,6 +60,9 @@ EXPECTED_COLUMNS = {
         ("updated_at", "VARCHAR", 1, None, 0),
         ("plan_mode", "TEXT", 0, None, 0),
         ("think", "TEXT", 0, None, 0),
+        ("options", "TEXT", 0, None, 0),
+        ("context_policy", "TEXT", 0, None, 0),
+        ("title_by_person", "BOOLEAN", 1, "0", 0),
     ],
     "messages": [
         ("seq", "INTEGER", 1, None, 1),
@@ -91,6 +94,14 @@ EXPECTED_COLUMNS = {
         ("text", "TEXT", 0, None, 0),
         ("created_at", "VARCHAR", 1, None, 0),
     ],
+    "summaries": [
+        ("message_id", "VARCHAR", 1, None, 1),
+        ("session_id", "VARCHAR", 1, None, 0),
+        ("content", "TEXT", 1, None, 0),
+        ("model", "TEXT", 1, None, 0),
+        ("covered", "INTEGER", 1, None, 0),
+        ("created_at", "VARCHAR", 1, None, 0),
+    ],
     "message_attachments": [
         ("message_id", "VARCHAR", 1, None, 1),
         ("position", "INTEGER", 1, None, 2),
@@ -116,6 +127,8 @@ EXPECTED_INDEXES = {
         "message_attachments", 1, ["message_id", "position"],
     ),
     "ix_message_attachments_attachment_id": ("message_attachments", 0, ["attachment_id"]),
+    "sqlite_autoindex_summaries_1": ("summaries", 1, ["message_id"]),
+    "ix_summaries_session_id": ("summaries", 0, ["session_id"]),
 }
 
 # (table, column, referenced table, referenced column, on delete)
@@ -126,6 +139,8 @@ EXPECTED_FOREIGN_KEYS = {
     ("messages", "parent_id", "messages", "id", "CASCADE"),
     ("message_attachments", "message_id", "messages", "id", "CASCADE"),
     ("message_attachments", "attachment_id", "attachments", "id", "CASCADE"),
+    ("summaries", "message_id", "messages", "id", "CASCADE"),
+    ("summaries", "session_id", "sessions", "id", "CASCADE"),
 }
 
 
@@ -236,7 +251,7 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
         tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert tables == {
             "alembic_version", "roles", "sessions", "messages", "attachments",
-            "message_attachments",
+            "message_attachments", "summaries",
         } | FTS_TABLES
         for table, expected in EXPECTED_COLUMNS.items():
             got = [tuple(row[1:]) for row in db.execute(f"PRAGMA table_info({table})")]
@@ -246,7 +261,7 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
         for name, table in db.execute(
             "SELECT name, tbl_name FROM sqlite_master WHERE type='index'"
             " AND tbl_name IN ('roles', 'sessions', 'messages', 'attachments',"
-            " 'message_attachments')"
+            " 'message_attachments', 'summaries')"
         ):
             unique = db.execute(
                 "SELECT [unique] FROM pragma_index_list(?) WHERE name = ?", (table, name)
@@ -261,7 +276,7 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
 
         foreign_keys = {
             (table, row[3], row[2], row[4], row[6])
-            for table in ("roles", "sessions", "messages", "message_attachments")
+            for table in ("roles", "sessions", "messages", "message_attachments", "summaries")
             for row in db.execute(f"PRAGMA foreign_key_list({table})")
         }
         assert foreign_keys == EXPECTED_FOREIGN_KEYS

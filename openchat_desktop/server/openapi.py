@@ -100,6 +100,18 @@ SCHEMAS: dict[str, dict] = {
             "leaf_id": _NULLABLE_STR,
             "plan_mode": _PLAN_MODELS,
             "think": _THINK,
+            "options": {"type": ["object", "null"],
+                        "description": "The chat's own model options; null: the model's."},
+            "context_policy": {
+                "type": ["object", "null"],
+                "description": "What happens to turns that no longer fit the model's window: "
+                               "`{\"mode\": \"drop\" | \"summarize\", \"model\": id | null}`; "
+                               "null: the settings' default.",
+            },
+            "title_by_person": {
+                "type": "boolean",
+                "description": "The person named the chat; a model's title never replaces it.",
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
         },

@@ -12,6 +12,7 @@ from .records import (
     MessageRecord,
     RoleRecord,
     SessionRecord,
+    SummaryRecord,
 )
 from .store import Store
 
@@ -30,4 +31,5 @@ __all__ = [
     "SessionRecord",
     "Store",
     "StoreError",
+    "SummaryRecord",
 ]

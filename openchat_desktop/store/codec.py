@@ -17,8 +17,8 @@ from sqlalchemy import Column, Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from .models import INTERNAL, Attachment, Base, ChatSession, Message, Role
-from .records import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
+from .models import INTERNAL, Attachment, Base, ChatSession, Message, Role, Summary
+from .records import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord, SummaryRecord
 
 R = TypeVar("R")
 
@@ -88,4 +88,5 @@ SESSION_CODEC = RecordCodec(SessionRecord, ChatSession)
 MESSAGE_CODEC = RecordCodec(MessageRecord, Message)
 ROLE_CODEC = RecordCodec(RoleRecord, Role)
 ATTACHMENT_CODEC = RecordCodec(AttachmentRecord, Attachment)
-CODECS = (SESSION_CODEC, MESSAGE_CODEC, ROLE_CODEC, ATTACHMENT_CODEC)
+SUMMARY_CODEC = RecordCodec(SummaryRecord, Summary)
+CODECS = (SESSION_CODEC, MESSAGE_CODEC, ROLE_CODEC, ATTACHMENT_CODEC, SUMMARY_CODEC)

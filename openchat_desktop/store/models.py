@@ -90,6 +90,13 @@ class ChatSession(Base):
     plan_mode: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     # the chat's Think setting: true/false or a level such as "high"; null = model default
     think: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    # the chat's own model options ({"temperature": 0.2, …}); null = the model's defaults
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # what happens to turns that no longer fit the model's window: {"mode": "drop" |
+    # "summarize", "model": the summarizing model's id or null}; null = the settings' default
+    context_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # the person named the chat: a title written by a model never replaces theirs
+    title_by_person: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
 
 
 class Message(Base):
@@ -130,6 +137,26 @@ class Message(Base):
     plan: Mapped[str | None] = mapped_column(Text)
     # per-reply facts beyond usage: timings, the plan phase's model and time
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class Summary(Base):
+    """A summary of a branch's turns up to and including `message_id`, sent in their place once
+    they no longer fit the model's window; kept so later turns reuse it."""
+
+    __tablename__ = "summaries"
+    __table_args__ = (Index("ix_summaries_session_id", "session_id"),)
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE", name="fk_summaries_message_id"),
+        primary_key=True,
+    )
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE", name="fk_summaries_session_id")
+    )
+    content: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(Text)  # the model that wrote it
+    covered: Mapped[int] = mapped_column(Integer)  # how many messages it stands for
+    created_at: Mapped[str] = mapped_column(String)
 
 
 class Attachment(Base):

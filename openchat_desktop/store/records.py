@@ -29,6 +29,9 @@ class SessionRecord:
     updated_at: str
     plan_mode: dict[str, Any] | None = None
     think: Any = None
+    options: dict[str, Any] | None = None
+    context_policy: dict[str, Any] | None = None
+    title_by_person: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,4 +72,16 @@ class AttachmentRecord:
     kind: str  # "image" | "text" | "pdf"
     size: int
     text: str | None  # extracted text of text and PDF files, as sent to the model
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRecord:
+    """What stands for a branch's turns up to and including `message_id`."""
+
+    message_id: str
+    session_id: str
+    content: str
+    model: str  # the model that wrote it
+    covered: int  # how many messages it stands for
     created_at: str

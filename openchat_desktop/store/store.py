@@ -34,6 +34,7 @@ from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
 from .migrate import prepare
 from .models import KEPT_BY_STORE, ChatSession, Message, Role
 from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
+from .summaries import SummaryRows
 
 PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
 # Walks of the tree stop here even if a damaged file ever held a cycle.
@@ -126,7 +127,7 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-class Store(AttachmentRows):
+class Store(AttachmentRows, SummaryRows):
     """One SQLite file of chats; every call is one short transaction on a pooled connection."""
 
     def __init__(self, path: Path) -> None:
