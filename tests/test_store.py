@@ -928,3 +928,33 @@ def test_save_progress_many_never_touches_a_finished_reply(store):
         "so far", "thinking")
     assert store.get_message(two.id).content == "final"
     store.save_progress_many([])
+
+
+def test_what_is_known_at_the_start_of_a_reply_stays_when_its_end_is_saved(store):
+    session = store.create_session()
+    at_start = {"options": {"temperature": 0.2, "stop": ["\n\n"]}, "context": {"window": 4096}}
+    _, reply = store.start_reply(
+        session_id=session.id, parent_id=None, user_content="q", model="p/m", meta=at_start
+    )
+    assert store.get_message(reply.id).meta == at_start
+    store.save_progress(reply.id, content="a", reasoning="", status="complete",
+                        meta={"answer": {"model": "p/m", "ms": 5.0, "status": "complete"}})
+    assert store.get_message(reply.id).meta == {
+        **at_start, "answer": {"model": "p/m", "ms": 5.0, "status": "complete"}}
+
+
+def test_a_summary_belongs_to_the_message_it_ends_at_and_can_be_replaced(store):
+    session = store.create_session()
+    user, reply = store.start_reply(
+        session_id=session.id, parent_id=None, user_content="q", model="p/m"
+    )
+    assert store.summaries_for([user.id, reply.id]) == {}
+    store.save_summary(message_id=reply.id, session_id=session.id, content="They said hi.",
+                       model="p/m", covered=2)
+    store.save_summary(message_id=reply.id, session_id=session.id, content="They greeted.",
+                       model="p/q", covered=2)
+    found = store.summaries_for([user.id, reply.id])
+    assert list(found) == [reply.id]
+    assert (found[reply.id].content, found[reply.id].model) == ("They greeted.", "p/q")
+    store.delete_session(session.id)
+    assert store.summaries_for([reply.id]) == {}

@@ -7,8 +7,9 @@ Some fields of a request may be left out, which is not the same as null: `UNSET`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from ..engine import StreamFactory
 from ..providers.router import ResolvedModel
@@ -55,3 +56,4 @@ class PreparedReply:
     answering: ResolvedModel  # the model that writes the answer (Plan Mode: the executor)
     plan: ResolvedPlan | None
     stream: StreamFactory
+    meta: dict[str, Any] = field(default_factory=dict)  # the reply's facts known before it starts

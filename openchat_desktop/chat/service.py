@@ -358,6 +358,7 @@ class ChatService:
             user_content=prepared.user_content, model=prepared.answering.id,
             session_changes=prepared.session_changes,
             attachment_ids=prepared.attachment_ids,
+            meta=prepared.meta,
         )
         try:
             start: dict[str, Any] = {

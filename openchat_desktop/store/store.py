@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -308,12 +309,14 @@ class Store(AttachmentRows, SummaryRows):
         model: str,
         session_changes: dict[str, Any] | None = None,
         attachment_ids: Sequence[str] = (),
+        meta: dict[str, Any] | None = None,
     ) -> tuple[MessageRecord, MessageRecord]:
         """Everything a send (or regenerate) writes, in one short transaction: the user's
         message (when `user_content` is given; else `parent_id` is the user message being
         answered again), the reply's row with status 'streaming', and the chat's leaf,
         `updated_at` and any `session_changes` (title, model); `attachment_ids` go with the
-        new user message.
+        new user message; `meta`: what is known of the reply before it starts (the options
+        and context it is sent with).
 
         Returns (user message, reply). One transaction keeps the time to first token low.
         """
@@ -347,6 +350,7 @@ class Store(AttachmentRows, SummaryRows):
                 model=model,
                 status="streaming",
                 created_at=utc_now(),
+                meta=meta or None,
             )
             MESSAGE_CODEC.insert(conn, reply)
             _show_leaf(conn, session_id, reply.id, updated_at=now, changes=changes)
@@ -388,9 +392,10 @@ class Store(AttachmentRows, SummaryRows):
     ) -> bool:
         """Checkpoint a reply in one UPDATE; False when the message is gone.
 
-        Giving `status` also sets `error` (None clears it); `usage`, `plan` and `meta` are
-        kept unless given. The
-        cached html is dropped since the text changed. Leaving 'streaming' indexes the reply.
+        Giving `status` also sets `error` (None clears it); `usage` and `plan` are kept
+        unless given; `meta` is merged into the stored one (what was known at the start stays).
+        The cached html is dropped since the text changed. Leaving 'streaming' indexes the
+        reply.
         """
         values: dict[str, Any] = {
             "content": content,
@@ -409,7 +414,9 @@ class Store(AttachmentRows, SummaryRows):
         if plan is not None:
             values["plan"] = plan
         if meta is not None:
-            values["meta"] = meta
+            values["meta"] = func.json_patch(
+                func.coalesce(Message.meta, "{}"), json.dumps(meta, ensure_ascii=False)
+            )
         with self._transaction(write=True) as conn:
             result = conn.execute(update(Message).where(Message.id == message_id).values(**values))
             return bool(result.rowcount)
@@ -652,6 +659,7 @@ def _new_message(
     model: str | None = None,
     status: str = "complete",
     reasoning: str = "",
+    meta: dict[str, Any] | None = None,
 ) -> MessageRecord:
     """A message about to be written; every new message row starts here."""
     if role not in ROLES:
@@ -672,6 +680,7 @@ def _new_message(
         usage=None,
         created_at=created_at,
         updated_at=created_at,
+        meta=meta,
     )
 
 
