@@ -92,14 +92,19 @@ def test_auto_scroll_follows_only_at_the_bottom(page, fake):
         "element => element.scrollHeight - element.scrollTop - element.clientHeight") < 80
 
 
-def test_a_1000_message_chat_opens_at_the_end_and_loads_older_messages(open_page, app):
+def long_chat(app, count: int) -> None:
+    """A chat "Long chat" of `count` messages, "message 0" to "message <count - 1>"."""
     store = app.runtime.store
     session = store.create_session(title="Long chat", model="ollama/llama3.2:3b")
     parent_id = None
-    for i in range(1000):
+    for i in range(count):
         role = "user" if i % 2 == 0 else "assistant"
         parent_id = store.add_message(session_id=session.id, parent_id=parent_id, role=role,
                                       content=f"message {i}").id
+
+
+def test_a_1000_message_chat_opens_at_the_end_and_loads_older_messages(open_page, app):
+    long_chat(app, 1000)
     page = open_page(app)
     page.get_by_role("navigation", name="Chats").get_by_text("Long chat").click()
     articles = page.locator("article.message")
@@ -140,13 +145,7 @@ def test_a_chat_picked_while_the_first_one_loads_is_the_one_shown(open_page, app
 
 
 def test_picking_the_chat_on_screen_keeps_the_place_read(open_page, app):
-    store = app.runtime.store
-    session = store.create_session(title="Long chat", model="ollama/llama3.2:3b")
-    parent_id = None
-    for i in range(200):
-        role = "user" if i % 2 == 0 else "assistant"
-        parent_id = store.add_message(session_id=session.id, parent_id=parent_id, role=role,
-                                      content=f"message {i}").id
+    long_chat(app, 200)
     page = open_page(app)
     articles = page.locator("article.message")
     expect(articles.last.locator(".body")).to_have_text("message 199")
