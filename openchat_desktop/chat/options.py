@@ -34,15 +34,6 @@ _DURATION = re.compile(r"-?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
 _WHOLE = re.compile(r"-?\d{1,12}")
 
 
-class NotUsable(ValueError):
-    """A value an option's rule refuses; `rule` says what the option takes ("a number from 0
-    to 2"), worded to follow "must be " in a request's error and "use " in the settings'."""
-
-    def __init__(self, rule: str) -> None:
-        super().__init__(rule)
-        self.rule = rule
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -58,56 +49,57 @@ def _whole(value: Any) -> int | None:
     return value
 
 
-def _ranged(low: float | None, high: float | None, *, whole: bool, rule: str) -> Callable:
-    def check(value: Any) -> OptionValue:
+Check = Callable[[Any], OptionValue | None]
+"""An option's rule: the value as it is used, or None when the rule refuses it."""
+
+
+def _ranged(low: float | None, high: float | None, *, whole: bool) -> Check:
+    def check(value: Any) -> OptionValue | None:
         number = _whole(value) if whole else _number(value)
         if number is None or (low is not None and number < low):
-            raise NotUsable(rule)
+            return None
         if high is not None and number > high:
-            raise NotUsable(rule)
+            return None
         return number
 
     return check
 
 
-def _positive_penalty(value: Any) -> OptionValue:
+def _positive_penalty(value: Any) -> OptionValue | None:
     number = _number(value)
-    if number is None or not 0 < number <= 2:
-        raise NotUsable("a number greater than 0, at most 2")
-    return number
+    return number if number is not None and 0 < number <= 2 else None
 
 
-def _stop(value: Any) -> OptionValue:
-    rule = f"a list of at most {STOP_LIMIT} texts, none empty or longer than {STOP_CHARS}"
+def _stop(value: Any) -> OptionValue | None:
     if isinstance(value, str):
         value = [value]  # one stop text on its own means the list of it
     if not isinstance(value, list) or len(value) > STOP_LIMIT:
-        raise NotUsable(rule)
+        return None
     if not all(isinstance(s, str) and 0 < len(s) <= STOP_CHARS for s in value):
-        raise NotUsable(rule)
+        return None
     return list(value)
 
 
-def _keep_alive(value: Any) -> OptionValue:
+def _keep_alive(value: Any) -> OptionValue | None:
     number = _whole(value)
     if number is not None and abs(number) < 10**12:
         return number
     if isinstance(value, str) and (_DURATION.fullmatch(value) or _WHOLE.fullmatch(value)):
         return value
-    raise NotUsable(
-        'a duration such as "5m", "1h" or "-1" (keep the model loaded), or a number of seconds'
-    )
+    return None
 
 
 @dataclass(frozen=True)
 class OptionSpec:
-    """One option: its kind ("number", "integer", "text list", "duration"), bounds and
-    step for a slider or a field, and a line of help for the page and the docs."""
+    """One option: its kind ("number", "integer", "text list", "duration"), its rule (and in
+    words what it takes, to follow "must be " in a request's error and "use " in the
+    settings'), bounds and step for a slider or a field, and a line of help."""
 
     name: str
     kind: str
     help: str
-    check: Callable[[Any], OptionValue]
+    check: Check
+    rule: str
     min: float | None = None
     max: float | None = None
     step: float | None = None
@@ -120,11 +112,11 @@ class OptionSpec:
 
 
 def _spec(
-    name: str, kind: str, help: str, low: float | None = None, high: float | None = None,
-    step: float | None = None, rule: str = "",
+    name: str, kind: str, help: str, low: float | None, high: float | None, step: float,
+    rule: str,
 ) -> OptionSpec:
-    check = _ranged(low, high, whole=kind == "integer", rule=rule)
-    return OptionSpec(name, kind, help, check, low, high, step)
+    return OptionSpec(name, kind, help, _ranged(low, high, whole=kind == "integer"), rule,
+                      low, high, step)
 
 
 SPECS: tuple[OptionSpec, ...] = (
@@ -141,9 +133,10 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("seed", "integer", "The same seed and settings give the same reply again.",
           -(2**63), 2**63 - 1, 1, "a whole number"),
     OptionSpec("stop", "text list", f"Up to {STOP_LIMIT} texts; the reply ends before any of "
-               "them.", _stop),
+               "them.", _stop,
+               f"a list of at most {STOP_LIMIT} texts, none empty or longer than {STOP_CHARS}"),
     OptionSpec("repeat_penalty", "number", "Above 1 discourages repeating the same words.",
-               _positive_penalty, 0, 2, 0.05),
+               _positive_penalty, "a number greater than 0, at most 2", 0, 2, 0.05),
     _spec("presence_penalty", "number", "Above 0 pushes toward new topics.",
           -2, 2, 0.1, "a number from -2 to 2"),
     _spec("frequency_penalty", "number", "Above 0 discourages words already used often.",
@@ -151,7 +144,9 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("context_length", "integer", "The model's window in tokens: what it can read at once.",
           256, None, 256, "a whole number, 256 or more"),
     OptionSpec("keep_alive", "duration", 'How long Ollama keeps the model loaded after a reply: '
-               '"5m", "1h", or "-1" for always.', _keep_alive),
+               '"5m", "1h", or "-1" for always.', _keep_alive,
+               'a duration such as "5m", "1h" or "-1" (keep the model loaded), or a number of '
+               "seconds"),
 )
 SPECS_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in SPECS}
 NAMES = tuple(SPECS_BY_NAME)
@@ -167,9 +162,14 @@ def unknown_rule() -> str:
     return "one of " + ", ".join(NAMES)
 
 
-def check_value(name: str, value: Any) -> OptionValue:
-    """One option's value as it is used; raises NotUsable, KeyError for an unknown name."""
+def check_value(name: str, value: Any) -> OptionValue | None:
+    """One option's value as it is used, or None when its rule refuses it (`rule` says
+    what it takes); KeyError for an unknown name."""
     return SPECS_BY_NAME[name].check(value)
+
+
+def rule(name: str) -> str:
+    return SPECS_BY_NAME[name].rule
 
 
 def check_options(value: Any, where: str = "options", *, nulls: bool = True) -> dict[str, Any]:
@@ -184,10 +184,10 @@ def check_options(value: Any, where: str = "options", *, nulls: bool = True) -> 
         if item is None and nulls:
             checked[name] = None
             continue
-        try:
-            checked[name] = check_value(name, item)
-        except NotUsable as refusal:
-            raise InvalidRequest(f"`{where}.{name}` must be {refusal.rule}.") from None
+        used = check_value(name, item)
+        if used is None:
+            raise InvalidRequest(f"`{where}.{name}` must be {rule(name)}.")
+        checked[name] = used
     return checked
 
 

@@ -319,7 +319,7 @@ class ChatService:
             attachment_ids=tuple(a.id for a in attached), session_changes=changes,
             answering=answering, plan=plan,
             stream=self._stream(messages, think, answering, plan, router, options),
-            meta={"options": options},
+            meta={"options": options} if options else {},
         )
 
     def prepare_regenerate(
@@ -340,7 +340,7 @@ class ChatService:
             session_id=session.id, parent_id=old.parent_id, user_content=None,
             attachment_ids=(), session_changes={}, answering=answering, plan=plan,
             stream=self._stream(messages, session.think, answering, plan, router, used),
-            meta={"options": used},
+            meta={"options": used} if used else {},
         )
 
     def _stream(

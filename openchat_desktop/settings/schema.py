@@ -207,10 +207,10 @@ def _options(value: Any, at: KeyPath = ()) -> dict[str, Any]:
         where = at + (name,)
         if name not in options.SPECS_BY_NAME:
             raise Invalid(f"use {options.unknown_rule()}", at=where, what="is not an option")
-        try:
-            checked[name] = options.check_value(name, item)
-        except options.NotUsable as refusal:
-            raise Invalid(f"use {refusal.rule}", at=where, value=item) from None
+        used = options.check_value(name, item)
+        if used is None:
+            raise Invalid(f"use {options.rule(name)}", at=where, value=item)
+        checked[name] = used
     return checked
 
 
