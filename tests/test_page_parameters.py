@@ -43,7 +43,8 @@ def test_a_new_chats_temperature_goes_with_its_first_message_and_shows_on_the_re
     for _ in range(4):
         page.keyboard.press("ArrowRight")
     expect(value).to_have_text("0.2")
-    expect(dialog.locator("#parameters-status")).to_have_text("Used from this chat's first message.")
+    expect(dialog.locator("#parameters-status")).to_have_text(
+        "Used from this chat's first message.")
     shoot(page, "parameters-new-chat")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

@@ -10,8 +10,9 @@ settings), the model's (`[models."<id>"] options`), the chat's own (`sessions.op
 the request's. A higher layer wins key by key; a key set to null there removes what the lower
 layers said, and the server's own default applies.
 
-This module imports nothing of the app beyond the error class: the settings check their file
-with it, and must be able to load before the chat service does.
+The settings check their file with these rules too; since loading the chat package loads the
+settings, they import this module when they check, and it imports nothing of the app but the
+error class.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ BUILTIN_PRESETS: Mapping[str, Options] = {
 
 
 def unknown_rule() -> str:
+    """What to write instead of a name that is not an option."""
     return "one of " + ", ".join(NAMES)
 
 
@@ -172,16 +174,16 @@ def rule(name: str) -> str:
     return SPECS_BY_NAME[name].rule
 
 
-def check_options(value: Any, where: str = "options", *, nulls: bool = True) -> dict[str, Any]:
-    """Options from a request, checked: 422 naming the first bad key. `nulls`: a key may be
-    null (it removes what a lower layer said)."""
+def check_options(value: Any, where: str = "options") -> dict[str, Any]:
+    """Options from a request, checked: 422 naming the first bad key. A key may be null: it
+    removes what a lower layer said."""
     if not isinstance(value, dict):
         raise InvalidRequest(f"`{where}` must be an object such as {{\"temperature\": 0.7}}.")
     checked: dict[str, Any] = {}
     for name, item in value.items():
         if name not in SPECS_BY_NAME:
             raise InvalidRequest(f"`{where}.{name}` is not an option; use {unknown_rule()}.")
-        if item is None and nulls:
+        if item is None:
             checked[name] = None
             continue
         used = check_value(name, item)
