@@ -448,7 +448,8 @@ PATHS: dict[str, dict] = {
                 "responses": {"200": _json({"type": "object", "properties": {
                     "sessions": {"type": "array", "items": _ref("Session")}}})}},
         "post": {"summary": "Create a chat.", "requestBody": _body(_ref("SessionInput"), False),
-                 "responses": {"201": _json(_ref("Session"), "Created"), "422": ERROR}},
+                 "responses": {"201": _json(_ref("Session"), "Created"), "404": ERROR,
+                               "422": ERROR}},
     },
     "/api/sessions/{session_id}": {
         "parameters": [_id_param("session_id")],
