@@ -441,7 +441,7 @@ def test_ollama_options_and_images(fake):
     request = ChatRequest(
         "llava:7b",
         (ChatMessage("user", "what is this?", images=(PNG,)),),
-        options={"temperature": 0.2, "num_ctx": 8192, "keep_alive": "10m"},
+        options={"temperature": 0.2, "context_length": 8192, "keep_alive": "10m"},
     )
     with OllamaProvider(config_for(fake, "ollama")) as provider:
         list(provider.stream_chat(request))
@@ -472,13 +472,7 @@ def test_openai_body_images_options_and_headers(fake):
     request = ChatRequest(
         "llava:7b",
         (ChatMessage("system", "be kind"), ChatMessage("user", "two images", images=(PNG, JPEG))),
-        options={
-            "temperature": 0.5,
-            "num_predict": 64,
-            "num_ctx": 4096,
-            "top_k": 3,
-            "extra_body": {"chat_template_kwargs": {"enable_thinking": False}},
-        },
+        options={"temperature": 0.5, "max_tokens": 64, "context_length": 4096, "top_k": 3},
     )
     with OpenAICompatProvider(config) as provider:
         list(provider.stream_chat(request))
@@ -505,9 +499,8 @@ def test_openai_body_images_options_and_headers(fake):
             ],
         },
     ]
-    assert body["temperature"] == 0.5 and body["max_tokens"] == 64
-    assert "num_ctx" not in body and "top_k" not in body
-    assert body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert body["temperature"] == 0.5 and body["max_tokens"] == 64 and body["top_k"] == 3
+    assert "context_length" not in body and "num_ctx" not in body
 
 
 def test_a_proxy_from_the_environment_never_sees_local_traffic(fake, provider, monkeypatch):

@@ -15,6 +15,8 @@ from openchat_desktop.local_models import Pull
 from openchat_desktop.providers.base import ModelInfo
 from openchat_desktop.providers.router import ProviderStatus
 from openchat_desktop.server.openapi import SCHEMAS
+from openchat_desktop.settings import Settings
+from openchat_desktop.settings.values import ModelSettings
 from openchat_desktop.store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
 
 NOW = "2024-05-01T12:00:00.000000Z"
@@ -72,6 +74,10 @@ SAMPLES = {
         views.local_model_view(MODEL, None),
     ],
     "pull_view": [views.pull_view(pull())],
+    "option_choices_view": [views.option_choices_view(Settings(
+        providers=(), options={"temperature": 0.7}, presets={"Mine": {"top_k": 4}},
+        models={"ollama/b": ModelSettings({"seed": 1}, 8192)},
+    ))],
     "catalog_entry_view": [views.catalog_entry_view(CATALOG[0], downloaded=False, partial=5,
                                                     recommended=True)],
 }

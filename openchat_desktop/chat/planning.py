@@ -109,8 +109,10 @@ def plan_and_answer(
 
     def stream(cancel: Cancel) -> Iterator[StreamEvent]:
         yield Phase("plan", plan.planner.id, stream=PLAN)
+        # The reply's options are the executor's (its model's defaults, a length cap for the
+        # answer): the planner writes its plan with its server's own.
         planner_request = replace(
-            request, messages=tuple(planner_messages(planner_context)), think=None
+            request, messages=tuple(planner_messages(planner_context)), think=None, options={}
         )
         parts: list[str] = []
         for event in router.stream_chat(plan.planner, planner_request, cancel):

@@ -28,6 +28,7 @@ class SendRequest:
     """`parent_id`: the message the new one answers (an edit; null: a new first message);
     UNSET continues the branch on screen. `think`: this reply's Think setting; UNSET: the
     chat's. `plan`: Plan Mode for this reply (null: none); UNSET: the chat's `plan_mode`.
+    `options`: this reply's model options, checked, over the chat's (see chat/options.py).
     Shapes are checked when the request is built; rules that need the chat (the model
     exists, the parent is in this chat, the text fits the limit) when it is sent."""
 
@@ -39,6 +40,7 @@ class SendRequest:
     plan: PlanModels | None | Unset = UNSET
     attachment_ids: tuple[str, ...] = ()
     ignore_vision_warning: bool = False
+    options: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

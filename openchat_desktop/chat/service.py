@@ -38,6 +38,7 @@ from .attachments import AttachmentService
 from .capabilities import Capabilities, think_parameter
 from .context import context, system_prompt
 from .errors import MessageTooLong, ModelLacksVision
+from .options import Options, layered
 from .replies import stored_replay
 from .sending import UNSET, PreparedReply, SendRequest
 
@@ -265,9 +266,22 @@ class ChatService:
         field means)."""
         return self._start(self.prepare_send(request))
 
-    def regenerate(self, message_id: str, *, model: str | None = None) -> Generation:
+    def regenerate(
+        self, message_id: str, *, model: str | None = None, options: Options | None = None
+    ) -> Generation:
         """A new reply to the same user message, kept beside the old one as a branch."""
-        return self._start(self.prepare_regenerate(message_id, model=model))
+        return self._start(self.prepare_regenerate(message_id, model=model, options=options))
+
+    def options_for(
+        self, session: SessionRecord, model: ResolvedModel, asked: Options | None
+    ) -> Options:
+        """The options a reply uses: the settings' global ones, the model's, the chat's, then
+        the request's (see chat/options.py)."""
+        settings = self._settings.current
+        by_model = settings.models.get(model.id)
+        return layered(
+            [settings.options, by_model.options if by_model else None, session.options, asked]
+        )
 
     def prepare_send(self, request: SendRequest) -> PreparedReply:
         """Every check a send can fail, before anything is written."""
@@ -299,14 +313,18 @@ class ChatService:
         history = self._store.path_to(parent_id) if parent_id else []
         think = session.think if request.think is UNSET else request.think
         messages = self.context(session, history, new=(pending_message(text), attached))
+        options = self.options_for(session, answering, request.options)
         return PreparedReply(
             session_id=session.id, parent_id=parent_id, user_content=text,
             attachment_ids=tuple(a.id for a in attached), session_changes=changes,
             answering=answering, plan=plan,
-            stream=self._stream(messages, think, answering, plan, router),
+            stream=self._stream(messages, think, answering, plan, router, options),
+            meta={"options": options} if options else {},
         )
 
-    def prepare_regenerate(self, message_id: str, *, model: str | None = None) -> PreparedReply:
+    def prepare_regenerate(
+        self, message_id: str, *, model: str | None = None, options: Options | None = None
+    ) -> PreparedReply:
         """Every check a regenerate can fail, before anything is written."""
         old = self.message(message_id)
         if old.role != "assistant" or old.parent_id is None:
@@ -317,10 +335,12 @@ class ChatService:
         chosen = self.resolve_model(model or old.model, session, router)
         answering = plan.executor if plan else chosen
         messages = self.context(session, self._store.path_to(old.parent_id))
+        used = self.options_for(session, answering, options)
         return PreparedReply(
             session_id=session.id, parent_id=old.parent_id, user_content=None,
             attachment_ids=(), session_changes={}, answering=answering, plan=plan,
-            stream=self._stream(messages, session.think, answering, plan, router),
+            stream=self._stream(messages, session.think, answering, plan, router, used),
+            meta={"options": used} if used else {},
         )
 
     def _stream(
@@ -330,6 +350,7 @@ class ChatService:
         answering: ResolvedModel,
         plan: planning.ResolvedPlan | None,
         router: Router,
+        options: Options,
     ) -> StreamFactory:
         """What will produce the reply. Facts are asked for only when needed: for Ollama
         that is a request to the server."""
@@ -338,7 +359,9 @@ class ChatService:
         if any(m.images for m in messages) and self.capabilities.facts(answering).lacks("vision"):
             # Sent anyway to a model without vision: the text goes, the images stay in the chat.
             messages = [replace(m, images=()) for m in messages]
-        request = ChatRequest(model=answering.name, messages=tuple(messages), think=think)
+        request = ChatRequest(
+            model=answering.name, messages=tuple(messages), think=think, options=dict(options)
+        )
         if plan:
             planner_sees = not self.capabilities.facts(plan.planner).lacks("vision")
             return planning.plan_and_answer(router, plan, request, planner_sees=planner_sees)

@@ -17,13 +17,14 @@ from ..providers.base import ModelInfo
 from ..providers.router import ProviderStatus
 from ..rendering import render_markdown
 from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
-from . import attachments
+from . import attachments, options
 from .capabilities import think_levels
 from .planning import PLAN
 
 if TYPE_CHECKING:
     from ..local.catalog import CatalogEntry
     from ..local_models import PullJob
+    from ..settings import Settings
 
 
 # Sessions, messages and roles show every column of their record, so a new column reaches the
@@ -72,6 +73,23 @@ def message_view(
         view["sibling_ids"] = sibling_ids
         view["sibling_index"] = sibling_ids.index(record.id)
     return view
+
+
+def option_choices_view(settings: Settings) -> dict[str, Any]:
+    """What the parameters panel offers: each option's bounds and help, the presets, and the
+    defaults a chat's own options go over."""
+    return {
+        "options": [spec.public() for spec in options.SPECS],
+        "presets": [
+            {"name": name, "options": values, "builtin": builtin}
+            for name, values, builtin in options.presets(settings.presets)
+        ],
+        "defaults": dict(settings.options),
+        "models": {
+            model_id: {"options": dict(model.options), "context_length": model.context_length}
+            for model_id, model in settings.models.items()
+        },
+    }
 
 
 def role_view(record: RoleRecord) -> dict[str, Any]:

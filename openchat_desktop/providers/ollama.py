@@ -29,8 +29,21 @@ METRICS = (
     "eval_count",
     "eval_duration",
 )
-# Request options that belong at the top level of the body, not inside `options`.
-_TOP_LEVEL_OPTIONS = ("keep_alive", "format", "tools")
+# The request's options (canonical names, see chat/options.py) by their names in /api/chat's
+# `options`; `keep_alive` goes at the top level of the body instead.
+OPTION_NAMES = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "min_p": "min_p",
+    "seed": "seed",
+    "stop": "stop",
+    "repeat_penalty": "repeat_penalty",
+    "presence_penalty": "presence_penalty",
+    "frequency_penalty": "frequency_penalty",
+    "max_tokens": "num_predict",
+    "context_length": "num_ctx",
+}
 _SHOW_WORKERS = 4
 
 
@@ -185,12 +198,16 @@ class OllamaProvider:
         }
         if request.think is not None:
             body["think"] = request.think
-        options = dict(request.options)
-        for key in _TOP_LEVEL_OPTIONS:
-            if key in options:
-                body[key] = options.pop(key)
+        options = {
+            OPTION_NAMES[name]: value
+            for name, value in request.options.items()
+            if name in OPTION_NAMES and value is not None
+        }
         if options:
             body["options"] = options
+        keep_alive = request.options.get("keep_alive")
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive_value(keep_alive)
         return body
 
     def stream_chat(
@@ -358,6 +375,14 @@ def _parse_show(data: dict[str, object]) -> _Shown:
         if match:
             details["num_ctx"] = int(match.group(1))
     return _Shown(capabilities or ("completion",), context_length, details)
+
+
+def keep_alive_value(value: JSONValue) -> JSONValue:
+    """Ollama reads a string as a Go duration, which needs a unit: a bare "-1" or "300" is
+    sent as the number of seconds it means."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        return int(value)
+    return value
 
 
 def _name(entry: dict[str, object]) -> str:

@@ -7,8 +7,10 @@ PROTOCOLS §4 and the quirks of §5.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import ipaddress
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from .base import (
     Cancel,
@@ -28,21 +30,15 @@ from .sse import SSEDecoder, SSEEvent
 from .thinktags import mode_for
 from .transport import Transport, stream_events
 
-# Request options passed through as top-level fields; anything else stays out of the body
-# because strict servers (Mistral, Gemini) answer unknown fields with 400/422.
-_PASSTHROUGH = (
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "max_completion_tokens",
-    "stop",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "response_format",
-    "tools",
-    "tool_choice",
-)
+# The request's options (canonical names, see chat/options.py) every Chat Completions server
+# takes under the same names. Anything else stays out of the body, because strict servers
+# (OpenAI, Mistral, Gemini) answer unknown fields with 400/422.
+STANDARD_OPTIONS = ("temperature", "top_p", "seed", "stop", "presence_penalty",
+                    "frequency_penalty")
+# llama.cpp's samplers, which the servers people run themselves take too (the built-in engine,
+# LM Studio, vLLM, Ollama's /v1, koboldcpp); the window is the server's own, set when it starts.
+SAMPLER_OPTIONS = ("top_k", "min_p", "repeat_penalty")
+OPENAI_HOST = "api.openai.com"  # where `max_tokens` is deprecated, and refused by o-series
 
 
 @dataclass(slots=True)
@@ -207,8 +203,8 @@ class OpenAICompatProvider:
     Thinking: Chat Completions has no portable on/off switch, and strict servers reject the
     vendor ones. So `think` as a level string ("low", "medium", "high"…) is sent as
     `reasoning_effort`, which OpenAI, Ollama /v1, Groq, Together and Gemini understand;
-    `think=True/False/None` sends nothing and leaves the server's default. Other vendor
-    fields go out only when asked for through `options["extra_body"]`.
+    `think=True/False/None` sends nothing and leaves the server's default. The request's
+    options go out as `option_fields` says.
     """
 
     def __init__(self, config: ProviderConfig) -> None:
@@ -244,16 +240,7 @@ class OpenAICompatProvider:
         }
         if isinstance(request.think, str):
             body["reasoning_effort"] = request.think
-        options = request.options
-        for key in _PASSTHROUGH:
-            if key in options:
-                body[key] = options[key]
-        num_predict = as_int(options.get("num_predict"))
-        if "max_tokens" not in body and num_predict is not None and num_predict > 0:
-            body["max_tokens"] = num_predict  # the Ollama spelling of the same cap
-        extra = options.get("extra_body")
-        if isinstance(extra, dict):
-            body.update(extra)
+        body.update(option_fields(request.options, self.config.base_url))
         return body
 
     def stream_chat(
@@ -294,6 +281,30 @@ class OpenAICompatProvider:
             if info.name == name:
                 return info
         return ModelInfo(self.config.id, name)
+
+
+def option_fields(options: Mapping[str, JSONValue], base_url: str) -> dict[str, JSONValue]:
+    """The request's options as Chat Completions fields for the server at `base_url`: only
+    the ones it takes, only the ones set."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    names = STANDARD_OPTIONS + (SAMPLER_OPTIONS if runs_nearby(host) else ())
+    fields = {name: options[name] for name in names if options.get(name) is not None}
+    if options.get("max_tokens") is not None:
+        cap = "max_completion_tokens" if host == OPENAI_HOST else "max_tokens"
+        fields[cap] = options["max_tokens"]
+    return fields
+
+
+def runs_nearby(host: str) -> bool:
+    """Whether a server is one people run themselves (this machine or the local network),
+    which are llama.cpp's kin; services on the internet are strict about fields."""
+    if host == "localhost" or host.endswith(".local"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
 
 
 def _context_length(entry: dict[str, object]) -> int | None:

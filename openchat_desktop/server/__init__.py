@@ -67,6 +67,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         local,
         models,
         ollama,
+        options,
         page,
         providers,
         roles,
@@ -85,7 +86,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     validation.init_app(app)  # after the token check: strangers learn nothing
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, page,
+        catalog, export, instance, local, options, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from .. import __version__
+from ..chat.options import SPECS, json_schema
 
 bp = Blueprint("openapi", __name__)
 
@@ -49,6 +50,9 @@ _PLAN_MODELS = {
     "oneOf": [{"$ref": "#/components/schemas/PlanModels"}, {"type": "null"}],
     "description": "Plan Mode's two models; null: off. Both must be known model ids (422).",
 }
+_OPTIONS = {
+    "oneOf": [{"$ref": "#/components/schemas/Options"}, {"type": "null"}],
+}
 _THINK = {"oneOf": [{"type": ["boolean", "null"]}, {"enum": ["low", "medium", "high"]}]}
 PULL_STREAM = {
     "description": "Server-Sent Events: start (`{\"pull\"}`), progress (`{\"status\", "
@@ -57,6 +61,39 @@ PULL_STREAM = {
 }
 
 SCHEMAS: dict[str, dict] = {
+    "Options": {
+        "type": "object",
+        "description": "Model options by their canonical names; each provider gets the ones "
+        "it accepts in its own dialect. A bad value or an unknown key is 422 naming it. A key "
+        "set to null removes what a lower layer said (request > chat > model > global).",
+        "properties": {spec.name: {**json_schema(spec), "description": spec.help}
+                       for spec in SPECS},
+        "additionalProperties": False,
+    },
+    "OptionChoices": {
+        "type": "object",
+        "properties": {
+            "options": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"},
+                "type": {"enum": ["number", "integer", "text list", "duration"]},
+                "min": {"type": ["number", "null"]},
+                "max": {"type": ["number", "null"]},
+                "step": {"type": ["number", "null"]},
+                "help": {"type": "string"},
+            }}},
+            "presets": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"},
+                "options": {"type": "object"},
+                "builtin": {"type": "boolean",
+                            "description": "Precise, Balanced or Creative; false: the "
+                            "settings' `[presets]`."},
+            }}},
+            "defaults": {"type": "object", "description": "The settings' `[options]`."},
+            "models": {"type": "object", "description": "The settings' `[models]` by model "
+                       "id: `{\"options\", \"context_length\"}`."},
+        },
+        "required": ["options", "presets", "defaults", "models"],
+    },
     "LocalEngine": {
         "type": "object",
         "properties": {
@@ -100,7 +137,7 @@ SCHEMAS: dict[str, dict] = {
             "leaf_id": _NULLABLE_STR,
             "plan_mode": _PLAN_MODELS,
             "think": _THINK,
-            "options": {"type": ["object", "null"],
+            "options": {**_OPTIONS,
                         "description": "The chat's own model options; null: the model's."},
             "context_policy": {
                 "type": ["object", "null"],
@@ -129,6 +166,9 @@ SCHEMAS: dict[str, dict] = {
             "draft": {"type": "string"},
             "plan_mode": _PLAN_MODELS,
             "think": {**_THINK, "description": "PATCH only: the chat's Think setting."},
+            "options": {**_OPTIONS, "description": "The chat's own model options. PATCH "
+                        "changes them key by key: a key set to null goes back to the model's "
+                        "default; `\"options\": null` removes them all."},
         },
         "additionalProperties": False,
     },
@@ -237,8 +277,9 @@ SCHEMAS: dict[str, dict] = {
             "plan": {"type": ["string", "null"],
                      "description": "Plan Mode: the planner's text; null for other replies."},
             "plan_html": {"type": ["string", "null"], "description": "`plan` rendered."},
-            "meta": {"type": ["object", "null"], "description": "Per-reply details; Plan Mode "
-                     "adds `plan` and `executor`: {\"model\", \"ms\", \"status\"} each."},
+            "meta": {"type": ["object", "null"], "description": "Per-reply details: `options`, "
+                     "the model options the reply used; Plan Mode adds `plan` and `executor`: "
+                     "{\"model\", \"ms\", \"status\"} each."},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
             "stream_seq": {"type": "integer", "description": "Live replies only: pass as `after`."},
@@ -273,6 +314,7 @@ SCHEMAS: dict[str, dict] = {
                 "description": "Plan Mode for this request only (null: none). Absent: the "
                 "chat's `plan_mode`.",
             },
+            "options": {**_OPTIONS, "description": "This reply's options, over the chat's."},
         },
         "required": ["message"],
         "additionalProperties": False,
@@ -394,6 +436,11 @@ PATHS: dict[str, dict] = {
                      "required": ["id", "kind"]}),
                  "responses": {"200": _json(_ref("ProviderCheck")), "422": ERROR}},
     },
+    "/api/options": {
+        "get": {"summary": "The model options a chat can set (bounds, steps, help), the "
+                "presets, and the settings' global and per-model defaults.",
+                "responses": {"200": _json(_ref("OptionChoices"))}},
+    },
     "/api/sessions": {
         "get": {"summary": "Chats: pinned first, then newest first.",
                 "parameters": [_query("q", {"type": "string"}, "Filter by title."),
@@ -401,14 +448,15 @@ PATHS: dict[str, dict] = {
                 "responses": {"200": _json({"type": "object", "properties": {
                     "sessions": {"type": "array", "items": _ref("Session")}}})}},
         "post": {"summary": "Create a chat.", "requestBody": _body(_ref("SessionInput"), False),
-                 "responses": {"201": _json(_ref("Session"), "Created"), "422": ERROR}},
+                 "responses": {"201": _json(_ref("Session"), "Created"), "404": ERROR,
+                               "422": ERROR}},
     },
     "/api/sessions/{session_id}": {
         "parameters": [_id_param("session_id")],
         "get": {"summary": "One chat.", "responses": {"200": _json(_ref("Session")),
                                                       "404": ERROR}},
-        "patch": {"summary": "Rename, pin, choose model or role, set system prompt, draft or "
-                  "Plan Mode.",
+        "patch": {"summary": "Rename, pin, choose model or role, set system prompt, draft, "
+                  "Plan Mode or the chat's model options.",
                   "requestBody": _body(_ref("SessionInput")),
                   "responses": {"200": _json(_ref("Session")), "404": ERROR, "422": ERROR}},
         "delete": {"summary": "Delete a chat with its messages.",
@@ -450,7 +498,9 @@ PATHS: dict[str, dict] = {
         "parameters": [_id_param("message_id")],
         "post": {"summary": "A new reply beside this one (a sibling branch).",
                  "requestBody": _body({"type": "object", "properties": {
-                     "model": {"type": "string"}}}, False),
+                     "model": {"type": "string"},
+                     "options": {**_OPTIONS, "description": "This reply's options, over the "
+                                 "chat's."}}}, False),
                  "responses": {"200": STREAM, "404": ERROR, "422": ERROR, "502": ERROR}},
     },
     "/api/messages/{message_id}/siblings": {

@@ -143,7 +143,10 @@ def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> Non
     """Edit the parsed file in place; only what the change touches is rewritten."""
     for setting in SETTINGS:
         if setting.check is not None and "." not in setting.name and setting.name in patch:
-            _set(document, setting.name, patch[setting.name], setting.check)
+            if setting.name in TABLE_LEVELS:
+                _put_tables(document, setting.name, patch[setting.name], TABLE_LEVELS[setting.name])
+            else:
+                _set(document, setting.name, patch[setting.name], setting.check)
     if "providers" in patch:
         _apply_providers(document, patch["providers"])
     for section in SECTIONS:
@@ -159,6 +162,33 @@ def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> Non
                 document.append(section, tomlkit.table())
                 table = document[section]
             _set(table, name, value, SETTINGS_BY_NAME[f"{section}.{name}"].check)
+
+
+TABLE_LEVELS = {"options": 1, "models": 2, "presets": 2}
+"""Keys written as [tables]: `[options]`, and `[models."<id>"]` and `[presets."<name>"]` one
+level further down."""
+
+
+def _put_tables(container: Any, key: str, value: Any, levels: int) -> None:
+    """Make a table (and the tables in it, `levels` deep) say what the change says, keeping the
+    comments of the keys that stay; a table written inline becomes a [table]."""
+    if _is_empty(value):
+        if key in container:
+            del container[key]
+        return
+    existing = container.get(key)
+    if not isinstance(existing, Table):
+        if existing is not None:
+            del container[key]
+        container.append(key, tomlkit.table(is_super_table=levels > 1))
+        existing = container[key]
+    for name in [name for name in existing if name not in value]:
+        del existing[name]
+    for name, item in value.items():
+        if levels > 1:
+            _put_tables(existing, name, item, levels - 1)
+        else:
+            _set(existing, name, item)
 
 
 def _plain(value: Any) -> Any:

@@ -80,19 +80,28 @@ def show_value(value: Any) -> str:
 class Invalid(Exception):
     """A value a check rejected; `fix` says what to write instead."""
 
-    def __init__(self, fix: str, *, show: bool = True, at: KeyPath = (), value: Any = None):
+    def __init__(
+        self,
+        fix: str,
+        *,
+        show: bool = True,
+        at: KeyPath = (),
+        value: Any = None,
+        what: str | None = None,
+    ):
         super().__init__(fix)
         self.fix = fix
         self.show = show
         self.at = at  # where inside the value, for lists and tables
         self.value = value
+        self.what = what  # what is wrong, instead of "is <value>": "is not an option"
 
 
 def invalid_issue(path: KeyPath, value: Any, error: Invalid) -> Issue:
     """A rejected value: the key, the value as written (secrets never) and what to write."""
     where = path + error.at
     shown = show_value(error.value if error.at else value) if error.show else "not usable"
-    return Issue(where, f"{key_name(where)} is {shown}; {error.fix}.")
+    return Issue(where, f"{key_name(where)} {error.what or 'is ' + shown}; {error.fix}.")
 
 
 def unknown_issue(path: KeyPath, known: list[str], *, fatal: bool = False) -> Issue:

@@ -15,12 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..providers.addresses import address_refusal
-from .problems import HEADER_NAME, Invalid, quoted_names
+from .problems import HEADER_NAME, Invalid, KeyPath, quoted_names
 from .values import (
     CONTROL_CHARS,
     LOCAL_KIND,
     Limits,
     LocalEngine,
+    ModelSettings,
     Timeouts,
     mask_header,
     mask_secret,
@@ -188,6 +189,85 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple((name, text) for name, text in value.items())
 
 
+def _table(value: Any, example: str) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    raise Invalid(f"write it as a table, e.g. {example}")
+
+
+def _options(value: Any, at: KeyPath = ()) -> dict[str, Any]:
+    """A table of model options, by the rules of chat/options.py: the same as a request's."""
+    # Imported here: the chat package loads the settings when it loads, so the settings
+    # cannot load it in turn.
+    from ..chat import options
+
+    table = _table(value, "{ temperature = 0.7 }")
+    checked: dict[str, Any] = {}
+    for name, item in table.items():
+        where = at + (name,)
+        if name not in options.SPECS_BY_NAME:
+            raise Invalid(f"use {options.unknown_rule()}", at=where, what="is not an option")
+        used = options.check_value(name, item)
+        if used is None:
+            raise Invalid(f"use {options.rule(name)}", at=where, value=item)
+        checked[name] = used
+    return checked
+
+
+_MODEL_KEYS = ("options", "context_length")
+_PRESET_NAME = re.compile(r"\S(?:[^\x00-\x1f\x7f]{0,38}\S)?")
+
+
+def _models_table(value: Any) -> dict[str, ModelSettings]:
+    models: dict[str, ModelSettings] = {}
+    for model_id, entry in _table(value, '[models."ollama/llama3.2"]').items():
+        try:
+            _model_id(model_id)
+        except Invalid as error:
+            raise Invalid(error.fix, at=(model_id,), what="is not a model id") from None
+        entry = _table(entry, "options = { temperature = 0.7 } and context_length = 8192")
+        for key in entry:
+            if key not in _MODEL_KEYS:
+                raise Invalid(
+                    f"a model's table holds {quoted_names(_MODEL_KEYS)}",
+                    at=(model_id, key),
+                    what="is not a model setting",
+                )
+        context_length = entry.get("context_length")
+        if context_length is not None and not (
+            isinstance(context_length, int)
+            and not isinstance(context_length, bool)
+            and context_length >= 256
+        ):
+            raise Invalid(
+                "use a whole number of tokens, 256 or more, e.g. 8192",
+                at=(model_id, "context_length"),
+                value=context_length,
+            )
+        models[model_id] = ModelSettings(
+            _options(entry.get("options", {}), (model_id, "options")), context_length
+        )
+    return models
+
+
+def _presets_table(value: Any) -> dict[str, dict[str, Any]]:
+    presets: dict[str, dict[str, Any]] = {}
+    for name, entry in _table(value, '[presets."Short answers"]').items():
+        if not _PRESET_NAME.fullmatch(name):
+            raise Invalid("name a preset with 1 to 40 characters", at=(name,), value=name)
+        presets[name] = _options(entry, (name,))
+    return presets
+
+
+def _model_tables(name: str, models: Mapping[str, ModelSettings]) -> dict[str, Any]:
+    return {
+        name: {
+            model_id: {"options": dict(model.options), "context_length": model.context_length}
+            for model_id, model in models.items()
+        }
+    }
+
+
 _TIMEOUTS = Timeouts()
 _LIMITS = Limits()
 _LOCAL = LocalEngine()
@@ -303,6 +383,28 @@ SETTINGS: tuple[Setting, ...] = (
         "The name of an environment variable holding a Hugging Face token, for gated models; "
         "the token is sent only to the hub's own address.",
         _env_name,
+    ),
+    Setting(
+        "options",
+        "table of model options",
+        {},
+        "The options every chat starts from, e.g. temperature = 0.7; unset: each server's own.",
+        _options,
+    ),
+    Setting(
+        "models",
+        'tables, one per model id: [models."<model id>"]',
+        {},
+        "A model's own default options (`options = { … }`) and its window (`context_length`).",
+        _models_table,
+        shown=_model_tables,
+    ),
+    Setting(
+        "presets",
+        'tables of model options, one per name: [presets."<name>"]',
+        {},
+        "Your own presets, shown beside Precise, Balanced and Creative.",
+        _presets_table,
     ),
 )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..providers.addresses import address_refusal
@@ -52,6 +54,15 @@ class LocalEngine:
     hub_token_env: str = "HF_TOKEN"  # the variable holding a token, for gated models
 
 
+@dataclass(frozen=True)
+class ModelSettings:
+    """One `[models."<model id>"]` table: the model's default options, and its window when
+    the person knows better than the server (`context_length`, in tokens)."""
+
+    options: Mapping[str, Any] = field(default_factory=dict)
+    context_length: int | None = None
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
     built-in engine."""
@@ -82,6 +93,9 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     local: LocalEngine = field(default_factory=LocalEngine)
+    options: Mapping[str, Any] = field(default_factory=dict)  # every chat's default options
+    models: Mapping[str, ModelSettings] = field(default_factory=dict)  # by model id
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the person's own
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""

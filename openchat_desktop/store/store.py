@@ -194,6 +194,7 @@ class Store(AttachmentRows, SummaryRows):
         role_id: str | None = None,
         system_prompt: str | None = None,
         plan_mode: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> SessionRecord:
         now = utc_now()
         record = SessionRecord(
@@ -208,6 +209,7 @@ class Store(AttachmentRows, SummaryRows):
             created_at=now,
             updated_at=now,
             plan_mode=plan_mode,
+            options=options,
         )
         with self._transaction(write=True) as conn:
             _require_role(conn, role_id)

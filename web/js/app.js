@@ -12,6 +12,7 @@ import { initAttachments } from "./attachments.js";
 import { initLinks } from "./links.js";
 import { initModels, loadModels } from "./models.js";
 import { initModelsPanel } from "./models-panel.js";
+import { initParameters } from "./parameters.js";
 import { initPlan } from "./plan.js";
 import { initRoles } from "./roles.js";
 import { initSettings } from "./settings.js";
@@ -61,6 +62,7 @@ function init() {
   initSlash();
   initAttachments();
   initThinking();
+  initParameters();
   initModelsPanel();
   initWelcome();
   report(loadModels());

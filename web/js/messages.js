@@ -7,6 +7,7 @@ import { attachmentList, takeAttachments } from "./attachments.js";
 import { returnText, setBusy } from "./composer.js";
 import { liveText } from "./live-text.js";
 import { modelName, selectedModel, showModel } from "./models.js";
+import { optionsUsed, optionsForRequest } from "./parameters.js";
 import { answerLabel, appendPlan, planWritten, showPlan, startPlan } from "./plan.js";
 import { ensureSession } from "./session.js";
 import { $, EVENTS, emit, notify, state } from "./state.js";
@@ -85,6 +86,8 @@ function renderMeta(article) {
       info.title = statsTitle(message.usage);
       meta.append(info);
     }
+    const used = optionsUsed(message.meta && message.meta.options);
+    if (used) meta.append(used);
     if (FAILED.includes(message.status)) {
       const badge = document.createElement("span");
       badge.className = `badge ${message.status}`;
@@ -439,11 +442,12 @@ export async function sendMessage(text, parentId, attachmentIds) {
   const reply = begin({ isOurs: (user) => user.content === text && !before.has(user.id) });
   const shown = showSending(text);
   const think = thinkForRequest(); // a new chat's Think setting, before the chat exists
+  const options = optionsForRequest(); // and its parameters
   let taken = null;
   try {
     const session = await ensureSession();
     reply.sessionId = session.id;
-    const body = { message: text, model: selectedModel(), ...think };
+    const body = { message: text, model: selectedModel(), ...think, ...options };
     watchLoading(reply, body.model);
     if (parentId !== undefined) body.parent_id = parentId;
     if (attachmentIds === undefined) {

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from ...chat import UNSET, SendRequest
 from ...chat.capabilities import check_think
+from ...chat.options import check_options
 from ...chat.planning import parse_plan
 from ...chat.views import session_view
 from ...errors import InvalidRequest
@@ -19,7 +20,7 @@ from ..validation import field, int_arg, json_body, only_fields
 bp = Blueprint("chat", __name__)
 
 SEND_FIELDS = {"message", "model", "think", "parent_id", "plan", "attachments",
-               "ignore_vision_warning"}
+               "ignore_vision_warning", "options"}
 
 
 def send_request(session_id: str, body: dict) -> SendRequest:
@@ -40,7 +41,13 @@ def send_request(session_id: str, body: dict) -> SendRequest:
         plan=parse_plan(body["plan"]) if "plan" in body else UNSET,
         attachment_ids=attachment_ids(body),
         ignore_vision_warning=bool(field(body, "ignore_vision_warning", bool)),
+        options=reply_options(body),
     )
+
+
+def reply_options(body: dict) -> dict | None:
+    """This reply's options: null or left out, the chat's."""
+    return None if body.get("options") is None else check_options(body["options"])
 
 
 def attachment_ids(body: dict) -> tuple[str, ...]:
@@ -83,9 +90,11 @@ def stop_message(message_id: str) -> ResponseReturnValue:
 @bp.post("/api/messages/<message_id>/regenerate")
 def regenerate(message_id: str) -> ResponseReturnValue:
     body = json_body(required=False)
-    only_fields(body, {"model"})
+    only_fields(body, {"model", "options"})
     generation = services().chat.regenerate(
-        message_id, model=field(body, "model", str, max_length=500)
+        message_id,
+        model=field(body, "model", str, max_length=500),
+        options=reply_options(body),
     )
     return event_stream(generation.follow(0))
 

@@ -8,6 +8,7 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from ...chat.capabilities import check_think
+from ...chat.options import chat_options, check_options
 from ...chat.planning import parse_plan
 from ...chat.views import session_view
 from ...errors import InvalidRequest
@@ -18,12 +19,14 @@ bp = Blueprint("sessions", __name__)
 
 EDITABLE = {
     "title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think",
+    "options",
 }
 TEXT_LIMIT = 200_000
 
 
-def _session_fields(body: dict) -> dict[str, Any]:
-    """The chat's fields in `body`, checked in this order (the first problem is reported)."""
+def _session_fields(body: dict, stored_options: dict | None = None) -> dict[str, Any]:
+    """The chat's fields in `body`, checked in this order (the first problem is reported).
+    `options` change the chat's `stored_options` key by key (see `chat_options`)."""
     chat = services().chat
     values: dict[str, Any] = {}
     if "title" in body:
@@ -53,6 +56,9 @@ def _session_fields(body: dict) -> dict[str, Any]:
         values["draft"] = present(body, "draft", str, max_length=TEXT_LIMIT * 5)
     if "think" in body:
         values["think"] = check_think(body["think"])
+    if "options" in body:
+        change = None if body["options"] is None else check_options(body["options"])
+        values["options"] = chat_options(stored_options, change)
     return values
 
 
@@ -79,10 +85,10 @@ def get_session(session_id: str) -> ResponseReturnValue:
 @bp.patch("/api/sessions/<session_id>")
 def patch_session(session_id: str) -> ResponseReturnValue:
     chat = services().chat
-    chat.session(session_id)
+    session = chat.session(session_id)
     body = json_body()
     only_fields(body, EDITABLE)
-    return session_view(chat.update_session(session_id, _session_fields(body)))
+    return session_view(chat.update_session(session_id, _session_fields(body, session.options)))
 
 
 @bp.delete("/api/sessions/<session_id>")
