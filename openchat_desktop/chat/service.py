@@ -19,7 +19,7 @@ from typing import Any
 from .. import rendering
 from ..engine import Engine, Generation, StreamEvent, StreamFactory
 from ..errors import AppError, InvalidRequest
-from ..providers.base import Cancel, ChatMessage, ChatRequest
+from ..providers.base import Cancel, ChatMessage, ChatRequest, JSONValue
 from ..providers.errors import InternalError, ModelNotFound
 from ..providers.router import ResolvedModel, Router
 from ..settings import SettingsStore
@@ -37,9 +37,11 @@ from . import export, planning, views
 from .attachments import AttachmentService
 from .capabilities import Capabilities, think_parameter
 from .context import context, system_prompt
-from .errors import MessageTooLong, ModelLacksVision
+from .errors import MessageTooLong, ModelLacksVision, SummaryNotFound
 from .replies import stored_replay
 from .sending import UNSET, PreparedReply, SendRequest
+from .tokens import typed_tokens
+from .window import Branch, Fitted, Labelled, Windows, chat_policy, labelled
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ class ChatService:
         self._router = router
         self._attachments = attachments
         self.capabilities = Capabilities()
+        self.windows = Windows(self.capabilities, lambda: settings.current.context,
+                               store.summaries_for, store.save_summary)
 
     # --- messages as the API shows them -----------------------------------------------------
 
@@ -298,12 +302,14 @@ class ChatService:
             changes["model"] = model.id
         history = self._store.path_to(parent_id) if parent_id else []
         think = session.think if request.think is UNSET else request.think
-        messages = self.context(session, history, new=(pending_message(text), attached))
+        fitted = self.fit(session, history, answering, router,
+                          new=(pending_message(text), attached))
         return PreparedReply(
             session_id=session.id, parent_id=parent_id, user_content=text,
             attachment_ids=tuple(a.id for a in attached), session_changes=changes,
             answering=answering, plan=plan,
-            stream=self._stream(messages, think, answering, plan, router),
+            stream=self._stream(fitted.messages, think, answering, plan, router, fitted.options),
+            meta={"context": fitted.meta},
         )
 
     def prepare_regenerate(self, message_id: str, *, model: str | None = None) -> PreparedReply:
@@ -316,11 +322,13 @@ class ChatService:
         plan = self.plan_mode(session, router)
         chosen = self.resolve_model(model or old.model, session, router)
         answering = plan.executor if plan else chosen
-        messages = self.context(session, self._store.path_to(old.parent_id))
+        fitted = self.fit(session, self._store.path_to(old.parent_id), answering, router)
         return PreparedReply(
             session_id=session.id, parent_id=old.parent_id, user_content=None,
             attachment_ids=(), session_changes={}, answering=answering, plan=plan,
-            stream=self._stream(messages, session.think, answering, plan, router),
+            stream=self._stream(fitted.messages, session.think, answering, plan, router,
+                                fitted.options),
+            meta={"context": fitted.meta},
         )
 
     def _stream(
@@ -330,6 +338,7 @@ class ChatService:
         answering: ResolvedModel,
         plan: planning.ResolvedPlan | None,
         router: Router,
+        options: dict[str, JSONValue] | None = None,
     ) -> StreamFactory:
         """What will produce the reply. Facts are asked for only when needed: for Ollama
         that is a request to the server."""
@@ -338,7 +347,8 @@ class ChatService:
         if any(m.images for m in messages) and self.capabilities.facts(answering).lacks("vision"):
             # Sent anyway to a model without vision: the text goes, the images stay in the chat.
             messages = [replace(m, images=()) for m in messages]
-        request = ChatRequest(model=answering.name, messages=tuple(messages), think=think)
+        request = ChatRequest(model=answering.name, messages=tuple(messages), think=think,
+                              options=dict(options or {}))
         if plan:
             planner_sees = not self.capabilities.facts(plan.planner).lacks("vision")
             return planning.plan_and_answer(router, plan, request, planner_sees=planner_sees)
@@ -417,11 +427,66 @@ class ChatService:
         *,
         new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
     ) -> list[ChatMessage]:
-        """What the model receives (see `context.py`): the branch `history`, then `new`, a
-        message not written yet, with its files. Every image of the message being answered
-        (the last user message) is read now, and one that is lost refuses the reply, naming
-        it; a lost image of an earlier message is left out, so one lost file never blocks the
-        rest of its chat."""
+        """What the model receives before the window is applied (see `context.py`)."""
+        return self.branch(session, history, new=new).all()
+
+    # --- the context window (see `window.py`) -----------------------------------------------
+
+    def fit(
+        self,
+        session: SessionRecord,
+        history: list[MessageRecord],
+        model: ResolvedModel,
+        router: Router,
+        *,
+        new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
+    ) -> Fitted:
+        """The branch fitted into `model`'s window by the chat's policy."""
+        return self.windows.fit(
+            self.branch(session, history, new=new), history, model, router,
+            policy=chat_policy(session.context_policy, self._settings.current.context),
+            options=session.options or {}, override=None, session_id=session.id,
+        )
+
+    def context_meter(self, session_id: str, *, chars: int, model: str | None) -> dict[str, Any]:
+        """The composer's meter for the branch on screen plus `chars` characters being typed;
+        no image is read and no provider is asked while the model's facts are known."""
+        session = self.session(session_id)
+        router = self._router()
+        resolved = self.resolve_model(model, session, router)
+        plan = self.plan_mode(session, router)
+        history = self._store.path_to(session.leaf_id) if session.leaf_id else []
+        branch = self.branch(session, history, read_images=False)
+        if chars:
+            typed = Labelled("", ChatMessage("user", ""), typed_tokens(chars))
+            branch = Branch(branch.system, (*branch.messages, typed))
+        return self.windows.meter(
+            branch, history, plan.executor if plan else resolved,
+            policy=chat_policy(session.context_policy, self._settings.current.context),
+            options=session.options or {}, override=None,
+        )
+
+    def summary(self, session_id: str, message_id: str) -> dict[str, Any]:
+        """The summary that stands for the chat's messages up to `message_id`."""
+        self.session(session_id)
+        record = self._store.summaries_for([message_id]).get(message_id)
+        if record is None or record.session_id != session_id:
+            raise SummaryNotFound("That summary does not exist (its messages may be deleted).")
+        return views.summary_view(record)
+
+    def branch(
+        self,
+        session: SessionRecord,
+        history: list[MessageRecord],
+        *,
+        new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
+        read_images: bool = True,
+    ) -> Branch:
+        """The branch `history`, then `new`, a message not written yet, with its files. Every
+        image of the message being answered (the last user message) is read now, and one that
+        is lost refuses the reply, naming it; a lost image of an earlier message is left out,
+        so one lost file never blocks the rest of its chat. Without `read_images` images are
+        counted, not read."""
         role = self._store.get_role(session.role_id) if session.role_id else None
         attached = self._store.message_attachments([r.id for r in history if r.role == "user"])
         records = history
@@ -432,9 +497,12 @@ class ChatService:
         needed = {a.id for a in attached.get(answered.id, ())} if answered else set()
 
         def images(files: Sequence[AttachmentRecord]) -> tuple[bytes, ...]:
+            if not read_images:
+                return tuple(b"" for file in files if file.kind == "image")
             return self._attachments.images(files, needed=needed)
 
-        return context(system_prompt(session, role), records, attached, images)
+        return Branch(system_prompt(session, role), labelled(
+            records, lambda record: context("", [record], attached, images)))
 
     def check_vision(self, model: ResolvedModel) -> None:
         """Images to a model known to be blind are refused until the person confirms."""

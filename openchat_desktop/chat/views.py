@@ -16,7 +16,7 @@ from ..engine import CONTENT, REASONING, LiveReply
 from ..providers.base import ModelInfo
 from ..providers.router import ProviderStatus
 from ..rendering import render_markdown
-from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
+from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord, SummaryRecord
 from . import attachments
 from .capabilities import think_levels
 from .planning import PLAN
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 SESSION_FIELDS = tuple(f.name for f in fields(SessionRecord))
 MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord) if f.name != "html_version")
 ROLE_FIELDS = tuple(f.name for f in fields(RoleRecord))
+SUMMARY_FIELDS = tuple(f.name for f in fields(SummaryRecord))
 
 
 def session_view(record: SessionRecord) -> dict[str, Any]:
@@ -72,6 +73,10 @@ def message_view(
         view["sibling_ids"] = sibling_ids
         view["sibling_index"] = sibling_ids.index(record.id)
     return view
+
+
+def summary_view(record: SummaryRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in SUMMARY_FIELDS}
 
 
 def role_view(record: RoleRecord) -> dict[str, Any]:

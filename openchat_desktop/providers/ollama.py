@@ -186,6 +186,8 @@ class OllamaProvider:
         if request.think is not None:
             body["think"] = request.think
         options = dict(request.options)
+        if "context_length" in options:
+            options["num_ctx"] = options.pop("context_length")
         for key in _TOP_LEVEL_OPTIONS:
             if key in options:
                 body[key] = options.pop(key)

@@ -19,6 +19,7 @@ from .problems import HEADER_NAME, Invalid, quoted_names
 from .values import (
     CONTROL_CHARS,
     LOCAL_KIND,
+    ContextWindow,
     Limits,
     LocalEngine,
     Timeouts,
@@ -27,6 +28,7 @@ from .values import (
 )
 
 THEMES = ("dark", "light", "system")
+CONTEXT_POLICIES = ("drop", "summarize")
 PROVIDER_KINDS = ("ollama", "openai", LOCAL_KIND)
 
 _PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -191,6 +193,7 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
 _TIMEOUTS = Timeouts()
 _LIMITS = Limits()
 _LOCAL = LocalEngine()
+_CONTEXT = ContextWindow()
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -303,6 +306,37 @@ SETTINGS: tuple[Setting, ...] = (
         "The name of an environment variable holding a Hugging Face token, for gated models; "
         "the token is sent only to the hub's own address.",
         _env_name,
+    ),
+    Setting(
+        "context.policy",
+        quoted_names(CONTEXT_POLICIES),
+        _CONTEXT.policy,
+        "What happens to the oldest turns of a chat that no longer fits the model's window: "
+        "left out, or summarized; a chat's own choice wins.",
+        _one_of(CONTEXT_POLICIES),
+    ),
+    Setting(
+        "context.summary_model",
+        'string "<provider id>/<model name>"',
+        _CONTEXT.summary_model,
+        "The model that writes summaries; unset: the chat's model.",
+        _model_id,
+    ),
+    Setting(
+        "context.reply_room",
+        "integer (tokens)",
+        _CONTEXT.reply_room,
+        "Tokens of the window kept free for the reply; unset: a quarter of the window, at "
+        "most 2048 (a reply's max_tokens wins).",
+        _positive_int,
+    ),
+    Setting(
+        "context.max_ollama_context",
+        "integer (tokens)",
+        _CONTEXT.max_ollama_context,
+        "The largest window OpenChat asks Ollama for (num_ctx) unless a chat sets "
+        "context_length; a larger window takes more memory.",
+        _positive_int,
     ),
 )
 

@@ -52,6 +52,16 @@ class LocalEngine:
     hub_token_env: str = "HF_TOKEN"  # the variable holding a token, for gated models
 
 
+@dataclass(frozen=True)
+class ContextWindow:
+    """What happens when a chat outgrows its model's window (see chat.window)."""
+
+    policy: str = "drop"  # "drop" | "summarize": a chat's own policy wins
+    summary_model: str | None = None  # unset: the chat's model writes the summary
+    reply_room: int | None = None  # unset: a quarter of the window, at most 2048 tokens
+    max_ollama_context: int = 8192  # the largest num_ctx sent to Ollama unasked
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
     built-in engine."""
@@ -82,6 +92,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     local: LocalEngine = field(default_factory=LocalEngine)
+    context: ContextWindow = field(default_factory=ContextWindow)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from ...chat.capabilities import check_think
 from ...chat.planning import parse_plan
 from ...chat.views import session_view
+from ...chat.window import parse_policy
 from ...errors import InvalidRequest
 from .. import services
 from ..validation import field, int_arg, json_body, only_fields, present
@@ -18,6 +19,7 @@ bp = Blueprint("sessions", __name__)
 
 EDITABLE = {
     "title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think",
+    "context_policy",
 }
 TEXT_LIMIT = 200_000
 
@@ -53,6 +55,11 @@ def _session_fields(body: dict) -> dict[str, Any]:
         values["draft"] = present(body, "draft", str, max_length=TEXT_LIMIT * 5)
     if "think" in body:
         values["think"] = check_think(body["think"])
+    if "context_policy" in body:
+        policy = parse_policy(body["context_policy"])
+        if policy is not None and policy.model is not None:
+            chat.check_model(policy.model)
+        values["context_policy"] = policy.to_json() if policy else None
     return values
 
 
@@ -97,3 +104,19 @@ def list_messages(session_id: str) -> ResponseReturnValue:
     before = request.args.get("before") or None
     messages, has_more = services().chat.messages(session_id, limit=limit, before=before)
     return {"messages": messages, "has_more": has_more}
+
+
+@bp.get("/api/sessions/<session_id>/context")
+def context_meter(session_id: str) -> ResponseReturnValue:
+    """The composer's meter: the window and what the branch plus the text being typed
+    (`chars` characters) would take of it."""
+    return services().chat.context_meter(
+        session_id,
+        chars=int_arg("chars", high=10**9) or 0,
+        model=request.args.get("model") or None,
+    )
+
+
+@bp.get("/api/sessions/<session_id>/summaries/<message_id>")
+def get_summary(session_id: str, message_id: str) -> ResponseReturnValue:
+    return services().chat.summary(session_id, message_id)
