@@ -15,7 +15,13 @@ from openchat_desktop.local_models import Pull
 from openchat_desktop.providers.base import ModelInfo
 from openchat_desktop.providers.router import ProviderStatus
 from openchat_desktop.server.openapi import SCHEMAS
-from openchat_desktop.store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
+from openchat_desktop.store import (
+    AttachmentRecord,
+    MessageRecord,
+    RoleRecord,
+    SessionRecord,
+    SummaryRecord,
+)
 
 NOW = "2024-05-01T12:00:00.000000Z"
 SESSION = SessionRecord(
@@ -61,6 +67,8 @@ SAMPLES = {
         ),
     ],
     "role_view": [views.role_view(RoleRecord("r1", "Editor", "Edit.", NOW, NOW))],
+    "summary_view": [views.summary_view(SummaryRecord("m2", "s1", "They met.", "ollama/a", 2,
+                                                      NOW))],
     "attachment_view": [views.attachment_view(ATTACHMENT)],
     "attachment_limits_view": [views.attachment_limits_view()],
     "search_result_view": [views.search_result_view(message("user"), "<b>Hello</b>", "A chat")],

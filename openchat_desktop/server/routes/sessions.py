@@ -74,7 +74,7 @@ def list_sessions() -> ResponseReturnValue:
 @bp.post("/api/sessions")
 def create_session() -> ResponseReturnValue:
     body = json_body(required=False)
-    only_fields(body, EDITABLE - {"draft", "pinned", "think"})
+    only_fields(body, EDITABLE - {"draft", "pinned", "think", "context_policy"})
     return session_view(services().chat.create_session(_session_fields(body))), 201
 
 
