@@ -230,7 +230,10 @@ class Counter:
     def __init__(self, ratio: float) -> None:
         self.ratio = ratio
 
-    def cost(self, system: str, summary: str | None, kept_tokens: int, kept: int) -> int:
+    def cost(self, system: str, summary: str | None, kept: Sequence[Labelled]) -> int:
+        return self.cost_of(system, summary, sum(item.tokens for item in kept))
+
+    def cost_of(self, system: str, summary: str | None, kept_tokens: int) -> int:
         text = system_text(system, summary)
         head = tokens.MESSAGE_OVERHEAD + tokens.text_tokens(text) if text else 0
         return tokens.corrected(tokens.PROMPT_OVERHEAD + head + kept_tokens, self.ratio)
@@ -244,18 +247,25 @@ def arrange(branch: Branch, budget: int, counter: Counter, *, summary: str | Non
     total = sum(item.tokens for item in rest)
     starts = turn_starts(rest)
     dropped = 0
-    cost = counter.cost(branch.system, summary, total, len(rest))
+    cost = counter.cost_of(branch.system, summary, total)
     for start in starts[1:]:
         if cost <= budget:
             break
         total -= sum(item.tokens for item in rest[dropped:start])
         dropped = start
-        cost = counter.cost(branch.system, summary, total, len(rest) - dropped)
+        cost = counter.cost_of(branch.system, summary, total)
     return Arrangement(summary, summarized, dropped, cost)
 
 
 def last_turn_start(messages: Sequence[Labelled]) -> int:
     return turn_starts(messages)[-1]
+
+
+def latest_summary(messages: Sequence[Labelled],
+                   summaries: Mapping[str, SummaryRecord]) -> int | None:
+    """The index of the newest message before the last turn that a summary ends at."""
+    keep_from = last_turn_start(messages)
+    return next((i for i in range(keep_from - 1, -1, -1) if messages[i].id in summaries), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +333,6 @@ def write_summary(router: Router, model: ResolvedModel, messages: list[ChatMessa
 class Sizes:
     window: int | None
     reply_room: int
-    num_ctx: int | None  # the window Ollama is to give, chosen later for Ollama models
     requested: int | None
 
 
@@ -355,7 +364,7 @@ class Windows:
         )
         room = reply_room(window, int_option(options, "max_tokens"), settings.reply_room) \
             if window else 0
-        return Sizes(window, room, None, requested)
+        return Sizes(window, room, requested)
 
     def ratio(self, branch_records: Sequence[MessageRecord], branch: Branch, model_id: str,
               summaries: Mapping[str, SummaryRecord]) -> float:
@@ -378,8 +387,7 @@ class Windows:
             summary = summaries[until].content if isinstance(until, str) and until in summaries \
                 else None
             sent = before[summarized + dropped:]
-            estimate = Counter(1.0).cost(branch.system, summary, sum(i.tokens for i in sent),
-                                         len(sent))
+            estimate = Counter(1.0).cost(branch.system, summary, sent)
             return tokens.correction(reported, estimate)
         return 1.0
 
@@ -403,14 +411,11 @@ class Windows:
         counter = Counter(self.ratio(records, branch, model.id, summaries))
         if sizes.window is None:
             messages = branch.all()
-            cost = counter.cost(branch.system, None, sum(i.tokens for i in branch.messages),
-                                len(branch.messages))
+            cost = counter.cost(branch.system, None, branch.messages)
             return Fitted(messages, {}, context_meta(None, cost, 0, 0))
         budget = sizes.window - sizes.reply_room
         keep_from = last_turn_start(branch.messages)
-        minimum = counter.cost(branch.system, None,
-                               sum(i.tokens for i in branch.messages[keep_from:]),
-                               len(branch.messages) - keep_from)
+        minimum = counter.cost(branch.system, None, branch.messages[keep_from:])
         if minimum > budget:
             raise ExceedsWindow(
                 f"This message is too long for the model's context window: with the chat's "
@@ -453,8 +458,7 @@ class Windows:
         messages fit without another summary. A failure falls back to dropping."""
         messages = branch.messages
         keep_from = last_turn_start(messages)
-        latest = next((i for i in range(keep_from - 1, -1, -1) if messages[i].id in summaries),
-                      None)
+        latest = latest_summary(messages, summaries)
         earlier = summaries[messages[latest].id] if latest is not None else None
         if earlier is not None and latest is not None:
             reused = arrange(branch, budget, counter, summary=earlier.content,
@@ -499,8 +503,7 @@ class Windows:
         messages = branch.messages
         starts = [s for s in turn_starts(messages) if start < s <= keep_from] or [keep_from]
         for begin in starts:
-            rest = messages[begin:]
-            if counter.cost(branch.system, None, sum(i.tokens for i in rest), len(rest)) <= target:
+            if counter.cost(branch.system, None, messages[begin:]) <= target:
                 return begin
         return keep_from
 
@@ -513,16 +516,12 @@ class Windows:
         stored_ids = [item.id for item in branch.messages if item.id]
         summaries = self._summaries_for(stored_ids) if stored_ids else {}
         counter = Counter(self.ratio(records, branch, model.id, summaries))
-        used = counter.cost(branch.system, None, sum(i.tokens for i in branch.messages),
-                            len(branch.messages))
+        used = counter.cost(branch.system, None, branch.messages)
         if sizes.window and used > sizes.window - sizes.reply_room and policy.mode == "summarize":
-            keep_from = last_turn_start(branch.messages)
-            latest = next((i for i in range(keep_from - 1, -1, -1)
-                           if branch.messages[i].id in summaries), None)
+            latest = latest_summary(branch.messages, summaries)
             if latest is not None:
-                rest = branch.messages[latest + 1:]
                 used = counter.cost(branch.system, summaries[branch.messages[latest].id].content,
-                                    sum(i.tokens for i in rest), len(rest))
+                                    branch.messages[latest + 1:])
         return {"window": sizes.window, "used": used, "reply_room": sizes.reply_room,
                 "policy": policy.to_json()}
 
