@@ -33,6 +33,8 @@ queued. Reply modes:
 an error until `recover(path)`. `disconnected` is set when a client closes a streaming
 response early; `open_streams` counts streams in progress and `wait_idle()` waits for none.
 
+`props` (None: 404) is what `GET /props` answers, as a llama.cpp server describes itself.
+
 `/api/pull` streams `pull_steps` progress lines of one layer (`pull_delay` seconds apart);
 `pull_hold_at = n` holds the download after n steps until `release_pull()` (or the client
 hangs up), and `pull_error` sends that error line there (or after the first step) instead.
@@ -143,6 +145,7 @@ class FakeProvider:
         self.api_key = api_key
         self.registry = None if registry is None else list(registry)
         self.echo_headers = list(echo_headers)
+        self.props: dict[str, object] | None = None  # GET /props, llama.cpp's; None: 404
         self.pull_delay = 0.0  # seconds between /api/pull progress lines
         self.pull_steps = 2  # progress lines of the layer after its first (0 of the total)
         self.pull_hold_at: int | None = None  # hold after this many steps until release_pull()
@@ -403,6 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", "/api/pull"): self._pull,
             ("POST", "/api/chat"): lambda r: self._chat("ollama", r),
             ("GET", "/v1/models"): self._v1_models,
+            ("GET", "/props"): self._props,
             ("POST", "/v1/chat/completions"): lambda r: self._chat("openai", r),
         }
         route = routes.get((method, path))
@@ -412,6 +416,13 @@ class _Handler(BaseHTTPRequestHandler):
         route(request)
 
     # --- metadata routes ----------------------------------------------------------------
+
+    def _props(self, request: dict) -> None:
+        props = self.server.fake.props
+        if props is None:
+            self._send(404, b"404 page not found", "text/plain; charset=utf-8")
+        else:
+            self._json(200, props)
 
     def _root(self, request: dict) -> None:
         self._send(200, b"Ollama is running", "text/plain; charset=utf-8")

@@ -91,7 +91,7 @@ def test_plan_mode_plans_then_answers_with_exact_messages(app, fake):
 
     listed = app.get(f"/api/sessions/{session['id']}/messages").json()["messages"]
     assert listed[-1]["plan"] == PLAN_TEXT and listed[-1]["meta"] == final["meta"]
-    assert listed[1]["plan"] is None and listed[1]["meta"] is None  # the turn without a plan
+    assert listed[1]["plan"] is None and set(listed[1]["meta"]) == {"context"}  # no plan
     # the chat keeps its own model; the reply says which model answered
     assert app.get(f"/api/sessions/{session['id']}").json()["model"] == EXECUTOR
 
@@ -185,7 +185,8 @@ def test_stop_while_planning_keeps_the_plan_and_never_asks_the_executor(app, fak
     stopped = app.post(f"/api/messages/{message_id}/stop").json()["message"]
     assert stopped["status"] == "stopped" and stopped["content"] == ""
     assert stopped["plan"] == "1. One."
-    assert stopped["meta"] == {"plan": {**stopped["meta"]["plan"], "status": "stopped"}}
+    assert stopped["meta"] == {"plan": {**stopped["meta"]["plan"], "status": "stopped"},
+                               "context": stopped["meta"]["context"]}
     assert fake.disconnected.wait(1), "the planner's request was not closed"
     rest = list(stream)
     assert rest[-1][0] == "done" and rest[-1][1]["message"]["status"] == "stopped"

@@ -116,6 +116,9 @@ def test_reading_stops_at_the_character_cap_and_says_so(app, fake):
     note = ("Only the first 2 of the 100 pages of “dense.pdf” were read: a file gives the model "
             f"at most {attachments.MAX_TEXT_CHARS:,} characters.")
     assert answer.json()["note"] == note
+    # 200,000 characters take about 50,000 tokens: a window that holds them
+    fake.context_lengths["llama3.2:3b"] = 131072
+    assert app.patch("/api/settings", {"context": {"max_ollama_context": 131072}}).ok
     session = app.new_session()
     app.chat(session["id"], {"message": "Summarize", "attachments": [answer.json()["id"]]})
     content = fake.chat_requests()[-1].body["messages"][-1]["content"]

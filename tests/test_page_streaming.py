@@ -80,6 +80,9 @@ def test_escape_right_after_send_stops_the_reply(page, app, fake):
 
 def test_stop_while_an_attachment_uploads(page, app, fake, tmp_path):
     fake.script(SLOW)
+    # the 200,000 characters read of it take about 50,000 tokens: a window that holds them
+    fake.context_lengths["llama3.2:3b"] = 131072
+    assert app.patch("/api/settings", {"context": {"max_ollama_context": 131072}}).ok
     notes = tmp_path / "notes.txt"
     notes.write_text("remember the milk\n" * 200_000)  # a few MB: the upload takes a moment
     page.locator("#attach-input").set_input_files(str(notes))

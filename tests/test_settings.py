@@ -23,7 +23,7 @@ from openchat_desktop.settings import (
     ollama_base_url,
 )
 from openchat_desktop.settings.schema import SECTIONS
-from openchat_desktop.settings.values import LocalEngine
+from openchat_desktop.settings.values import ContextWindow, LocalEngine
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -62,6 +62,10 @@ threads = 3
 idle_unload = 300
 hub_url = "https://hf-mirror.example.org"
 hub_token_env = "MY_HF_TOKEN"
+
+[context]
+policy = "summarize"
+max_ollama_context = 16384
 """
 
 COMMENTED = """\
@@ -219,6 +223,7 @@ def test_full_valid_file(path):
         limits=Limits(max_message_chars=5000, max_request_bytes=65536),
         local=LocalEngine(threads=3, idle_unload=300.0,
                           hub_url="https://hf-mirror.example.org", hub_token_env="MY_HF_TOKEN"),
+        context=ContextWindow(policy="summarize", max_ollama_context=16384),
     )
     assert store.current.provider("openrouter") is store.current.providers[1]
     assert store.current.provider("missing") is None

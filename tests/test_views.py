@@ -17,7 +17,13 @@ from openchat_desktop.providers.router import ProviderStatus
 from openchat_desktop.server.openapi import SCHEMAS
 from openchat_desktop.settings import Settings
 from openchat_desktop.settings.values import ModelSettings
-from openchat_desktop.store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
+from openchat_desktop.store import (
+    AttachmentRecord,
+    MessageRecord,
+    RoleRecord,
+    SessionRecord,
+    SummaryRecord,
+)
 
 NOW = "2024-05-01T12:00:00.000000Z"
 SESSION = SessionRecord(
@@ -63,6 +69,8 @@ SAMPLES = {
         ),
     ],
     "role_view": [views.role_view(RoleRecord("r1", "Editor", "Edit.", NOW, NOW))],
+    "summary_view": [views.summary_view(SummaryRecord("m2", "s1", "They met.", "ollama/a", 2,
+                                                      NOW))],
     "attachment_view": [views.attachment_view(ATTACHMENT)],
     "attachment_limits_view": [views.attachment_limits_view()],
     "search_result_view": [views.search_result_view(message("user"), "<b>Hello</b>", "A chat")],

@@ -7,6 +7,11 @@ unknown, which is different from "none" — images are not refused for them.
 - `think` reaches a model only when it has the "thinking" capability; a level ("low",
   "medium", "high") only when the model takes levels (gpt-oss), else it means "on".
 - Images sent to a model known to lack "vision" are refused unless the person confirmed.
+
+The window a model has (see `window.py`) is a fact too: Ollama's `/api/show` gives the
+model's maximum, a llama.cpp server's `/props` the window it was started with, other
+OpenAI-compatible servers sometimes list it with their models, and the built-in engine gives
+what its settings say, at most the model's own.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from dataclasses import dataclass
 
 from ..errors import InvalidRequest
 from ..providers.errors import ProviderError
+from ..providers.local import LocalProvider
+from ..providers.openai_compat import OpenAICompatProvider
 from ..providers.router import ResolvedModel
 
 THINK_LEVELS = ("low", "medium", "high")
@@ -26,11 +33,15 @@ LEVEL_MODELS = ("gpt-oss*",)
 # Provider kinds whose model list states each model's capabilities.
 REPORTING_KINDS = frozenset({"ollama"})
 CACHE_SECONDS = 30.0
+# Windows change only when a server restarts with other settings: asked of OpenAI-compatible
+# servers (a model list may be large) less often.
+WINDOW_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
 class ModelFacts:
     capabilities: frozenset[str] | None  # None: the provider does not say
+    context_length: int | None = None  # the model's maximum window, where the provider says
 
     def lacks(self, capability: str) -> bool:
         """True only when the model is known not to have it."""
@@ -74,10 +85,12 @@ class Capabilities:
     """Model facts, asked of the provider and kept for a short while (a send with `think` or
     images would otherwise ask Ollama's /api/show every time)."""
 
-    def __init__(self, ttl: float = CACHE_SECONDS) -> None:
+    def __init__(self, ttl: float = CACHE_SECONDS, window_ttl: float = WINDOW_SECONDS) -> None:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._cache: dict[tuple[int, str], tuple[float, ModelFacts]] = {}
+        self._window_ttl = window_ttl
+        self._windows: dict[tuple[int, str], tuple[float, int | None]] = {}
 
     def facts(self, model: ResolvedModel) -> ModelFacts:
         # Keyed by the provider object too: new settings build new providers.
@@ -90,7 +103,8 @@ class Capabilities:
         facts = ModelFacts(None)
         if model.provider.config.kind in REPORTING_KINDS:
             try:
-                facts = ModelFacts(frozenset(model.provider.model_info(model.name).capabilities))
+                info = model.provider.model_info(model.name)
+                facts = ModelFacts(frozenset(info.capabilities), info.context_length)
             except ProviderError:
                 # Unknown to the provider, or it is down: the chat request itself will say so.
                 return ModelFacts(None)
@@ -98,7 +112,32 @@ class Capabilities:
             self._cache[key] = (now, facts)
         return facts
 
+    def window(self, model: ResolvedModel) -> int | None:
+        """The model's window as its provider states it; None when it does not say or cannot
+        be asked now."""
+        kind = model.provider.config.kind
+        if kind in REPORTING_KINDS:
+            return self.facts(model).context_length
+        key = (id(model.provider), model.id)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._windows.get(key)
+            if cached is not None and now - cached[0] < self._window_ttl:
+                return cached[1]
+        window: int | None = None
+        try:
+            if isinstance(model.provider, LocalProvider):
+                window = model.provider.window(model.name)
+            elif isinstance(model.provider, OpenAICompatProvider):
+                window = model.provider.served_window(model.name)
+        except ProviderError:
+            return None
+        with self._lock:
+            self._windows[key] = (now, window)
+        return window
+
     def forget(self) -> None:
         """Drop what is known (a model was pulled or deleted)."""
         with self._lock:
             self._cache.clear()
+            self._windows.clear()

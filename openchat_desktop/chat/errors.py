@@ -2,9 +2,11 @@
 
     AppError (openchat_desktop.errors)
     ├── InvalidRequest
-    │   └── ModelLacksVision       422 model_lacks_vision: images for a model without vision
+    │   ├── ModelLacksVision       422 model_lacks_vision: images for a model without vision
+    │   └── ExceedsWindow          422 exceeds_window: the message alone does not fit the window
     ├── NotFound
-    │   └── AttachmentNotFound     404 attachment_not_found: the file or its row is gone
+    │   ├── AttachmentNotFound     404 attachment_not_found: the file or its row is gone
+    │   └── SummaryNotFound        404 summary_not_found: no summary ends at that message
     ├── TooLarge
     │   ├── MessageTooLong         413 message_too_long: over `limits.max_message_chars`
     │   └── AttachmentTooLarge     413 attachment_too_large: a file or a message's files too big
@@ -28,8 +30,16 @@ class ModelLacksVision(InvalidRequest):
     code = "model_lacks_vision"
 
 
+class ExceedsWindow(InvalidRequest):
+    code = "exceeds_window"
+
+
 class AttachmentNotFound(NotFound):
     code = "attachment_not_found"
+
+
+class SummaryNotFound(NotFound):
+    code = "summary_not_found"
 
 
 class MessageTooLong(TooLarge):

@@ -37,10 +37,12 @@ from . import export, planning, views
 from .attachments import AttachmentService
 from .capabilities import Capabilities, think_parameter
 from .context import context, system_prompt
-from .errors import MessageTooLong, ModelLacksVision
+from .errors import MessageTooLong, ModelLacksVision, SummaryNotFound
 from .options import Options, layered
 from .replies import stored_replay
 from .sending import UNSET, PreparedReply, SendRequest
+from .tokens import typed_tokens
+from .window import Branch, Fitted, Labelled, Windows, chat_policy, labelled
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,14 @@ def make_title(text: str) -> str:
         return line or DEFAULT_TITLE
     cut = line[:TITLE_CHARS].rsplit(" ", 1)[0]
     return (cut if len(cut) > TITLE_CHARS // 2 else line[:TITLE_CHARS]).rstrip(" ,.;:-") + "…"
+
+
+def reply_meta(options: Options, fitted: Fitted) -> dict[str, Any]:
+    """What a reply records before it starts: its context facts, and its options if any."""
+    meta: dict[str, Any] = {"context": fitted.meta}
+    if options:
+        meta["options"] = dict(options)
+    return meta
 
 
 def pending_message(text: str) -> MessageRecord:
@@ -82,6 +92,8 @@ class ChatService:
         self._router = router
         self._attachments = attachments
         self.capabilities = Capabilities()
+        self.windows = Windows(self.capabilities, lambda: settings.current.context,
+                               store.summaries_for, store.save_summary)
 
     # --- messages as the API shows them -----------------------------------------------------
 
@@ -312,14 +324,16 @@ class ChatService:
             changes["model"] = model.id
         history = self._store.path_to(parent_id) if parent_id else []
         think = session.think if request.think is UNSET else request.think
-        messages = self.context(session, history, new=(pending_message(text), attached))
         options = self.options_for(session, answering, request.options)
+        fitted = self.fit(session, history, answering, router, options,
+                          new=(pending_message(text), attached))
         return PreparedReply(
             session_id=session.id, parent_id=parent_id, user_content=text,
             attachment_ids=tuple(a.id for a in attached), session_changes=changes,
             answering=answering, plan=plan,
-            stream=self._stream(messages, think, answering, plan, router, options),
-            meta={"options": options} if options else {},
+            stream=self._stream(fitted.messages, think, answering, plan, router,
+                                {**options, **fitted.options}),
+            meta=reply_meta(options, fitted),
         )
 
     def prepare_regenerate(
@@ -334,13 +348,14 @@ class ChatService:
         plan = self.plan_mode(session, router)
         chosen = self.resolve_model(model or old.model, session, router)
         answering = plan.executor if plan else chosen
-        messages = self.context(session, self._store.path_to(old.parent_id))
         used = self.options_for(session, answering, options)
+        fitted = self.fit(session, self._store.path_to(old.parent_id), answering, router, used)
         return PreparedReply(
             session_id=session.id, parent_id=old.parent_id, user_content=None,
             attachment_ids=(), session_changes={}, answering=answering, plan=plan,
-            stream=self._stream(messages, session.think, answering, plan, router, used),
-            meta={"options": used} if used else {},
+            stream=self._stream(fitted.messages, session.think, answering, plan, router,
+                                {**used, **fitted.options}),
+            meta=reply_meta(used, fitted),
         )
 
     def _stream(
@@ -440,11 +455,75 @@ class ChatService:
         *,
         new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
     ) -> list[ChatMessage]:
-        """What the model receives (see `context.py`): the branch `history`, then `new`, a
-        message not written yet, with its files. Every image of the message being answered
-        (the last user message) is read now, and one that is lost refuses the reply, naming
-        it; a lost image of an earlier message is left out, so one lost file never blocks the
-        rest of its chat."""
+        """What the model receives before the window is applied (see `context.py`)."""
+        return self.branch(session, history, new=new).all()
+
+    # --- the context window (see `window.py`) -----------------------------------------------
+
+    def fit(
+        self,
+        session: SessionRecord,
+        history: list[MessageRecord],
+        model: ResolvedModel,
+        router: Router,
+        options: Options,
+        *,
+        new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
+    ) -> Fitted:
+        """The branch fitted into `model`'s window by the chat's policy, with the options the
+        reply is sent with (a `context_length` or `max_tokens` among them counts)."""
+        return self.windows.fit(
+            self.branch(session, history, new=new), history, model, router,
+            policy=chat_policy(session.context_policy, self._settings.current.context),
+            options=options, override=self.window_override(model), session_id=session.id,
+        )
+
+    def window_override(self, model: ResolvedModel) -> int | None:
+        """The window the settings give this model (`[models."<id>"] context_length`)."""
+        by_model = self._settings.current.models.get(model.id)
+        return by_model.context_length if by_model else None
+
+    def context_meter(self, session_id: str, *, chars: int, model: str | None) -> dict[str, Any]:
+        """The composer's meter for the branch on screen plus `chars` characters being typed;
+        no image is read and no provider is asked while the model's facts are known."""
+        session = self.session(session_id)
+        router = self._router()
+        resolved = self.resolve_model(model, session, router)
+        plan = self.plan_mode(session, router)
+        history = self._store.path_to(session.leaf_id) if session.leaf_id else []
+        branch = self.branch(session, history, read_images=False)
+        if chars:
+            typed = Labelled("", ChatMessage("user", ""), typed_tokens(chars))
+            branch = Branch(branch.system, (*branch.messages, typed))
+        answering = plan.executor if plan else resolved
+        return self.windows.meter(
+            branch, history, answering,
+            policy=chat_policy(session.context_policy, self._settings.current.context),
+            options=self.options_for(session, answering, None),
+            override=self.window_override(answering),
+        )
+
+    def summary(self, session_id: str, message_id: str) -> dict[str, Any]:
+        """The summary that stands for the chat's messages up to `message_id`."""
+        self.session(session_id)
+        record = self._store.summaries_for([message_id]).get(message_id)
+        if record is None or record.session_id != session_id:
+            raise SummaryNotFound("That summary does not exist (its messages may be deleted).")
+        return views.summary_view(record)
+
+    def branch(
+        self,
+        session: SessionRecord,
+        history: list[MessageRecord],
+        *,
+        new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
+        read_images: bool = True,
+    ) -> Branch:
+        """The branch `history`, then `new`, a message not written yet, with its files. Every
+        image of the message being answered (the last user message) is read now, and one that
+        is lost refuses the reply, naming it; a lost image of an earlier message is left out,
+        so one lost file never blocks the rest of its chat. Without `read_images` images are
+        counted, not read."""
         role = self._store.get_role(session.role_id) if session.role_id else None
         attached = self._store.message_attachments([r.id for r in history if r.role == "user"])
         records = history
@@ -455,9 +534,12 @@ class ChatService:
         needed = {a.id for a in attached.get(answered.id, ())} if answered else set()
 
         def images(files: Sequence[AttachmentRecord]) -> tuple[bytes, ...]:
+            if not read_images:
+                return tuple(b"" for file in files if file.kind == "image")
             return self._attachments.images(files, needed=needed)
 
-        return context(system_prompt(session, role), records, attached, images)
+        return Branch(system_prompt(session, role), labelled(
+            records, lambda record: context("", [record], attached, images)))
 
     def check_vision(self, model: ResolvedModel) -> None:
         """Images to a model known to be blind are refused until the person confirms."""

@@ -16,7 +16,7 @@ from ..engine import CONTENT, REASONING, LiveReply
 from ..providers.base import ModelInfo
 from ..providers.router import ProviderStatus
 from ..rendering import render_markdown
-from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord
+from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord, SummaryRecord
 from . import attachments, options
 from .capabilities import think_levels
 from .planning import PLAN
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 SESSION_FIELDS = tuple(f.name for f in fields(SessionRecord))
 MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord) if f.name != "html_version")
 ROLE_FIELDS = tuple(f.name for f in fields(RoleRecord))
+SUMMARY_FIELDS = tuple(f.name for f in fields(SummaryRecord))
 
 
 def session_view(record: SessionRecord) -> dict[str, Any]:
@@ -90,6 +91,10 @@ def option_choices_view(settings: Settings) -> dict[str, Any]:
             for model_id, model in settings.models.items()
         },
     }
+
+
+def summary_view(record: SummaryRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in SUMMARY_FIELDS}
 
 
 def role_view(record: RoleRecord) -> dict[str, Any]:

@@ -113,6 +113,12 @@ def effective_settings(local: LocalEngine, data_dir: Path) -> EngineSettings:
     )
 
 
+def model_context(settings: EngineSettings, trained: int | None) -> int:
+    """The window the engine gives a model: its setting, at most what the model was trained
+    for."""
+    return min(settings.context_size, trained) if trained else settings.context_size
+
+
 class Endpoint:
     """A running child as a reply uses it: where it listens and with which key."""
 
@@ -245,9 +251,7 @@ class EngineManager:
     def _start(self, model: ModelFile) -> Endpoint:
         settings = self._settings()
         described = describe(model)
-        context = settings.context_size
-        if described.context_length:
-            context = min(context, described.context_length)
+        context = model_context(settings, described.context_length)
         key = secrets.token_urlsafe(32)
         config = {
             "parent": os.getpid(),

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from ..errors import Conflict
 from ..local.errors import BundledModel, EngineFailed
-from ..local.manager import CRASHED, EXIT_WAIT, REPLACED, Endpoint, EngineManager
+from ..local.manager import (
+    CRASHED,
+    EXIT_WAIT,
+    REPLACED,
+    Endpoint,
+    EngineManager,
+    model_context,
+)
 from ..local.models import ModelFile, describe, find_models
 from ..paths import bundled_models_dir
 from .base import Cancel, ChatRequest, Event, ModelInfo, ProviderConfig
@@ -61,6 +68,15 @@ class LocalProvider:
 
     def model_info(self, name: str) -> ModelInfo:
         return self._info(self.model_file(name))
+
+    def window(self, name: str) -> int:
+        """The context window the engine gives this model."""
+        model = self.model_file(name)
+        try:
+            trained = describe(model).context_length
+        except OSError:  # deleted meanwhile: the chat request will say so
+            trained = None
+        return model_context(self._engine.settings, trained)
 
     def _info(self, model: ModelFile) -> ModelInfo:
         try:

@@ -282,6 +282,27 @@ class OpenAICompatProvider:
                 return info
         return ModelInfo(self.config.id, name)
 
+    def served_window(self, name: str) -> int | None:
+        """The window the server gives `name`: a llama.cpp server says at `/props` (beside
+        `/v1`) what it was started with; other servers, if at all, in their model list. Only
+        an unreachable server or a rejected key raises."""
+        root = self._http.base_url.removesuffix("/v1")
+        try:
+            window = _props_window(self._http.request_json("GET", f"{root}/props"))
+        except (AuthenticationFailed, ProviderUnavailable):
+            raise
+        except ProviderError:
+            window = None  # not llama.cpp
+        return window or self.model_info(name).context_length
+
+
+def _props_window(data: object) -> int | None:
+    """llama.cpp's /props: `default_generation_settings.n_ctx`, the window it was started
+    with (per slot)."""
+    settings = data.get("default_generation_settings") if isinstance(data, dict) else None
+    window = as_int(settings.get("n_ctx")) if isinstance(settings, dict) else None
+    return window if window and window > 0 else None
+
 
 def option_fields(options: Mapping[str, JSONValue], base_url: str) -> dict[str, JSONValue]:
     """The request's options as Chat Completions fields for the server at `base_url`: only

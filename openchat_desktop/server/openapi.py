@@ -54,6 +54,16 @@ _OPTIONS = {
     "oneOf": [{"$ref": "#/components/schemas/Options"}, {"type": "null"}],
 }
 _THINK = {"oneOf": [{"type": ["boolean", "null"]}, {"enum": ["low", "medium", "high"]}]}
+_CONTEXT_POLICY = {
+    "type": ["object", "null"],
+    "properties": {
+        "mode": {"enum": ["drop", "summarize"]},
+        "model": {"type": ["string", "null"],
+                  "description": "The model that writes summaries; null: the chat's."},
+    },
+    "required": ["mode"],
+    "additionalProperties": False,
+}
 PULL_STREAM = {
     "description": "Server-Sent Events: start (`{\"pull\"}`), progress (`{\"status\", "
     "\"completed\", \"total\"}`), then done or error (`{\"code\", \"message\"}`).",
@@ -169,8 +179,43 @@ SCHEMAS: dict[str, dict] = {
             "options": {**_OPTIONS, "description": "The chat's own model options. PATCH "
                         "changes them key by key: a key set to null goes back to the model's "
                         "default; `\"options\": null` removes them all."},
+            "context_policy": {**_CONTEXT_POLICY,
+                               "description": "PATCH only: the chat's context policy; null: "
+                                              "the settings' default."},
         },
         "additionalProperties": False,
+    },
+    "ContextMeter": {
+        "type": "object",
+        "description": "What the composer's meter shows for the branch on screen plus the text "
+                       "being typed.",
+        "properties": {
+            "window": {"type": ["integer", "null"],
+                       "description": "The model's context window in tokens; null: unknown."},
+            "used": {"type": "integer",
+                     "description": "Estimated tokens the next request takes as the branch "
+                                    "stands (with the summary it would reuse)."},
+            "reply_room": {"type": "integer",
+                           "description": "Tokens of the window kept for the reply; when "
+                                          "used + reply_room exceeds the window, the next "
+                                          "message cuts or summarizes history."},
+            "policy": _CONTEXT_POLICY,
+        },
+        "required": ["window", "used", "reply_room", "policy"],
+    },
+    "Summary": {
+        "type": "object",
+        "description": "What stands for a branch's older turns, up to and including "
+                       "`message_id`.",
+        "properties": {
+            "message_id": {"type": "string"},
+            "session_id": {"type": "string"},
+            "content": {"type": "string"},
+            "model": {"type": "string", "description": "The model that wrote it."},
+            "covered": {"type": "integer", "description": "How many messages it stands for."},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+        "required": ["message_id", "session_id", "content", "model", "covered", "created_at"],
     },
     "PlanModels": {
         "type": "object",
@@ -279,7 +324,10 @@ SCHEMAS: dict[str, dict] = {
             "plan_html": {"type": ["string", "null"], "description": "`plan` rendered."},
             "meta": {"type": ["object", "null"], "description": "Per-reply details: `options`, "
                      "the model options the reply used; Plan Mode adds `plan` and `executor`: "
-                     "{\"model\", \"ms\", \"status\"} each."},
+                     "{\"model\", \"ms\", \"status\"} each. `context`: {\"window\", "
+                     "\"prompt_tokens\", \"dropped_messages\", \"summarized_messages\"}, with "
+                     "`summary_until` (the summary's message id) when a summary was sent and "
+                     "`summary_error` when one failed."},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
             "stream_seq": {"type": "integer", "description": "Live replies only: pass as `after`."},
@@ -461,6 +509,25 @@ PATHS: dict[str, dict] = {
                   "responses": {"200": _json(_ref("Session")), "404": ERROR, "422": ERROR}},
         "delete": {"summary": "Delete a chat with its messages.",
                    "responses": {"204": NO_CONTENT, "404": ERROR}},
+    },
+    "/api/sessions/{session_id}/context": {
+        "parameters": [_id_param("session_id")],
+        "get": {"summary": "The context meter: the model's window and what the branch on screen "
+                           "plus the text being typed would take of it. Asks no provider while "
+                           "the model's facts are known.",
+                "parameters": [
+                    _query("chars", {"type": "integer", "minimum": 0},
+                           "Characters of the text being typed."),
+                    _query("model", {"type": "string"},
+                           "The model the next message goes to; default: the chat's."),
+                ],
+                "responses": {"200": _json(_ref("ContextMeter")), "404": ERROR}},
+    },
+    "/api/sessions/{session_id}/summaries/{message_id}": {
+        "parameters": [_id_param("session_id"), _id_param("message_id")],
+        "get": {"summary": "The summary that stands for the chat's messages up to this one "
+                           "(a reply's `meta.context.summary_until`).",
+                "responses": {"200": _json(_ref("Summary")), "404": ERROR}},
     },
     "/api/sessions/{session_id}/messages": {
         "parameters": [_id_param("session_id")],

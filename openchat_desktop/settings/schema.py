@@ -19,6 +19,7 @@ from .problems import HEADER_NAME, Invalid, KeyPath, quoted_names
 from .values import (
     CONTROL_CHARS,
     LOCAL_KIND,
+    ContextWindow,
     Limits,
     LocalEngine,
     ModelSettings,
@@ -28,6 +29,7 @@ from .values import (
 )
 
 THEMES = ("dark", "light", "system")
+CONTEXT_POLICIES = ("drop", "summarize")
 PROVIDER_KINDS = ("ollama", "openai", LOCAL_KIND)
 
 _PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -271,6 +273,7 @@ def _model_tables(name: str, models: Mapping[str, ModelSettings]) -> dict[str, A
 _TIMEOUTS = Timeouts()
 _LIMITS = Limits()
 _LOCAL = LocalEngine()
+_CONTEXT = ContextWindow()
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -405,6 +408,37 @@ SETTINGS: tuple[Setting, ...] = (
         {},
         "Your own presets, shown beside Precise, Balanced and Creative.",
         _presets_table,
+    ),
+    Setting(
+        "context.policy",
+        quoted_names(CONTEXT_POLICIES),
+        _CONTEXT.policy,
+        "What happens to the oldest turns of a chat that no longer fits the model's window: "
+        "left out, or summarized; a chat's own choice wins.",
+        _one_of(CONTEXT_POLICIES),
+    ),
+    Setting(
+        "context.summary_model",
+        'string "<provider id>/<model name>"',
+        _CONTEXT.summary_model,
+        "The model that writes summaries; unset: the chat's model.",
+        _model_id,
+    ),
+    Setting(
+        "context.reply_room",
+        "integer (tokens)",
+        _CONTEXT.reply_room,
+        "Tokens of the window kept free for the reply; unset: a quarter of the window, at "
+        "most 2048 (a reply's max_tokens wins).",
+        _positive_int,
+    ),
+    Setting(
+        "context.max_ollama_context",
+        "integer (tokens)",
+        _CONTEXT.max_ollama_context,
+        "The largest window OpenChat asks Ollama for (num_ctx) unless a chat sets "
+        "context_length; a larger window takes more memory.",
+        _positive_int,
     ),
 )
 

@@ -63,6 +63,16 @@ class ModelSettings:
     context_length: int | None = None
 
 
+@dataclass(frozen=True)
+class ContextWindow:
+    """What happens when a chat outgrows its model's window (see chat.window)."""
+
+    policy: str = "drop"  # "drop" | "summarize": a chat's own policy wins
+    summary_model: str | None = None  # unset: the chat's model writes the summary
+    reply_room: int | None = None  # unset: a quarter of the window, at most 2048 tokens
+    max_ollama_context: int = 8192  # the largest num_ctx sent to Ollama unasked
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
     built-in engine."""
@@ -96,6 +106,7 @@ class Settings:
     options: Mapping[str, Any] = field(default_factory=dict)  # every chat's default options
     models: Mapping[str, ModelSettings] = field(default_factory=dict)  # by model id
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the person's own
+    context: ContextWindow = field(default_factory=ContextWindow)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""

@@ -9,6 +9,7 @@ import {
   copyLastCode, initMessages, newConversation, openSession, sendMessage, stopStreaming,
 } from "./messages.js";
 import { initAttachments } from "./attachments.js";
+import { initContextMeter } from "./context-meter.js";
 import { initLinks } from "./links.js";
 import { initModels, loadModels } from "./models.js";
 import { initModelsPanel } from "./models-panel.js";
@@ -44,6 +45,7 @@ function init() {
   initTitle();
   initSidebar();
   initComposer();
+  initContextMeter();
   initMessages();
   on(EVENTS.sessionOpen, (id) => report(openSession(id)));
   on(EVENTS.sessionNew, () => {

@@ -4,6 +4,7 @@
 
 import { api, openStream } from "./api.js";
 import { attachmentList, takeAttachments } from "./attachments.js";
+import { showContextMarker } from "./context-meter.js";
 import { returnText, setBusy } from "./composer.js";
 import { liveText } from "./live-text.js";
 import { modelName, selectedModel, showModel } from "./models.js";
@@ -62,7 +63,10 @@ function showFinal(article, message) {
   article.querySelector(".tail").replaceChildren();
   article.dataset.status = message.status;
   showPlan(article, message);
-  if (message.role === "assistant") showThinking(article, message);
+  if (message.role === "assistant") {
+    showThinking(article, message);
+    showContextMarker(article, message);
+  }
   renderMeta(article);
 }
 

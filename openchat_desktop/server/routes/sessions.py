@@ -11,6 +11,7 @@ from ...chat.capabilities import check_think
 from ...chat.options import chat_options, check_options
 from ...chat.planning import parse_plan
 from ...chat.views import session_view
+from ...chat.window import parse_policy
 from ...errors import InvalidRequest
 from .. import services
 from ..validation import field, int_arg, json_body, only_fields, present
@@ -19,7 +20,7 @@ bp = Blueprint("sessions", __name__)
 
 EDITABLE = {
     "title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think",
-    "options",
+    "options", "context_policy",
 }
 TEXT_LIMIT = 200_000
 
@@ -59,6 +60,11 @@ def _session_fields(body: dict, stored_options: dict | None = None) -> dict[str,
     if "options" in body:
         change = None if body["options"] is None else check_options(body["options"])
         values["options"] = chat_options(stored_options, change)
+    if "context_policy" in body:
+        policy = parse_policy(body["context_policy"])
+        if policy is not None and policy.model is not None:
+            chat.check_model(policy.model)
+        values["context_policy"] = policy.to_json() if policy else None
     return values
 
 
@@ -73,7 +79,7 @@ def list_sessions() -> ResponseReturnValue:
 @bp.post("/api/sessions")
 def create_session() -> ResponseReturnValue:
     body = json_body(required=False)
-    only_fields(body, EDITABLE - {"draft", "pinned", "think"})
+    only_fields(body, EDITABLE - {"draft", "pinned", "think", "context_policy"})
     return session_view(services().chat.create_session(_session_fields(body))), 201
 
 
@@ -103,3 +109,19 @@ def list_messages(session_id: str) -> ResponseReturnValue:
     before = request.args.get("before") or None
     messages, has_more = services().chat.messages(session_id, limit=limit, before=before)
     return {"messages": messages, "has_more": has_more}
+
+
+@bp.get("/api/sessions/<session_id>/context")
+def context_meter(session_id: str) -> ResponseReturnValue:
+    """The composer's meter: the window and what the branch plus the text being typed
+    (`chars` characters) would take of it."""
+    return services().chat.context_meter(
+        session_id,
+        chars=int_arg("chars", high=10**9) or 0,
+        model=request.args.get("model") or None,
+    )
+
+
+@bp.get("/api/sessions/<session_id>/summaries/<message_id>")
+def get_summary(session_id: str, message_id: str) -> ResponseReturnValue:
+    return services().chat.summary(session_id, message_id)
