@@ -22,7 +22,7 @@ from openchat_desktop.settings import (
     Timeouts,
     ollama_base_url,
 )
-from openchat_desktop.settings.values import LocalEngine
+from openchat_desktop.settings.values import Chat, LocalEngine
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -61,6 +61,9 @@ threads = 3
 idle_unload = 300
 hub_url = "https://hf-mirror.example.org"
 hub_token_env = "MY_HF_TOKEN"
+
+[chat]
+auto_title = true
 """
 
 COMMENTED = """\
@@ -218,6 +221,7 @@ def test_full_valid_file(path):
         limits=Limits(max_message_chars=5000, max_request_bytes=65536),
         local=LocalEngine(threads=3, idle_unload=300.0,
                           hub_url="https://hf-mirror.example.org", hub_token_env="MY_HF_TOKEN"),
+        chat=Chat(auto_title=True),
     )
     assert store.current.provider("openrouter") is store.current.providers[1]
     assert store.current.provider("missing") is None

@@ -19,6 +19,7 @@ from .problems import HEADER_NAME, Invalid, quoted_names
 from .values import (
     CONTROL_CHARS,
     LOCAL_KIND,
+    Chat,
     Limits,
     LocalEngine,
     Timeouts,
@@ -103,6 +104,12 @@ def _whole_number(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise Invalid("use a whole number, 0 or more, without quotes")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise Invalid("use true or false, without quotes")
 
 
 def _folder(value: Any) -> str:
@@ -191,6 +198,7 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
 _TIMEOUTS = Timeouts()
 _LIMITS = Limits()
 _LOCAL = LocalEngine()
+_CHAT = Chat()
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -303,6 +311,15 @@ SETTINGS: tuple[Setting, ...] = (
         "The name of an environment variable holding a Hugging Face token, for gated models; "
         "the token is sent only to the hub's own address.",
         _env_name,
+    ),
+    # [chat]
+    Setting(
+        "chat.auto_title",
+        "true or false",
+        _CHAT.auto_title,
+        "After a chat's first reply, its model writes a short title for it; a title you gave "
+        "the chat is never replaced.",
+        _boolean,
     ),
 )
 

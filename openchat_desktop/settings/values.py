@@ -52,6 +52,13 @@ class LocalEngine:
     hub_token_env: str = "HF_TOKEN"  # the variable holding a token, for gated models
 
 
+@dataclass(frozen=True)
+class Chat:
+    """How chats behave beyond the reply itself."""
+
+    auto_title: bool = False  # the chat's model names the chat after its first reply
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
     built-in engine."""
@@ -82,6 +89,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     local: LocalEngine = field(default_factory=LocalEngine)
+    chat: Chat = field(default_factory=Chat)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""
