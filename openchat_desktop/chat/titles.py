@@ -35,9 +35,7 @@ def title_request(
     model_name: str, question: str, answer: str, think: bool | str | None
 ) -> ChatRequest:
     """The request for a title of a chat that began with `question` and `answer`."""
-    conversation = (
-        f"User: {question[:SHOWN_CHARS]}\n\nAssistant: {answer[:SHOWN_CHARS]}"
-    )
+    conversation = f"User: {question[:SHOWN_CHARS]}\n\nAssistant: {answer[:SHOWN_CHARS]}"
     return ChatRequest(
         model=model_name,
         messages=(ChatMessage("user", f"{INSTRUCTION}\n\n{conversation}"),),
@@ -59,8 +57,8 @@ def clean_title(text: str) -> str | None:
 
 
 def ask_title(router: Router, model: ResolvedModel, request: ChatRequest) -> str | None:
-    """The model's title, cleaned (None: its answer held none). The answer is read as it streams and cut off early when a
-    model ignores the limit."""
+    """The model's title, cleaned (None: its answer held none). The answer is read as it
+    streams and cut off early when a model ignores the limit."""
     pieces: list[str] = []
     size = 0
     stream = router.stream_chat(model, request, Cancel())

@@ -10,8 +10,8 @@ from flask.typing import ResponseReturnValue
 from ...chat.capabilities import check_think
 from ...chat.planning import parse_plan
 from ...chat.views import session_view
-from ...store import SessionRecord
 from ...errors import InvalidRequest
+from ...store import SessionRecord
 from .. import services
 from ..validation import field, int_arg, json_body, only_fields, present
 
