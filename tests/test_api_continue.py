@@ -21,6 +21,8 @@ from .support import (
     texts,
     wait_for,
 )
+from .test_local_engine import MODEL as STARTER
+from .test_local_engine import STARTER_FILE, engine_settings, first_text
 
 OLD = "The first part"
 NEW = " and the rest."
@@ -242,3 +244,31 @@ def test_the_reasoning_is_kept_and_new_reasoning_appended(app, fake):
     assert texts(events, "reasoning") == " Also this."
     saved = message(app, reply_id)
     assert (saved["reasoning"], saved["content"]) == ("Hmm. Also this.", OLD + NEW)
+
+
+# --- the built-in engine ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not STARTER_FILE.is_file(),
+                    reason="the starter model is fetched by scripts/setup.sh")
+def test_a_stopped_reply_of_the_built_in_engine_is_continued(start_server):
+    """The real starter model (a small window keeps it quick): stopped after its first words,
+    continued into the same message, the old text kept exactly."""
+    app = start_server(engine_settings())
+    session = app.new_session()
+    response = app.post(f"/api/sessions/{session['id']}/chat/stream",
+                        {"message": "Write a long poem about the sea.", "model": STARTER},
+                        stream=True)
+    stream = iter_events(response)
+    reply_id = first_text(stream)
+    stopped = app.post(f"/api/messages/{reply_id}/stop").json()["message"]
+    assert stopped["status"] == "stopped" and stopped["content"]
+    list(stream)
+    old = message(app, reply_id)["content"]
+    events = read_events(continue_(app, reply_id))
+    assert events[0][1]["assistant_message"]["content"] == old
+    assert events[-1][0] == "done", events[-1]
+    final = events[-1][1]["message"]
+    assert final["status"] == "complete" and final["id"] == reply_id
+    assert final["content"] == old + texts(events)
+    assert message(app, reply_id)["content"] == old + texts(events)
