@@ -19,22 +19,23 @@ CUT_SHORT = frozenset({"stopped", "error", "interrupted"})
 LENGTH = "length"  # the finish reason of a reply that reached its token limit
 
 
-def check_continuable(reply: MessageRecord) -> None:
-    """Refuse, with a sentence, a message that is not a reply cut short."""
+def check_continuable(reply: MessageRecord) -> str:
+    """Refuse, with a sentence, a message that is not a reply cut short; else the id of the
+    message it answers."""
     if reply.role != "assistant" or reply.parent_id is None:
         raise InvalidRequest("Only a reply can be continued.")
+    answered = reply.parent_id
     if reply.status == "streaming":
         raise ReplyNotContinuable(
             "This reply is still being written. Wait for it to end, or stop it, then continue "
             "it."
         )
-    if reply.status in CUT_SHORT:
-        return
-    if (reply.usage or {}).get("finish_reason") != LENGTH:
+    if reply.status not in CUT_SHORT and (reply.usage or {}).get("finish_reason") != LENGTH:
         raise ReplyNotContinuable(
             "This reply is complete: the model ended it itself. Regenerate it for another "
             "answer, or send a message to go on."
         )
+    return answered
 
 
 def continuation(

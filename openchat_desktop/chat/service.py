@@ -396,18 +396,17 @@ class ChatService:
         every check first, then the row goes back to `streaming` in one write, then the
         provider is asked. Its text so far is never lost: a failure keeps it."""
         old = self.message(message_id)
-        continuing.check_continuable(old)
-        assert old.parent_id is not None  # checked: a reply answers a message
+        answered = continuing.check_continuable(old)
         session = self.session(old.session_id)
         router = self._router()
         model = self.resolve_model(old.model, session, router)
         messages = continuing.continuation(
-            self.context(session, self._store.path_to(old.parent_id)),
+            self.context(session, self._store.path_to(answered)),
             old.content,
             prefill=continues_prefill(model.provider.config.kind),
         )
         stream = self._stream(messages, session.think, model, None, router)
-        user = self.message(old.parent_id)
+        user = self.message(answered)
         reply = self._store.resume_reply(old)
         if reply is None:
             raise ReplyNotContinuable(

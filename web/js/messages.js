@@ -320,6 +320,10 @@ function showRetry(article, { seconds, reason }) {
   line.append(count, " ", why, " ", cancel);
   const until = performance.now() + seconds * 1000;
   const tick = () => {
+    if (!line.isConnected) { // the chat was left meanwhile
+      clearInterval(Number(line.dataset.timer));
+      return;
+    }
     const left = Math.ceil((until - performance.now()) / 1000);
     count.textContent = left > 0 ? `Retrying in ${left} s…` : "Retrying now…";
   };
