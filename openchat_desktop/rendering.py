@@ -365,6 +365,16 @@ class StreamRenderer:
         """The HTML the page shows now; after finish() it equals render_markdown(self.text)."""
         return "".join(self._blocks) + self._tail
 
+    def seed(self, text: str) -> RenderUpdate:
+        """Start from `text` already written (a reply being continued) before any feed():
+        returns the whole of it as one update; later updates follow on from it as if it had
+        been fed, and finish() still equals render_markdown(text + what came after)."""
+        if self._raw or self._final is not None:
+            raise RuntimeError("seed() must come before feed()")
+        update = self.feed(text)
+        self._next_render = self._next_check = -math.inf  # the first new text shows at once
+        return update or RenderUpdate(0, tuple(self._blocks), self._tail)
+
     def feed(self, delta: str) -> RenderUpdate | None:
         """Add text; return an update when `min_interval` has passed or a block finished."""
         if self._final is not None:

@@ -657,3 +657,49 @@ def test_merge_and_apply_semantics() -> None:
 def test_to_json() -> None:
     update = RenderUpdate(3, ("<p>a</p>\n",), "<p>b</p>\n")
     assert update.to_json() == {"start": 3, "blocks": ["<p>a</p>\n"], "tail": "<p>b</p>\n"}
+
+
+def seeded_stream(old: str, pieces: list[str]) -> tuple[RenderUpdate, list[str], RenderUpdate]:
+    """A renderer seeded with `old` and fed `pieces`: the seed's update, the client's blocks
+    (starting from nothing, as a page shows the seed) before the end, and the final update."""
+    renderer = StreamRenderer(min_interval=0.0, clock=FakeClock())
+    first = renderer.seed(old)
+    blocks = first.apply_to([])
+    for update in filter(None, map(renderer.feed, pieces)):
+        blocks = update.apply_to(blocks)
+    return first, blocks, renderer.finish()
+
+
+@pytest.mark.parametrize("text", REALISTIC)
+@pytest.mark.parametrize("cut", [0.0, 0.3, 0.5, 0.77, 1.0])
+def test_a_seeded_stream_equals_a_full_render_of_the_whole_text(text: str, cut: float) -> None:
+    """A reply continued from its saved text: the seed shows the old text, the new text
+    follows on, and the end is a full render of old + new."""
+    split = int(len(text) * cut)
+    old, new = text[:split], text[split:]
+    first, blocks, final = seeded_stream(old, chunks(new, [3, 1, 7]))
+    assert first.start == 0
+    assert "".join(final.apply_to(blocks)) == render_markdown(text)
+    assert blocks == rendering._render_blocks(text)[: len(blocks)]
+
+
+def test_a_seed_shows_its_text_at_once_and_the_next_delta_too() -> None:
+    renderer = StreamRenderer(min_interval=10.0, clock=FakeClock())
+    first = renderer.seed("# Title\n\nHalf a sen")
+    assert "".join(first.blocks) + first.tail == render_markdown("# Title\n\nHalf a sen")
+    update = renderer.feed("tence")
+    assert update is not None and "Half a sentence" in update.tail
+
+
+@pytest.mark.parametrize("old", ["line\r", "```py\nx = 1\n", ""])
+def test_a_seed_ending_mid_construct_continues_exactly(old: str) -> None:
+    new = "\nmore\n```\nafter"
+    _, blocks, final = seeded_stream(old, list(new))
+    assert "".join(final.apply_to(blocks)) == render_markdown(old + new)
+
+
+def test_seed_comes_first() -> None:
+    renderer = StreamRenderer()
+    renderer.feed("text")
+    with pytest.raises(RuntimeError):
+        renderer.seed("old")

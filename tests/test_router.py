@@ -18,6 +18,7 @@ from openchat_desktop.providers.base import (
     ModelInfo,
     ProviderConfig,
     ReasoningDelta,
+    Retrying,
     TextDelta,
     ToolCall,
     Usage,
@@ -103,7 +104,9 @@ def busy(retry_after: float | None = 0.0) -> ProviderUnavailable:
     return ProviderUnavailable("busy", retry_after=retry_after)
 
 
-def drain(router: Router, cancel: Cancel | None = None, model: str = "p/m") -> list[Event]:
+def drain(
+    router: Router, cancel: Cancel | None = None, model: str = "p/m"
+) -> list[Event | Retrying]:
     return list(router.stream_chat(model, REQUEST, cancel))
 
 
@@ -160,7 +163,9 @@ def test_close_closes_every_provider():
 def test_retries_a_failure_before_the_first_event():
     provider = scripted([busy()], [Usage({"x": 1}), busy()], [TextDelta("hi"), Finish("stop")])
     events = drain(router_with(provider))
-    assert events == [Usage({"x": 1}), TextDelta("hi"), Finish("stop")]
+    # Each wait is announced before it starts, with the failure's sentence.
+    assert events == [Retrying(1, 0.0, "busy"), Usage({"x": 1}), Retrying(2, 0.0, "busy"),
+                      TextDelta("hi"), Finish("stop")]
     assert len(provider.requests) == 3
     assert provider.closed_streams == 3
 
@@ -206,7 +211,8 @@ def test_does_not_retry_what_waiting_cannot_fix(error):
 def test_honours_retry_after():
     provider = scripted([RateLimited("slow down", retry_after=0.25)], [TextDelta("ok")])
     cancel = RecordingCancel()
-    assert drain(router_with(provider), cancel) == [TextDelta("ok")]
+    assert drain(router_with(provider), cancel) == [Retrying(1, 0.25, "slow down"),
+                                                   TextDelta("ok")]
     assert cancel.waits == [0.25]
 
 
@@ -243,7 +249,7 @@ def test_cancel_during_a_backoff_returns_at_once():
     cancel.cancel()
     worker.join(2)
     assert not worker.is_alive() and time.monotonic() - started < 0.5
-    assert outcome == [[]]
+    assert outcome == [[Retrying(1, 5.0, "busy")]]  # announced, then cut short
     assert len(provider.requests) == 1
 
 

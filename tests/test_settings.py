@@ -23,7 +23,7 @@ from openchat_desktop.settings import (
     ollama_base_url,
 )
 from openchat_desktop.settings.schema import SECTIONS
-from openchat_desktop.settings.values import ContextWindow, LocalEngine
+from openchat_desktop.settings.values import Chat, ContextWindow, LocalEngine
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -66,6 +66,9 @@ hub_token_env = "MY_HF_TOKEN"
 [context]
 policy = "summarize"
 max_ollama_context = 16384
+
+[chat]
+auto_title = true
 """
 
 COMMENTED = """\
@@ -224,6 +227,7 @@ def test_full_valid_file(path):
         local=LocalEngine(threads=3, idle_unload=300.0,
                           hub_url="https://hf-mirror.example.org", hub_token_env="MY_HF_TOKEN"),
         context=ContextWindow(policy="summarize", max_ollama_context=16384),
+        chat=Chat(auto_title=True),
     )
     assert store.current.provider("openrouter") is store.current.providers[1]
     assert store.current.provider("missing") is None

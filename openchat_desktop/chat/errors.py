@@ -12,7 +12,8 @@
     │   └── AttachmentTooLarge     413 attachment_too_large: a file or a message's files too big
     ├── UnsupportedAttachment      415 unsupported_attachment: no image, PDF with text or text
     ├── Conflict
-    │   └── AttachmentInUse        409 attachment_in_use: a sent message carries the file
+    │   ├── AttachmentInUse        409 attachment_in_use: a sent message carries the file
+    │   └── ReplyNotContinuable    409 reply_not_continuable: complete, or being written
     └── ProviderError (providers.errors)
         └── EmptyPlan              502 empty_plan: Plan Mode's planner wrote no plan
 
@@ -57,6 +58,10 @@ class UnsupportedAttachment(AppError):
 
 class AttachmentInUse(Conflict):
     code = "attachment_in_use"
+
+
+class ReplyNotContinuable(Conflict):
+    code = "reply_not_continuable"
 
 
 class EmptyPlan(ProviderError):

@@ -17,10 +17,11 @@ from dataclasses import replace
 from typing import Any
 
 from .. import rendering
-from ..engine import Engine, Generation, StreamEvent, StreamFactory
+from ..engine import CONTENT, REASONING, Engine, Generation, StreamEvent, StreamFactory
 from ..errors import AppError, InvalidRequest
 from ..providers.base import Cancel, ChatMessage, ChatRequest
 from ..providers.errors import InternalError, ModelNotFound
+from ..providers.kinds import continues_prefill
 from ..providers.router import ResolvedModel, Router
 from ..settings import SettingsStore
 from ..store import (
@@ -33,11 +34,11 @@ from ..store import (
     SessionRecord,
     Store,
 )
-from . import export, planning, views
+from . import continuing, export, planning, titles, views
 from .attachments import AttachmentService
 from .capabilities import Capabilities, think_parameter
 from .context import context, system_prompt
-from .errors import MessageTooLong, ModelLacksVision, SummaryNotFound
+from .errors import MessageTooLong, ModelLacksVision, ReplyNotContinuable, SummaryNotFound
 from .options import Options, layered
 from .replies import stored_replay
 from .sending import UNSET, PreparedReply, SendRequest
@@ -68,6 +69,13 @@ def reply_meta(options: Options, fitted: Fitted) -> dict[str, Any]:
     return meta
 
 
+def first_message_title(text: str, files: Sequence[AttachmentRecord]) -> str:
+    """The title a chat's first message gives it: from its text, else its first file's name."""
+    if text.strip():
+        return make_title(text)
+    return make_title(files[0].name) if files else DEFAULT_TITLE
+
+
 def pending_message(text: str) -> MessageRecord:
     """The user's message as the context reads it before it is written: it has no id yet."""
     return MessageRecord(
@@ -94,6 +102,7 @@ class ChatService:
         self.capabilities = Capabilities()
         self.windows = Windows(self.capabilities, lambda: settings.current.context,
                                store.summaries_for, store.save_summary)
+        self._titles = titles.TitleWriter()
 
     # --- messages as the API shows them -----------------------------------------------------
 
@@ -319,7 +328,7 @@ class ChatService:
                 raise InvalidRequest("`parent_id` must be a message of this chat.")
         changes: dict[str, str] = {}
         if session.title == DEFAULT_TITLE and session.leaf_id is None:
-            changes["title"] = make_title(text if text.strip() else attached[0].name)
+            changes["title"] = first_message_title(text, attached)
         if model.id != session.model:
             changes["model"] = model.id
         history = self._store.path_to(parent_id) if parent_id else []
@@ -411,6 +420,7 @@ class ChatService:
                 start=start,
                 stream=prepared.stream,
                 describe=lambda: self._saved_view(reply.id),
+                on_end=self._after_reply(user, reply.id),
             )
         except Exception as exc:
             raise self._end_unstarted(reply.id, exc) from None
@@ -419,9 +429,98 @@ class ChatService:
             raise generation.early_error
         return generation
 
-    def _end_unstarted(self, reply_id: str, exc: Exception) -> AppError:
-        """A reply written but never handed to a worker, saved as `error`; returns what the
-        request answers with: the app's own sentence, or one for a failure nobody foresaw."""
+    def continue_reply(self, message_id: str) -> Generation:
+        """More text for a reply cut short, appended to the same message (see `continuing`):
+        every check first, then the row goes back to `streaming` in one write, then the
+        provider is asked. Its text so far is never lost: a failure keeps it."""
+        old = self.message(message_id)
+        answered = continuing.check_continuable(old)
+        session = self.session(old.session_id)
+        router = self._router()
+        model = self.resolve_model(old.model, session, router)
+        # The options the reply was written with, so its continuation reads as one piece.
+        used = (old.meta or {}).get("options")
+        options = dict(used) if isinstance(used, dict) else self.options_for(session, model, None)
+        fitted = self.fit(session, self._store.path_to(answered), model, router, options)
+        messages = continuing.continuation(
+            fitted.messages, old.content, prefill=continues_prefill(model.provider.config.kind)
+        )
+        stream = self._stream(
+            messages, session.think, model, None, router, {**options, **fitted.options}
+        )
+        user = self.message(answered)
+        reply = self._store.resume_reply(old)
+        if reply is None:
+            raise ReplyNotContinuable(
+                "This reply changed meanwhile (it may be continuing already). Look at it again, "
+                "then continue it if it is still cut short."
+            )
+        seed = {CONTENT: reply.content, REASONING: reply.reasoning}
+        if reply.plan is not None:
+            seed[planning.PLAN] = reply.plan
+        try:
+            generation = self._engine.start(
+                message_id=reply.id,
+                session_id=reply.session_id,
+                start={
+                    "user_message": self.message_view(user),
+                    "assistant_message": self.message_view(reply),
+                },
+                stream=stream,
+                describe=lambda: self._saved_view(reply.id),
+                seed=seed,
+                on_end=self._after_reply(user, reply.id),
+            )
+        except Exception as exc:
+            raise self._end_unstarted(reply.id, exc, kept=reply) from None
+        generation.accepted.wait(ACCEPT_WAIT)
+        if generation.early_error is not None:
+            raise generation.early_error
+        return generation
+
+    # --- titles -----------------------------------------------------------------------------
+
+    def title_pending(self, session_id: str) -> bool:
+        """Whether the chat's model is writing its title now."""
+        return self._titles.pending(session_id)
+
+    def _after_reply(self, user: MessageRecord, reply_id: str) -> Callable[[str], None] | None:
+        """What follows a reply to the chat's first message: when it completes, and the
+        setting `chat.auto_title` is on, its model writes the chat's title in the background."""
+        if user.parent_id is not None:
+            return None
+
+        def ended(status: str) -> None:
+            if status == "complete" and self._settings.current.chat.auto_title:
+                self._titles.start(user.session_id, lambda: self._write_title(user, reply_id))
+
+        return ended
+
+    def _write_title(self, user: MessageRecord, reply_id: str) -> None:
+        """Ask the reply's model for a title; saved only over the title the first message
+        gave (never over the person's own, nor over one written before)."""
+        session = self._store.get_session(user.session_id)
+        reply = self._store.get_message(reply_id)
+        files = self._store.message_attachments([user.id]).get(user.id, [])
+        first = first_message_title(user.content, files)
+        if session is None or reply is None or session.title_by_person or session.title != first:
+            return
+        router = self._router()
+        model = self.resolve_model(reply.model, session, router)
+        think = think_parameter(False, self.capabilities.facts(model), model.name)
+        request = titles.title_request(model.name, user.content, reply.content, think)
+        title = titles.ask_title(router, model, request)
+        if title is None:
+            log.warning("the model of chat %s answered without a title", session.id)
+        elif not self._store.set_model_title(session.id, title, replacing=first):
+            log.info("the title of chat %s changed meanwhile; the model's is not used", session.id)
+
+    def _end_unstarted(
+        self, reply_id: str, exc: Exception, *, kept: MessageRecord | None = None
+    ) -> AppError:
+        """A reply written but never handed to a worker, saved as `error` (with the text of
+        `kept`, a reply being continued); returns what the request answers with: the app's own
+        sentence, or one for a failure nobody foresaw."""
         if isinstance(exc, AppError):
             error = exc
         else:
@@ -437,7 +536,8 @@ class ChatService:
             return error
         try:
             self._store.save_progress(
-                reply_id, content="", reasoning="", status="error",
+                reply_id, content=kept.content if kept else "",
+                reasoning=kept.reasoning if kept else "", status="error",
                 error={"code": error.code, "message": error.message},
             )
         except Exception:
@@ -447,16 +547,6 @@ class ChatService:
     def _saved_view(self, message_id: str) -> dict[str, Any] | None:
         record = self._store.get_message(message_id)
         return self.message_view(record) if record else None
-
-    def context(
-        self,
-        session: SessionRecord,
-        history: list[MessageRecord],
-        *,
-        new: tuple[MessageRecord, Sequence[AttachmentRecord]] | None = None,
-    ) -> list[ChatMessage]:
-        """What the model receives before the window is applied (see `context.py`)."""
-        return self.branch(session, history, new=new).all()
 
     # --- the context window (see `window.py`) -----------------------------------------------
 

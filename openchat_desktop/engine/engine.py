@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from .events import StreamFactory
@@ -46,9 +46,13 @@ class Engine:
         start: dict,
         stream: StreamFactory,
         describe: Callable[[], dict | None],
+        seed: Mapping[str, str] | None = None,
+        on_end: Callable[[str], None] | None = None,
     ) -> Generation:
         """Run `stream` as the reply `message_id`. `start` is the first event's data;
-        `describe()` gives the saved reply as the `done` event carries it."""
+        `describe()` gives the saved reply as the `done` event carries it; `seed` and
+        `on_end`: see `Generation`. A reply continued takes the place of its earlier
+        generation."""
         generation = Generation(
             message_id=message_id,
             session_id=session_id,
@@ -56,6 +60,8 @@ class Engine:
             stream=stream,
             recorder=self._recorder,
             describe=describe,
+            seed=seed,
+            on_end=on_end,
         )
         with self._lock:
             if self._closed:

@@ -9,19 +9,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import AppError
-from ..providers.base import Finish, ReasoningDelta, TextDelta, Usage
+from ..providers.base import Finish, ReasoningDelta, Retrying, TextDelta, Usage
 from ..providers.errors import InternalError, ProviderError
 from ..rendering import RenderUpdate, StreamRenderer
-from .events import CONTENT, REASONING, RENDER, NamedText, Phase, StreamEvent, StreamFactory
+from .events import (
+    CONTENT,
+    REASONING,
+    RENDER,
+    RETRY,
+    NamedText,
+    Phase,
+    StreamEvent,
+    StreamFactory,
+)
 from .job import Job
 from .recording import Checkpoint, Ending, Recorder
 
 log = logging.getLogger(__name__)
+
+# A wait before the provider is asked again that opens the stream to clients, so they can show
+# it counting down. Shorter ones (a refused local connection is retried after 0.2 s, the first
+# backoffs) pass unseen: the request still waits for the provider, and a failure after them is
+# an HTTP error rather than an `error` event.
+SHOWN_WAIT = 1.0  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +61,20 @@ class Generation(Job):
         stream: StreamFactory,
         recorder: Recorder,
         describe: Callable[[], dict | None],
+        seed: Mapping[str, str] | None = None,
+        on_end: Callable[[str], None] | None = None,
     ) -> None:
+        """`seed`: the texts the reply already has, by stream (a reply being continued): kept,
+        and the stream's text is appended to them. `on_end(status)` runs once the end is
+        saved, before clients hear of it; it must return quickly."""
         super().__init__()
         self.message_id = message_id
         self.session_id = session_id
         self._stream = stream
         self._recorder = recorder
         self._describe = describe  # the saved reply as clients see it, for `done`
+        self._seed = dict(seed or {})
+        self._on_end = on_end
         self._renderer = StreamRenderer()
         self._render_state: RenderUpdate | None = None
         self._usage_event: Usage | None = None
@@ -68,6 +90,19 @@ class Generation(Job):
         self.early_error: AppError | None = None  # failed before any text arrived
         self.final_message: dict | None = None
         self.log.append("start", start)
+        if seed is not None:
+            self._start_from(self._seed)
+
+    def _start_from(self, seed: dict[str, str]) -> None:
+        """The texts so far, without an event each: clients have them in `start`. One render
+        of the whole answer follows `start`, so the patches after it apply to what a client
+        shows, and the final HTML is still a full render of old and new text together."""
+        events = self.log
+        with events.lock:
+            for kind, text in seed.items():
+                events.seed_text(kind, text)
+            self._add_render(self._renderer.seed(seed.get(CONTENT, "")))
+            events.lock.notify_all()
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -161,6 +196,11 @@ class Generation(Job):
             self._usage_event = event
         elif isinstance(event, Finish):
             self._finish_reason = event.reason
+        elif isinstance(event, Retrying):
+            self.log.append(RETRY, {"attempt": event.attempt, "seconds": event.seconds,
+                                    "reason": event.reason})
+            if event.seconds < SHOWN_WAIT:
+                return  # not worth opening the stream for (see SHOWN_WAIT)
         if not self.accepted.is_set():
             self.accepted.set()
             # Hand the GIL to the request thread waiting for this event now: left to the
@@ -251,12 +291,13 @@ class Generation(Job):
             update, saved = self._save_end(texts, status, error)
             if saved:
                 message = self._describe()
+                self._ended(status)
             elif error is None:
                 error = unsaved()
         except Exception:
             log.exception("the end of %s could not be described", self.message_id)
         finally:
-            if error is not None and not any(texts.values()):
+            if error is not None and not self._grew(texts):
                 self.early_error = error
             with self.log.lock:
                 if update is not None:
@@ -272,6 +313,18 @@ class Generation(Job):
                 self.final_message = message
                 self.finish()
             self.accepted.set()
+
+    def _grew(self, texts: dict[str, str]) -> bool:
+        """Whether any text arrived beyond the seed."""
+        return any(text != self._seed.get(kind, "") for kind, text in texts.items())
+
+    def _ended(self, status: str) -> None:
+        if self._on_end is None:
+            return
+        try:
+            self._on_end(status)
+        except Exception:  # whatever follows a reply must not keep its end from its clients
+            log.exception("what follows the end of %s failed", self.message_id)
 
     def _save_end(
         self, texts: dict[str, str], status: str, error: AppError | None

@@ -86,6 +86,13 @@ class EventLog:
         else:
             pieces.append(text)
 
+    def seed_text(self, kind: str, text: str) -> None:
+        """The text the stream `kind` starts with, sent as no event (a client has it from
+        elsewhere): `texts()` includes it, replays do not. Before any text of `kind`."""
+        if self._texts.get(kind):
+            raise RuntimeError(f"the text stream {kind} already has text")
+        self._texts[kind] = [text]
+
     def open_text(self, kind: str) -> None:
         """The text stream `kind` exists (empty) before its first text."""
         with self.lock:

@@ -96,6 +96,16 @@ class Finish:
 Event = TextDelta | ReasoningDelta | ToolCall | Usage | Finish
 
 
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """Not from a provider: the router is about to wait `seconds` before asking again (try
+    number `attempt` + 1) because of `reason`, a sentence a person can read."""
+
+    attempt: int
+    seconds: float
+    reason: str
+
+
 class Cancel:
     """Lets another thread abort a running stream at once (Stop, shutdown).
 

@@ -19,6 +19,16 @@ KINDS: Mapping[str, Callable[[ProviderConfig], Provider]] = MappingProxyType(
 )
 LOCAL = "local"  # the built-in engine: built with the app's engine manager
 
+# Kinds whose servers continue a request's final assistant message instead of answering anew
+# (assistant prefill): Ollama's /api/chat, llama.cpp's server (the built-in engine) and
+# Anthropic. Any other OpenAI-compatible server may not (api.openai.com answers it anew).
+PREFILL_KINDS = frozenset({"ollama", LOCAL, "anthropic"})
+
+
+def continues_prefill(kind: str) -> bool:
+    """Whether a provider of `kind` continues a final assistant message where it ends."""
+    return kind in PREFILL_KINDS
+
 
 def build_provider(config: ProviderConfig, engine: EngineManager | None = None) -> Provider:
     if config.kind == LOCAL and engine is not None:

@@ -21,6 +21,7 @@ from .base import (
     Provider,
     ProviderConfig,
     ReasoningDelta,
+    Retrying,
     TextDelta,
     ToolCall,
 )
@@ -114,11 +115,13 @@ class Router:
 
     def stream_chat(
         self, model: str | ResolvedModel, request: ChatRequest, cancel: Cancel | None = None
-    ) -> Generator[Event, None, None]:
+    ) -> Generator[Event | Retrying, None, None]:
         """The provider's events for `model_id`. A retryable failure is retried (at most
         `max_retries` times) only while nothing meaningful has been delivered: never after
-        text, reasoning or a tool call, which would duplicate them. `cancel` ends a backoff
-        at once; closing the generator closes the upstream response."""
+        text, reasoning or a tool call, which would duplicate them. Each wait is announced
+        first with a `Retrying` marker (`attempt` 1 for the first retry), so whoever shows the reply
+        can say so. `cancel` ends
+        a backoff at once; closing the generator closes the upstream response."""
         resolved = model if isinstance(model, ResolvedModel) else self.model(model)
         provider, model_id = resolved.provider, resolved.id
         request = replace(request, model=resolved.name)
@@ -141,6 +144,7 @@ class Router:
                 wait = self._wait(exc, attempt, provider.config)
                 attempt += 1
                 log.info("retrying %s in %.2f s after: %s", model_id, wait, exc.detail or exc)
+                yield Retrying(attempt, round(wait, 2), exc.message)
                 if cancel.wait(wait):
                     return
             finally:

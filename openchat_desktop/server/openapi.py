@@ -28,8 +28,9 @@ def _body(schema: dict, required: bool = True) -> dict:
 
 ERROR = {"$ref": "#/components/responses/Error"}
 STREAM = {
-    "description": "Server-Sent Events: start, plan (Plan Mode), reasoning, delta, render, "
-    "then done or error.",
+    "description": "Server-Sent Events: start, retry (`{\"attempt\", \"seconds\", "
+    "\"reason\"}`: a wait before the model server is asked again), plan (Plan Mode), "
+    "reasoning, delta, render, then done or error.",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
 NO_CONTENT = {"description": "Deleted."}
@@ -158,6 +159,11 @@ SCHEMAS: dict[str, dict] = {
             "title_by_person": {
                 "type": "boolean",
                 "description": "The person named the chat; a model's title never replaces it.",
+            },
+            "title_pending": {
+                "type": "boolean",
+                "description": "In the chat list only: the chat's model is writing its "
+                               "title now (setting `chat.auto_title`); list again to see it.",
             },
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
@@ -569,6 +575,14 @@ PATHS: dict[str, dict] = {
                      "options": {**_OPTIONS, "description": "This reply's options, over the "
                                  "chat's."}}}, False),
                  "responses": {"200": STREAM, "404": ERROR, "422": ERROR, "502": ERROR}},
+    },
+    "/api/messages/{message_id}/continue": {
+        "parameters": [_id_param("message_id")],
+        "post": {"summary": "Stream more text into a reply cut short (by its length, Stop, an "
+                 "error or a crash): `start` has the reply as it is, the deltas are the new "
+                 "text only, the final message holds both.",
+                 "responses": {"200": STREAM, "404": ERROR, "409": ERROR, "422": ERROR,
+                               "502": ERROR}},
     },
     "/api/messages/{message_id}/siblings": {
         "parameters": [_id_param("message_id")],

@@ -19,6 +19,7 @@ from .problems import HEADER_NAME, Invalid, KeyPath, quoted_names
 from .values import (
     CONTROL_CHARS,
     LOCAL_KIND,
+    Chat,
     ContextWindow,
     Limits,
     LocalEngine,
@@ -106,6 +107,12 @@ def _whole_number(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise Invalid("use a whole number, 0 or more, without quotes")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise Invalid("use true or false, without quotes")
 
 
 def _folder(value: Any) -> str:
@@ -274,6 +281,7 @@ _TIMEOUTS = Timeouts()
 _LIMITS = Limits()
 _LOCAL = LocalEngine()
 _CONTEXT = ContextWindow()
+_CHAT = Chat()
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -439,6 +447,15 @@ SETTINGS: tuple[Setting, ...] = (
         "The largest window OpenChat asks Ollama for (num_ctx) unless a chat sets "
         "context_length; a larger window takes more memory.",
         _positive_int,
+    ),
+    # [chat]
+    Setting(
+        "chat.auto_title",
+        "true or false",
+        _CHAT.auto_title,
+        "After a chat's first reply, its model writes a short title for it; a title you gave "
+        "the chat is never replaced.",
+        _boolean,
     ),
 )
 

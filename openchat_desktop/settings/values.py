@@ -73,6 +73,13 @@ class ContextWindow:
     max_ollama_context: int = 8192  # the largest num_ctx sent to Ollama unasked
 
 
+@dataclass(frozen=True)
+class Chat:
+    """How chats behave beyond the reply itself."""
+
+    auto_title: bool = False  # the chat's model names the chat after its first reply
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
     built-in engine."""
@@ -107,6 +114,7 @@ class Settings:
     models: Mapping[str, ModelSettings] = field(default_factory=dict)  # by model id
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the person's own
     context: ContextWindow = field(default_factory=ContextWindow)
+    chat: Chat = field(default_factory=Chat)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""

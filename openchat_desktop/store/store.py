@@ -376,6 +376,39 @@ class Store(AttachmentRows, SummaryRows):
                 rows,
             )
 
+    def resume_reply(self, reply: MessageRecord) -> MessageRecord | None:
+        """A finished reply goes back to 'streaming' to be continued, in one write: its error
+        and cached html are cleared, its text stays. Only if the row is still as `reply` was
+        read (status and updated_at): of two continues at once, one wins; None for the other,
+        or when the reply changed or is gone."""
+        with self._transaction(write=True) as conn:
+            result = conn.execute(
+                update(Message)
+                .where(
+                    Message.id == reply.id,
+                    Message.status == reply.status,
+                    Message.updated_at == reply.updated_at,
+                )
+                .values(status="streaming", error=None, html=None, updated_at=utc_now())
+            )
+            return _message(conn, reply.id) if result.rowcount else None
+
+    def set_model_title(self, session_id: str, title: str, *, replacing: str) -> bool:
+        """A title a model wrote, saved only while the chat's title is still `replacing` and
+        not the person's own (checked in the same statement, so a rename at the same moment
+        wins). The chat's place in the list stays: updated_at is kept."""
+        with self._transaction(write=True) as conn:
+            result = conn.execute(
+                update(ChatSession)
+                .where(
+                    ChatSession.id == session_id,
+                    ChatSession.title == replacing,
+                    ChatSession.title_by_person.is_not(True),
+                )
+                .values(title=title)
+            )
+            return bool(result.rowcount)
+
     def get_message(self, message_id: str) -> MessageRecord | None:
         with self._transaction(write=False) as conn:
             return _message(conn, message_id)

@@ -1,6 +1,7 @@
 // The conversation: message elements, sending (the message on screen at once, and after a
 // failure what the server kept of it), following and stopping a reply, re-attaching to a reply
-// still being written, editing, regenerating and switching branches.
+// still being written, editing, regenerating, continuing a reply cut short, and switching
+// branches.
 
 import { api, openStream } from "./api.js";
 import { attachmentList, takeAttachments } from "./attachments.js";
@@ -18,6 +19,7 @@ import { answerStarted, showThinking, thinkingDelta, thinkForRequest } from "./t
 
 const PAGE = 50;
 const FAILED = ["stopped", "error", "interrupted"];
+const RETRY_TICK_MS = 250;
 const known = new Map(); // message id -> message object, for edit, copy and versions
 let hasOlder = false;
 let loadingOlder = false;
@@ -108,8 +110,18 @@ function renderMeta(article) {
   } else {
     const label = FAILED.includes(message.status) ? "Retry" : "Regenerate";
     actions.append(button(label, "regenerate", () => regenerate(article), label));
+    if (continuable(message)) {
+      actions.append(button("Continue", "continue-reply", () => continueReply(article),
+        "Continue this reply"));
+    }
   }
   meta.append(actions);
+}
+
+// A reply cut short (by its length, Stop, an error or a crash) can be continued in place.
+function continuable(message) {
+  return FAILED.includes(message.status) ||
+    (message.status === "complete" && message.usage?.finish_reason === "length");
 }
 
 function switcher(message, versions) {
@@ -298,10 +310,47 @@ export async function stopStreaming() {
   }
 }
 
+// Before the model's first words the server may wait and ask again (it is busy, or not
+// answering): a line counts the wait down, with Cancel, which stops the reply like Stop.
+function showRetry(article, { seconds, reason }) {
+  clearRetry(article);
+  const line = document.createElement("p");
+  line.className = "retry-line";
+  line.setAttribute("role", "status");
+  const count = document.createElement("span");
+  count.className = "retry-count";
+  const why = document.createElement("span");
+  why.className = "retry-reason";
+  why.textContent = reason;
+  const cancel = button("Cancel", "retry-cancel", () => emit(EVENTS.replyStop),
+    "Cancel the reply");
+  line.append(count, " ", why, " ", cancel);
+  const until = performance.now() + seconds * 1000;
+  const tick = () => {
+    if (!line.isConnected) { // the chat was left meanwhile
+      clearInterval(Number(line.dataset.timer));
+      return;
+    }
+    const left = Math.ceil((until - performance.now()) / 1000);
+    count.textContent = left > 0 ? `Retrying in ${left} s…` : "Retrying now…";
+  };
+  tick();
+  line.dataset.timer = String(setInterval(tick, RETRY_TICK_MS));
+  article.querySelector(".body").after(line);
+}
+
+function clearRetry(article) {
+  const line = article && article.querySelector(".retry-line");
+  if (!line) return;
+  clearInterval(Number(line.dataset.timer));
+  line.remove();
+}
+
 async function follow(response, reply, article) {
   let current = article;
   let text = current && liveText(current);
   await readEvents(response, (type, data) => {
+    if (type !== "start" && type !== "retry" && type !== "render") clearRetry(current);
     if (type === "start") {
       reply.started = true;
       reply.unwatch();
@@ -320,6 +369,9 @@ async function follow(response, reply, article) {
       }
       if (data.plan) startPlan(current, data.plan);
       scrollToEnd(true);
+    } else if (type === "retry") {
+      showRetry(current, data);
+      scrollToEnd();
     } else if (type === "plan") {
       appendPlan(current, data.text);
       scrollToEnd();
@@ -498,6 +550,27 @@ async function regenerate(article) {
     const kept = await showWhatWasKept(reply, before);
     release(reply);
     if (!kept) notify(error.message);
+  }
+}
+
+// More text streamed into the same reply: the article grows in place (the server's first
+// render shows the text so far, then the new text follows), and Stop works as for any reply.
+async function continueReply(article) {
+  if (state.streaming) return;
+  const id = article.dataset.id;
+  const reply = begin({ messageId: id, sessionId: state.current.id });
+  known.set(id, { ...known.get(id), status: "streaming", error: null });
+  article.dataset.status = "streaming";
+  renderMeta(article);
+  try {
+    await run(reply, (signal) =>
+      openStream("POST", `/api/messages/${id}/continue`, undefined, signal), article);
+  } catch (error) {
+    // Refused or failed before it started: the reply shows what the server kept of it.
+    const kept = await api("GET", `/api/messages/${id}`).catch(() => null);
+    if (kept) showFinal(article, kept);
+    release(reply);
+    notify(error.message);
   }
 }
 

@@ -9,6 +9,7 @@ import { $, EVENTS, emit, notify, on, state } from "./state.js";
 // Chats loaded at once; with more, filtering asks the API and "Show more chats" loads more.
 const PAGE = 500;
 const UNDO_MS = 5000;
+const TITLE_CHECK_MS = 1000; // while a chat's model writes its title, the list is asked again
 
 const items = new Map(); // session id -> its <li>, reused across renders so focus survives
 let limit = PAGE;
@@ -22,6 +23,7 @@ let menu = null; // { element, button, session } while the actions menu is open
 let pendingDelete = null; // { session, timer, wasOpen } while its Undo toast shows
 let refreshes = 0; // refreshes asked for
 let shown = 0; // the newest refresh whose answer is shown
+let titleCheck = 0; // the timer that asks for the list again while a title is being written
 
 export async function refreshSessions() {
   const asked = ++refreshes;
@@ -33,6 +35,14 @@ export async function refreshSessions() {
   if (filterText && hasMore) searchRemote();
   render();
   emit(EVENTS.sessionsLoaded);
+  awaitTitles(sessions);
+}
+
+// A chat whose model is writing its title (setting chat.auto_title) shows it once written.
+function awaitTitles(sessions) {
+  clearTimeout(titleCheck);
+  if (!sessions.some((session) => session.title_pending)) return;
+  titleCheck = setTimeout(() => refreshSessions().catch(() => {}), TITLE_CHECK_MS);
 }
 
 function matches(session) {

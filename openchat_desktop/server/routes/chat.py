@@ -1,4 +1,4 @@
-"""Streamed chat: send, follow (re-attach), stop, regenerate, and branch switching."""
+"""Streamed chat: send, follow (re-attach), stop, regenerate, continue, and branch switching."""
 
 from __future__ import annotations
 
@@ -97,6 +97,12 @@ def regenerate(message_id: str) -> ResponseReturnValue:
         options=reply_options(body),
     )
     return event_stream(generation.follow(0))
+
+
+@bp.post("/api/messages/<message_id>/continue")
+def continue_message(message_id: str) -> ResponseReturnValue:
+    only_fields(json_body(required=False), set())
+    return event_stream(services().chat.continue_reply(message_id).follow(0))
 
 
 @bp.get("/api/messages/<message_id>/siblings")

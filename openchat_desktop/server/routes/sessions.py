@@ -13,6 +13,7 @@ from ...chat.planning import parse_plan
 from ...chat.views import session_view
 from ...chat.window import parse_policy
 from ...errors import InvalidRequest
+from ...store import SessionRecord
 from .. import services
 from ..validation import field, int_arg, json_body, only_fields, present
 
@@ -68,12 +69,18 @@ def _session_fields(body: dict, stored_options: dict | None = None) -> dict[str,
     return values
 
 
+def shown(record: SessionRecord) -> dict[str, Any]:
+    """A chat in the list: with `title_pending` while its model writes its title, so the
+    list is asked for again until the title is there."""
+    return {**session_view(record), "title_pending": services().chat.title_pending(record.id)}
+
+
 @bp.get("/api/sessions")
 def list_sessions() -> ResponseReturnValue:
     records = services().chat.sessions(
         q=request.args.get("q") or None, limit=int_arg("limit", low=1, high=10_000)
     )
-    return {"sessions": [session_view(r) for r in records]}
+    return {"sessions": [shown(r) for r in records]}
 
 
 @bp.post("/api/sessions")
@@ -94,7 +101,10 @@ def patch_session(session_id: str) -> ResponseReturnValue:
     session = chat.session(session_id)
     body = json_body()
     only_fields(body, EDITABLE)
-    return session_view(chat.update_session(session_id, _session_fields(body, session.options)))
+    changes = _session_fields(body, session.options)
+    if "title" in changes:
+        changes["title_by_person"] = True  # a model's title never replaces the person's
+    return session_view(chat.update_session(session_id, changes))
 
 
 @bp.delete("/api/sessions/<session_id>")
