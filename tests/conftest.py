@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import requests
 
+from openchat_desktop.store import Store
+
 from . import repo_bounds
 from .fake_provider import FakeProvider
 from .support import CHROMIUM, CHROMIUM_FLAGS, TOKEN, Server, provider_settings
@@ -173,3 +175,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nTests read files outside the repository (a bare clone would fail):\n  {names}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A chat database of its own, in a real SQLite file."""
+    opened = Store(tmp_path / "data" / "openchat.sqlite3")
+    yield opened
+    opened.close()

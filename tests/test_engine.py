@@ -14,14 +14,6 @@ from openchat_desktop.engine import Engine, NamedText, Phase
 from openchat_desktop.engine import engine as engine_module
 from openchat_desktop.providers.base import Finish, ReasoningDelta, TextDelta, Usage
 from openchat_desktop.providers.errors import ProviderUnavailable, StreamBroken
-from openchat_desktop.store import Store
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "chat.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -16,16 +16,8 @@ from openchat_desktop.engine.generation import SHOWN_WAIT
 from openchat_desktop.providers.base import ReasoningDelta, Retrying, TextDelta
 from openchat_desktop.providers.errors import ProviderUnavailable
 from openchat_desktop.rendering import RenderUpdate, render_markdown
-from openchat_desktop.store import Store
 
 from .test_engine import messages, parse, view
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "chat.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture

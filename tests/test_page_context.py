@@ -37,12 +37,18 @@ def settles(page: Page, check) -> int:
     return wait_for(lambda: check(used(page)) and used(page))
 
 
-def test_the_meter_counts_typing_and_replies_and_warns_before_history_is_cut(
-        open_page, app, fake):
+def after_one_echo(open_page, app, fake) -> Page:
+    """The page after a first message of 100 words that the model echoed back."""
     fake.default = Reply(echo=True)
     page = open_page(app)
     send(page, words("one"))
     wait_done(page, 1)
+    return page
+
+
+def test_the_meter_counts_typing_and_replies_and_warns_before_history_is_cut(
+        open_page, app, fake):
+    page = after_one_echo(open_page, app, fake)
     meter = page.locator("#context-meter")
     expect(meter).to_be_visible()
     expect(meter).to_have_text(re.compile(r"^\d+ / 512 tokens$"))
@@ -85,10 +91,7 @@ def test_the_meter_counts_typing_and_replies_and_warns_before_history_is_cut(
 
 def test_the_policy_is_chosen_in_the_popover_and_the_summary_shows_on_demand(
         open_page, app, fake):
-    fake.default = Reply(echo=True)
-    page = open_page(app)
-    send(page, words("one"))
-    wait_done(page, 1)
+    page = after_one_echo(open_page, app, fake)
     meter = page.locator("#context-meter")
     meter.focus()
     page.keyboard.press("Enter")

@@ -29,13 +29,6 @@ from openchat_desktop.store.models import INTERNAL, Base
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "data" / "openchat.sqlite3")
-    yield store
-    store.close()
-
-
 @contextmanager
 def raw(store: Store) -> Iterator[sqlite3.Connection]:
     """A second, plain connection to the same file, as another program would see it."""
