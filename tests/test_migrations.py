@@ -63,6 +63,7 @@ EXPECTED_COLUMNS = {
         ("options", "TEXT", 0, None, 0),
         ("context_policy", "TEXT", 0, None, 0),
         ("title_by_person", "BOOLEAN", 1, "0", 0),
+        ("tool_servers", "TEXT", 0, None, 0),
     ],
     "messages": [
         ("seq", "INTEGER", 1, None, 1),
@@ -82,6 +83,7 @@ EXPECTED_COLUMNS = {
         ("updated_at", "VARCHAR", 1, None, 0),
         ("plan", "TEXT", 0, None, 0),
         ("meta", "TEXT", 0, None, 0),
+        ("tools", "TEXT", 0, None, 0),
     ],
     "messages_fts": [("content", "", 0, None, 0)],
     "attachments": [

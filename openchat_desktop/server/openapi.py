@@ -160,6 +160,11 @@ SCHEMAS: dict[str, dict] = {
                 "type": "boolean",
                 "description": "The person named the chat; a model's title never replaces it.",
             },
+            "tool_servers": {
+                "type": ["array", "null"], "items": {"type": "string"},
+                "description": "The tool servers the chat uses (\"builtin\" for the app's own "
+                               "tools); null: every enabled one.",
+            },
             "title_pending": {
                 "type": "boolean",
                 "description": "In the chat list only: the chat's model is writing its "
@@ -328,6 +333,10 @@ SCHEMAS: dict[str, dict] = {
             "plan": {"type": ["string", "null"],
                      "description": "Plan Mode: the planner's text; null for other replies."},
             "plan_html": {"type": ["string", "null"], "description": "`plan` rendered."},
+            "tools": {"type": ["array", "null"], "items": {"type": "object"},
+                      "description": "The reply's tool calls, in order: `{\"id\", \"name\", "
+                                     "\"arguments\", \"status\", \"content\", \"is_error\", "
+                                     "\"ms\"}` each; null: none."},
             "meta": {"type": ["object", "null"], "description": "Per-reply details: `options`, "
                      "the model options the reply used; Plan Mode adds `plan` and `executor`: "
                      "{\"model\", \"ms\", \"status\"} each. `context`: {\"window\", "

@@ -97,6 +97,9 @@ class ChatSession(Base):
     context_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     # the person named the chat: a title written by a model never replaces theirs
     title_by_person: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
+    # the tool servers the chat uses (a list of ids; "builtin" for the app's own tools);
+    # null = every enabled one
+    tool_servers: Mapped[list[str] | None] = mapped_column(JSONText)
 
 
 class Message(Base):
@@ -137,6 +140,8 @@ class Message(Base):
     plan: Mapped[str | None] = mapped_column(Text)
     # per-reply facts beyond usage: timings, the plan phase's model and time
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # the reply's tool rounds: each call with its arguments, approval, result and duration
+    tools: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONText)
 
 
 class Summary(Base):

@@ -32,6 +32,7 @@ class SessionRecord:
     options: dict[str, Any] | None = None
     context_policy: dict[str, Any] | None = None
     title_by_person: bool = False
+    tool_servers: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class MessageRecord:
     updated_at: str
     plan: str | None = None
     meta: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
