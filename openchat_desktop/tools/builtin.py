@@ -14,8 +14,8 @@ from typing import Any
 
 from ..providers.base import Cancel
 from ..store import AttachmentRecord, MessageRecord
-from .base import BUILTIN, ToolContext, ToolOutcome, ToolSpec
-from .calculator import Refused, calculate, shown
+from .base import BUILTIN, Tool, ToolContext, ToolOutcome, ToolSpec
+from .calculator import CalculationRefused, calculate, shown
 
 SEARCH_LIMIT = 10  # results a search gives the model, at most
 FILE_CHARS = 100_000  # characters of a file's text the model gets, at most
@@ -27,7 +27,7 @@ Files = Callable[[Sequence[str]], list[AttachmentRecord]]  # Store.get_attachmen
 NO_ARGUMENTS: Mapping[str, Any] = {"type": "object", "properties": {}}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: the Tool protocol's `spec` is a plain attribute
 class BuiltinTool:
     spec: ToolSpec
     action: Callable[[Mapping[str, Any]], ToolOutcome]
@@ -45,7 +45,7 @@ class BuiltinTools:
         self._search = search
         self._files = files
 
-    def tools(self, context: ToolContext) -> list[BuiltinTool]:
+    def tools(self, context: ToolContext) -> list[Tool]:
         def spec(name: str, description: str, parameters: Mapping[str, Any]) -> ToolSpec:
             return ToolSpec(name, description, parameters, BUILTIN)
 
@@ -134,5 +134,5 @@ def calculator(arguments: Mapping[str, Any]) -> ToolOutcome:
                            is_error=True)
     try:
         return ToolOutcome(shown(calculate(expression)))
-    except Refused as exc:
-        return ToolOutcome(str(exc), is_error=True)
+    except CalculationRefused as exc:
+        return ToolOutcome(exc.message, is_error=True)

@@ -1,7 +1,14 @@
 """Arithmetic a model may ask for, evaluated safely: the expression is parsed with `ast` and
 only numbers, + - * / // % **, parentheses, a few constants and math functions are walked.
 Nothing is ever `eval`ed, and sizes are bounded so no expression can hang the app or fill its
-memory (a huge power is refused before it is computed)."""
+memory (a huge power is refused before it is computed).
+
+    AppError (openchat_desktop.errors)
+    └── InvalidRequest
+        └── CalculationRefused     422 calculation_refused: not arithmetic, or too large
+
+The calculator tool gives the refusal's sentence to the model as an error result.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,8 @@ import ast
 import math
 import operator
 from collections.abc import Callable
+
+from ..errors import InvalidRequest
 
 MAX_CHARS = 500
 MAX_NODES = 200
@@ -32,39 +41,41 @@ OPERATORS: dict[type[ast.operator], Callable[[float, float], float]] = {
 Number = int | float
 
 
-class Refused(Exception):
-    """The expression cannot be computed; the message says why, for the model."""
+class CalculationRefused(InvalidRequest):
+    """The expression cannot be computed; the message says why."""
+
+    code = "calculation_refused"
 
 
 def calculate(expression: str) -> Number:
-    """The value of `expression`, or Refused with a sentence."""
+    """The value of `expression`, or CalculationRefused with a sentence."""
     if len(expression) > MAX_CHARS:
-        raise Refused(f"The expression is longer than {MAX_CHARS} characters.")
+        raise CalculationRefused(f"The expression is longer than {MAX_CHARS} characters.")
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except (SyntaxError, ValueError):
-        raise Refused("The expression is not valid arithmetic.") from None
+        raise CalculationRefused("The expression is not valid arithmetic.") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
-        raise Refused("The expression is too long to compute.")
+        raise CalculationRefused("The expression is too long to compute.")
     try:
         return _value(tree.body)
     except ZeroDivisionError:
-        raise Refused("The expression divides by zero.") from None
+        raise CalculationRefused("The expression divides by zero.") from None
     except OverflowError:
-        raise Refused("The result is too large.") from None
+        raise CalculationRefused("The result is too large.") from None
     except (ValueError, TypeError):
-        raise Refused("A function was given a value outside its domain.") from None
+        raise CalculationRefused("A function was given a value outside its domain.") from None
 
 
 def _value(node: ast.expr) -> Number:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             return _checked(node.value)
-        raise Refused("Only numbers can be computed.")
+        raise CalculationRefused("Only numbers can be computed.")
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
-        raise Refused(f"“{node.id}” is not a known constant; use pi, e or tau.")
+        raise CalculationRefused(f"“{node.id}” is not a known constant; use pi, e or tau.")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         operand = _value(node.operand)
         return operand if isinstance(node.op, ast.UAdd) else -operand
@@ -75,30 +86,31 @@ def _value(node: ast.expr) -> Number:
         return _checked(OPERATORS[type(node.op)](left, right))
     if isinstance(node, ast.Call):
         return _call(node)
-    raise Refused("Only numbers, + - * / // % **, parentheses and math functions are allowed.")
+    raise CalculationRefused(
+        "Only numbers, + - * / // % **, parentheses and math functions are allowed.")
 
 
 def _call(node: ast.Call) -> Number:
     name = node.func.id if isinstance(node.func, ast.Name) else None
     if name not in FUNCTIONS or node.keywords:
-        raise Refused(f"Only these functions are available: {', '.join(FUNCTIONS)}.")
+        raise CalculationRefused(f"Only these functions are available: {', '.join(FUNCTIONS)}.")
     arguments = [_value(argument) for argument in node.args]
     return _checked(FUNCTIONS[name](*arguments))
 
 
 def _check_power(base: Number, exponent: Number) -> None:
     if abs(exponent) > MAX_EXPONENT and abs(base) > 1:
-        raise Refused(f"Exponents larger than {MAX_EXPONENT} are not computed.")
+        raise CalculationRefused(f"Exponents larger than {MAX_EXPONENT} are not computed.")
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
         if base.bit_length() * exponent > MAX_BITS:
-            raise Refused("The result is too large.")
+            raise CalculationRefused("The result is too large.")
 
 
 def _checked(value: Number) -> Number:
     if isinstance(value, int) and value.bit_length() > MAX_BITS:
-        raise Refused("The result is too large.")
+        raise CalculationRefused("The result is too large.")
     if isinstance(value, float) and not math.isfinite(value):
-        raise Refused("The result is not a finite number.")
+        raise CalculationRefused("The result is not a finite number.")
     return value
 
 
