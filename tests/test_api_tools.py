@@ -14,6 +14,7 @@ import pytest
 
 from openchat_desktop.chat.replies import stored_replay
 from openchat_desktop.providers.base import Cancel
+from openchat_desktop.store import Store
 from openchat_desktop.tools.base import ToolContext, ToolOutcome, ToolSpec
 
 from .fake_provider import Called, Reply
@@ -325,3 +326,55 @@ def test_a_pending_question_survives_a_reload_and_is_answered_after(app, fake):
     assert [t["status"] for t in final["tools"]] == ["done"]
     assert "deadline" not in final["tools"][0]
     assert read_events(app.get(f"/api/messages/{message_id}/events?after=0", stream=True))
+
+
+# --- a crash mid-loop -----------------------------------------------------------------------
+
+
+def test_a_killed_app_leaves_the_calls_done_saved_and_the_reply_interrupted(app, fake):
+    """The checkpoints hold every step while the reply waits; the start-up recovery of a
+    crashed app ends the reply and its unfinished call as interrupted."""
+    session = app.new_session(model=OLLAMA)
+    fake.script(Reply(text="First.", tool_calls=[Called("calculator", {"expression": "1+1"}),
+                                                 Called("current_time")]),
+                Reply(text="never"))
+    response = open_stream(app, session["id"], {"message": "go"})
+    events = iter_events(response)
+    message_id = next(events)[1]["assistant_message"]["id"]
+    next(data for kind, data in events if kind == "tool_approval")
+    store = app.runtime.store
+    saved = wait_for(lambda: (r := store.get_message(message_id)).tools
+                     and len(r.tools) == 2 and r)
+    assert saved.status == "streaming" and saved.content == "First."
+    assert [(t["name"], t["status"], t["content"]) for t in saved.tools] == [
+        ("calculator", "done", "2"), ("current_time", "waiting", None)]
+    assert store.mark_interrupted() == 1  # what the next start does after a kill
+    after = store.get_message(message_id)
+    assert after.status == "interrupted"
+    assert [(t["status"], "deadline" in t) for t in after.tools] == [
+        ("done", False), ("interrupted", False)]
+    response.close()
+
+
+def test_quitting_while_a_call_waits_saves_it_interrupted(app, fake):
+    message_id, events, asked, _ = ask_time(app, fake)
+    app.runtime.shutdown()
+    with Store(app.data_dir / "openchat.sqlite3") as store:
+        saved = store.get_message(message_id)
+    assert saved.status == "interrupted"
+    assert [t["status"] for t in saved.tools] == ["interrupted"]
+    list(events)
+
+
+def test_in_plan_mode_only_the_executor_gets_tools(app, fake):
+    session = app.new_session(model=OLLAMA)
+    plan = {"planner": OLLAMA, "executor": COMPAT}
+    assert app.patch(f"/api/sessions/{session['id']}", {"plan_mode": plan}).status_code == 200
+    fake.script(Reply(text="1. Compute."), sums(), Reply(text="Done."))
+    events = app.chat(session["id"], {"message": "6*7 and 2**10?"})
+    planner, executor, after = [r.body for r in fake.chat_requests()]
+    assert "tools" not in planner
+    assert [t["function"]["name"] for t in executor["tools"]] == BUILTIN_NAMES
+    assert after["tools"] == executor["tools"]
+    assert [r["content"] for r in of(events, "tool_result")] == ["42", "1024"]
+    assert texts(events, "plan") == "1. Compute."

@@ -578,8 +578,19 @@ class Store(AttachmentRows, SummaryRows):
             return session
 
     def mark_interrupted(self) -> int:
-        """At start-up, replies left 'streaming' by a crash become 'interrupted', text kept."""
+        """At start-up, replies left 'streaming' by a crash become 'interrupted', text kept;
+        so do their tool calls that were running or waiting for the person."""
         with self._transaction(write=True) as conn:
+            with_calls = conn.execute(
+                select(Message.id, Message.tools)
+                .where(Message.status == "streaming", Message.tools.is_not(None))
+            ).all()
+            for message_id, calls in with_calls:
+                for call in calls:
+                    if call.get("status") in ("running", "waiting"):
+                        call.pop("deadline", None)
+                        call["status"] = "interrupted"
+                conn.execute(update(Message).where(Message.id == message_id).values(tools=calls))
             result = conn.execute(
                 update(Message)
                 .where(Message.status == "streaming")
