@@ -91,13 +91,18 @@ def test_a_model_without_the_tools_capability_is_never_sent_tools(app, fake):
     session = app.new_session(model="ollama/qwen3:8b")
     app.chat(session["id"], {"message": "hi"})
     assert "tools" not in fake.chat_requests()[-1].body
+    app.chat(session["id"], {"message": "and you?", "model": OLLAMA})  # one that has them
+    assert len(fake.chat_requests()[-1].body["tools"]) == 4
 
 
-def test_a_chat_without_builtin_gets_no_builtin_tools(app, fake):
+def test_a_chat_gets_the_tools_of_its_sources_only(app, fake):
     session = app.new_session(model=OLLAMA)
     app.runtime.store.update_session(session["id"], tool_servers=[])
     app.chat(session["id"], {"message": "hi"})
     assert "tools" not in fake.chat_requests()[-1].body
+    app.runtime.store.update_session(session["id"], tool_servers=["builtin"])
+    app.chat(session["id"], {"message": "again"})
+    assert len(fake.chat_requests()[-1].body["tools"]) == 4
 
 
 class Source:
