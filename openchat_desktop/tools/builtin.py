@@ -81,8 +81,14 @@ class BuiltinTools:
             ), lambda arguments: self.read_file(context, arguments)),
         ]
 
+    def _files_of(self, context: ToolContext) -> list[AttachmentRecord]:
+        """The chat's files in the order it got them, so the tool's description (part of
+        every request) stays the same from one reply to the next."""
+        order = {file_id: index for index, file_id in enumerate(context.attachment_ids)}
+        return sorted(self._files(context.attachment_ids), key=lambda f: order.get(f.id, 0))
+
     def _names(self, context: ToolContext) -> list[str]:
-        return list(dict.fromkeys(f.name for f in self._files(context.attachment_ids)))
+        return list(dict.fromkeys(f.name for f in self._files_of(context)))
 
     def search_chats(self, arguments: Mapping[str, Any]) -> ToolOutcome:
         query = arguments.get("query")
@@ -102,7 +108,7 @@ class BuiltinTools:
         name = arguments.get("name")
         if not isinstance(name, str) or not name.strip():
             return ToolOutcome("Give the file's name as `name`.", is_error=True)
-        files = self._files(context.attachment_ids)
+        files = self._files_of(context)
         match = next((f for f in files if f.name == name.strip()), None)
         if match is None:
             match = next((f for f in files if f.name.casefold() == name.strip().casefold()),
