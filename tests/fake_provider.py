@@ -28,6 +28,11 @@ queued. Reply modes:
                      a realistic body for the endpoint when None)
     segments=[…]     replay these exact bytes, one chunk each (for the shared vectors)
 
+`Reply(tool_calls=[Called("calculator", {"expression": "2+2"}), …])` asks for tools after its
+text, in the dialect's way: Ollama sends each call whole in one line with its arguments as an
+object; Chat Completions streams them in pieces by `index`, the pieces of parallel calls
+interleaved, and finishes with `tool_calls`. What the app sends back is in `requests`.
+
 `Reply(echo=True)` (or `FakeProvider(echo=True)`) answers with the last user message's text.
 `fail(path, status)` makes a metadata route such as `/v1/models` or `/api/tags` answer with
 an error until `recover(path)`. `disconnected` is set when a client closes a streaming
@@ -79,6 +84,19 @@ _POLL = 0.02  # seconds between checks while stalled
 
 
 @dataclass(frozen=True)
+class Called:
+    """A tool call a scripted reply makes: `arguments` as an object, or as raw text (which
+    may be broken JSON, as models write it)."""
+
+    name: str
+    arguments: Mapping[str, object] | str = field(default_factory=dict)
+    id: str | None = None  # Chat Completions' call id; default call_<n>
+
+    def text(self) -> str:
+        return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
+
+
+@dataclass(frozen=True)
 class Reply:
     """What the fake sends for one chat request (see the module docstring for the modes)."""
 
@@ -95,6 +113,7 @@ class Reply:
     error: str | None = None  # the in-band error message for error_midstream
     segments: Sequence[bytes] | None = None
     finish_reason: str = "stop"
+    tool_calls: Sequence[Called] = ()
     released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -619,7 +638,12 @@ class _Handler(BaseHTTPRequestHandler):
                     self._pause(delay)
                 kind, token = steps[index]
                 self._chunk(writer.token(kind, token))
-            for line in writer.end(reply.finish_reason, prompt, len(steps)):
+            finish = reply.finish_reason
+            if reply.tool_calls:
+                for line in writer.calls(reply.tool_calls):
+                    self._chunk(line)
+                finish = writer.calls_finish
+            for line in writer.end(finish, prompt, len(steps)):
                 self._chunk(line)
             self._end_chunks()
         finally:
@@ -782,6 +806,12 @@ class _Writer(ABC):
     def end(self, finish_reason: str, prompt: int, completion: int) -> list[bytes]:
         """The closing lines: finish, usage and the end marker."""
 
+    calls_finish = "stop"  # the finish reason of a reply that asks for tools
+
+    @abstractmethod
+    def calls(self, calls: Sequence[Called]) -> list[bytes]:
+        """The lines asking for tools."""
+
 
 class _OllamaWriter(_Writer):
     content_type = "application/x-ndjson"
@@ -796,6 +826,14 @@ class _OllamaWriter(_Writer):
 
     def error(self, message: str | None, echo: str = "") -> bytes:
         return json.dumps({"error": (message or OLLAMA_ERROR) + echo}).encode() + b"\n"
+
+    def calls(self, calls: Sequence[Called]) -> list[bytes]:
+        """One line with every call whole, arguments as an object (or the raw text)."""
+        message = {"role": "assistant", "content": "", "tool_calls": [
+            {"function": {"name": call.name, "arguments": call.arguments}} for call in calls
+        ]}
+        line = {"model": self.model, "created_at": CREATED_AT, "message": message, "done": False}
+        return [json.dumps(line).encode() + b"\n"]
 
     def end(self, finish_reason: str, prompt: int, completion: int) -> list[bytes]:
         final = {
@@ -839,6 +877,25 @@ class _OpenAIWriter(_Writer):
         if kind == "reasoning":
             return self._event({"content": "", "reasoning": text}, None)
         return self._event({"content": text}, None)
+
+    calls_finish = "tool_calls"
+
+    def calls(self, calls: Sequence[Called]) -> list[bytes]:
+        """Each call opens with its id and name, then its arguments follow in two halves,
+        the halves of all calls interleaved, as servers stream parallel calls."""
+        opening = [
+            {"index": index, "id": call.id or f"call_{index}", "type": "function",
+             "function": {"name": call.name, "arguments": ""}}
+            for index, call in enumerate(calls)
+        ]
+        halves: list[dict[str, object]] = []
+        for part in (0, 1):
+            for index, call in enumerate(calls):
+                text = call.text()
+                middle = len(text) // 2
+                piece = text[:middle] if part == 0 else text[middle:]
+                halves.append({"index": index, "function": {"arguments": piece}})
+        return [self._event({"tool_calls": [fragment]}, None) for fragment in opening + halves]
 
     def error(self, message: str | None, echo: str = "") -> bytes:
         error = {

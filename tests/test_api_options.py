@@ -25,7 +25,8 @@ EVERY_OPTION = {
     "seed": 7, "stop": ["\n\nUser:", "###"], "repeat_penalty": 1.1, "presence_penalty": 0.5,
     "frequency_penalty": -0.5, "context_length": 8192, "keep_alive": "-1",
 }
-BASIC_OPENAI = {"model", "messages", "stream", "stream_options"}
+# An OpenAI-compatible server does not say which models take tools: the chat's are offered.
+BASIC_OPENAI = {"model", "messages", "stream", "stream_options", "tools"}
 BASIC_OLLAMA = {"model", "messages", "stream"}
 
 

@@ -23,7 +23,7 @@ from openchat_desktop.settings import (
     ollama_base_url,
 )
 from openchat_desktop.settings.schema import SECTIONS
-from openchat_desktop.settings.values import Chat, ContextWindow, LocalEngine
+from openchat_desktop.settings.values import Chat, ContextWindow, LocalEngine, Tools
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -69,6 +69,11 @@ max_ollama_context = 16384
 
 [chat]
 auto_title = true
+
+[tools]
+max_rounds = 4
+approval_timeout = 60.0
+approval = { "builtin/calculator" = "always" }
 """
 
 COMMENTED = """\
@@ -228,6 +233,8 @@ def test_full_valid_file(path):
                           hub_url="https://hf-mirror.example.org", hub_token_env="MY_HF_TOKEN"),
         context=ContextWindow(policy="summarize", max_ollama_context=16384),
         chat=Chat(auto_title=True),
+        tools=Tools(max_rounds=4, approval_timeout=60.0,
+                    approval={"builtin/calculator": "always"}),
     )
     assert store.current.provider("openrouter") is store.current.providers[1]
     assert store.current.provider("missing") is None

@@ -15,7 +15,7 @@ Every rule about what each model receives is here, in one place:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ..engine import NamedText, Phase, StreamEvent, StreamFactory
@@ -97,13 +97,20 @@ def executor_messages(context: list[ChatMessage], plan: str) -> list[ChatMessage
 
 
 def plan_and_answer(
-    router: Router, plan: ResolvedPlan, request: ChatRequest, *, planner_sees: bool = True
+    router: Router,
+    plan: ResolvedPlan,
+    request: ChatRequest,
+    *,
+    planner_sees: bool = True,
+    answer: Callable[[ChatRequest], StreamFactory] | None = None,
 ) -> StreamFactory:
     """The generation's stream: phase "plan" streams the planner's text as `PLAN` text (its
     reasoning and usage are not kept), then phase "executor" streams the answer. The same
     `cancel` closes whichever request is running; a failed or empty plan ends the reply
     before the executor is asked. A planner known to lack vision (`planner_sees` False) gets
-    the messages without their images; the executor still gets them."""
+    the messages without their images; the executor still gets them. `answer` makes the
+    executor's stream from its request (the tool loop, so only the executor gets tools; the
+    planner only plans); unset, the executor is asked once."""
     context = list(request.messages)
     planner_context = context if planner_sees else [replace(m, images=()) for m in context]
 
@@ -129,7 +136,10 @@ def plan_and_answer(
             )
         yield Phase("executor", plan.executor.id)
         executor_request = replace(request, messages=tuple(executor_messages(context, text)))
-        yield from router.stream_chat(plan.executor, executor_request, cancel)
+        if answer is None:
+            yield from router.stream_chat(plan.executor, executor_request, cancel)
+        else:
+            yield from answer(executor_request)(cancel)
 
     return stream
 

@@ -2,7 +2,8 @@
 finished reply read back from its row as the event stream it was.
 
 A reply's streams: the answer (`CONTENT` → `content`), the thinking (`REASONING` →
-`reasoning`) and, in Plan Mode, the plan (`planning.PLAN` → `plan`).
+`reasoning`) and, in Plan Mode, the plan (`planning.PLAN` → `plan`). Its tool calls (data
+events, see tools/calls.py) go to `tools`, saved with each checkpoint.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from ..engine import CONTENT, REASONING, Checkpoint, Ending, EventLog
 from ..rendering import RENDER_VERSION
 from ..store import MessageRecord, Store
+from ..tools.calls import replayed, saved_calls
 from .planning import PLAN
 
 
@@ -22,12 +24,13 @@ class StoredReplies:
         self._store = store
 
     def save_checkpoints(self, checkpoints: list[Checkpoint]) -> None:
-        rows: list[tuple[str, ...]] = []
+        rows: list[tuple[Any, ...]] = []
         for checkpoint in checkpoints:
             texts = checkpoint.texts
-            row = (checkpoint.message_id, texts.get(CONTENT, ""), texts.get(REASONING, ""))
-            plan = texts.get(PLAN)
-            rows.append(row if plan is None else (*row, plan))  # no plan: the row keeps its own
+            # No plan or no tool call: the row keeps its own.
+            tools = saved_calls(checkpoint.data) if checkpoint.data else None
+            rows.append((checkpoint.message_id, texts.get(CONTENT, ""), texts.get(REASONING, ""),
+                         texts.get(PLAN), tools))
         self._store.save_progress_many(rows)
 
     def save_end(self, ending: Ending) -> None:
@@ -41,6 +44,7 @@ class StoredReplies:
             usage=ending.usage,
             plan=texts.get(PLAN),
             meta=ending.phases,
+            tools=saved_calls(ending.data, ending.status) if ending.data else None,
         )
         if ending.html is not None:
             self._store.set_html(ending.message_id, ending.html, RENDER_VERSION)
@@ -53,14 +57,23 @@ def stored_replay(
     after: int,
 ) -> bytes:
     """A finished reply no longer in memory, as its event stream after `after`: start, its
-    plan (Plan Mode), reasoning and answer as one event each, then its ending."""
+    plan (Plan Mode), reasoning, then its answer as one event, or, when it called tools, the
+    answer's pieces around its calls and their results in the order they happened; then its
+    ending."""
     log = EventLog()
     with log.lock:
         log.add("start", {"user_message": user_view, "assistant_message": view})
         if record.plan is not None:
             log.add_text(PLAN, record.plan)
         log.add_text(REASONING, record.reasoning)
-        log.add_text(CONTENT, record.content)
+        if record.tools:
+            for kind, data in replayed(record.tools, record.content):
+                if kind == CONTENT:
+                    log.add_text(CONTENT, data["text"])
+                else:
+                    log.add(kind, data)
+        else:
+            log.add_text(CONTENT, record.content)
         if record.status == "error" and record.error:
             log.add("error", {**record.error, "message_id": record.id})
         else:

@@ -17,9 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 from .. import rendering
-from ..engine import CONTENT, REASONING, Engine, Generation, StreamEvent, StreamFactory
+from ..engine import CONTENT, REASONING, Engine, Generation, StreamFactory
 from ..errors import AppError, InvalidRequest
-from ..providers.base import Cancel, ChatMessage, ChatRequest
+from ..providers.base import ChatMessage, ChatRequest
 from ..providers.errors import InternalError, ModelNotFound
 from ..providers.kinds import continues_prefill
 from ..providers.router import ResolvedModel, Router
@@ -34,6 +34,11 @@ from ..store import (
     SessionRecord,
     Store,
 )
+from ..tools.approvals import Approvals
+from ..tools.base import Tool, ToolContext
+from ..tools.builtin import BuiltinTools
+from ..tools.loop import LoopLimits, with_tools
+from ..tools.registry import ToolSources
 from . import continuing, export, planning, titles, views
 from .attachments import AttachmentService
 from .capabilities import Capabilities, think_parameter
@@ -103,6 +108,9 @@ class ChatService:
         self.windows = Windows(self.capabilities, lambda: settings.current.context,
                                store.summaries_for, store.save_summary)
         self._titles = titles.TitleWriter()
+        self.tool_sources = ToolSources(
+            [BuiltinTools(search=store.search, files=store.get_attachments)])
+        self.approvals = Approvals(settings)
 
     # --- messages as the API shows them -----------------------------------------------------
 
@@ -341,7 +349,8 @@ class ChatService:
             attachment_ids=tuple(a.id for a in attached), session_changes=changes,
             answering=answering, plan=plan,
             stream=self._stream(fitted.messages, think, answering, plan, router,
-                                {**options, **fitted.options}),
+                                {**options, **fitted.options},
+                                self.tools(session, request.attachment_ids)),
             meta=reply_meta(options, fitted),
         )
 
@@ -363,7 +372,7 @@ class ChatService:
             session_id=session.id, parent_id=old.parent_id, user_content=None,
             attachment_ids=(), session_changes={}, answering=answering, plan=plan,
             stream=self._stream(fitted.messages, session.think, answering, plan, router,
-                                {**used, **fitted.options}),
+                                {**used, **fitted.options}, self.tools(session)),
             meta=reply_meta(used, fitted),
         )
 
@@ -375,9 +384,11 @@ class ChatService:
         plan: planning.ResolvedPlan | None,
         router: Router,
         options: Options,
+        tools: Sequence[Tool] = (),
     ) -> StreamFactory:
         """What will produce the reply. Facts are asked for only when needed: for Ollama
-        that is a request to the server."""
+        that is a request to the server. `tools` are offered to the answering model unless it
+        is known to lack the tools capability."""
         if think is not None:
             think = think_parameter(think, self.capabilities.facts(answering), answering.name)
         if any(m.images for m in messages) and self.capabilities.facts(answering).lacks("vision"):
@@ -386,14 +397,35 @@ class ChatService:
         request = ChatRequest(
             model=answering.name, messages=tuple(messages), think=think, options=dict(options)
         )
+        if tools and self.capabilities.facts(answering).lacks("tools"):
+            tools = ()
+        limits = LoopLimits(self._settings.current.tools.max_rounds,
+                            self._settings.current.tools.approval_timeout)
+
+        def answer(asked: ChatRequest) -> StreamFactory:
+            return with_tools(router, answering, asked, tools, self.approvals, limits)
+
         if plan:
             planner_sees = not self.capabilities.facts(plan.planner).lacks("vision")
-            return planning.plan_and_answer(router, plan, request, planner_sees=planner_sees)
+            return planning.plan_and_answer(router, plan, request, planner_sees=planner_sees,
+                                            answer=answer)
+        return answer(request)
 
-        def answer(cancel: Cancel) -> Iterator[StreamEvent]:
-            return router.stream_chat(answering, request, cancel)
+    def tools(self, session: SessionRecord, attaching: Sequence[str] = ()) -> list[Tool]:
+        """The tools of the chat's sources, knowing the files of its messages and of the one
+        being sent."""
+        files = [*self._store.session_attachment_ids(session.id), *attaching]
+        context = ToolContext(session.id, tuple(dict.fromkeys(files)))
+        return self.tool_sources.tools_for(session.tool_servers, context)
 
-        return answer
+    def answer_tool_call(self, message_id: str, call_id: str, *, approve: bool,
+                         always: bool) -> None:
+        """The person's answer to a reply's question about a tool call."""
+        self.message(message_id)
+        generation = self._engine.get(message_id)
+        running = generation is not None and not generation.finished
+        self.approvals.answer(generation.cancel if running and generation else None, call_id,
+                              approve=approve, always=always)
 
     def _start(self, prepared: PreparedReply) -> Generation:
         """The one place a reply starts: its rows are written, then it goes to a worker.

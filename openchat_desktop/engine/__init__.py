@@ -4,14 +4,15 @@
 - `job`: a job with followers — the log and a life cycle; replies and model downloads are jobs;
 - `generation`: the worker that drives a provider's stream into a reply's log;
 - `engine`: runs generations, checkpoints them, ends them at shutdown;
-- `events`: what a stream may yield besides the provider's events (generic phases, named text);
+- `events`: what a stream may yield besides the provider's events (generic phases, named text,
+  data events);
 - `recording`: what the engine hands over to be saved.
 """
 
 from __future__ import annotations
 
 from .engine import Engine
-from .events import CONTENT, REASONING, NamedText, Phase, StreamEvent, StreamFactory
+from .events import CONTENT, REASONING, DataEvent, NamedText, Phase, StreamEvent, StreamFactory
 from .generation import Generation, LiveReply
 from .job import Job, Jobs
 from .log import EventLog
@@ -22,6 +23,7 @@ __all__ = [
     "CONTENT",
     "REASONING",
     "Checkpoint",
+    "DataEvent",
     "Ending",
     "Engine",
     "EventLog",

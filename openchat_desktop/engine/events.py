@@ -1,8 +1,9 @@
 """What a generation's stream yields, and the names of the events clients receive.
 
-A stream yields the provider's events and, for replies made of several steps, two generic
-markers: `Phase` (a named step starts, with its model) and `NamedText` (text of a stream of
-its own, sent to clients as events of that name). What the steps mean is the caller's
+A stream yields the provider's events and, for replies made of several steps, generic
+markers: `Phase` (a named step starts, with its model), `NamedText` (text of a stream of
+its own, sent to clients as events of that name) and `DataEvent` (a named JSON event beside
+the text streams, kept in order with the reply). What the steps mean is the caller's
 business; the engine times them and logs their text. The router's `Retrying` marker (a wait
 before asking the provider again) goes to clients as a `retry` event.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ..providers.base import Cancel, Event, Retrying
 
@@ -40,5 +42,15 @@ class NamedText:
     text: str
 
 
-StreamEvent = Event | Phase | NamedText | Retrying
+@dataclass(frozen=True, slots=True)
+class DataEvent:
+    """A named JSON event: sent to clients as a `kind` event with `data`, never joined into a
+    text stream, and handed to the recorder (in order, with the others of the reply) with each
+    checkpoint and the end, so a reply's structured steps are saved as they happen."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+StreamEvent = Event | Phase | NamedText | DataEvent | Retrying
 StreamFactory = Callable[[Cancel], Iterator[StreamEvent]]

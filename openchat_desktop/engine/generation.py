@@ -22,6 +22,7 @@ from .events import (
     REASONING,
     RENDER,
     RETRY,
+    DataEvent,
     NamedText,
     Phase,
     StreamEvent,
@@ -84,7 +85,8 @@ class Generation(Job):
         self._phases: list[tuple[str, str, float]] = []  # (name, model, start)
         self._end_status: str | None = None  # set by stop()/shutdown before cancelling
         self._claimed = False  # the first ending (worker, stop fallback) wins
-        self._dirty = False  # text arrived since the last checkpoint
+        self._dirty = False  # text or a data event arrived since the last checkpoint
+        self._data: list[DataEvent] = []  # the reply's data events, in order
         self.started_at = time.monotonic()
         self.accepted = threading.Event()  # first provider event, or the end
         self.early_error: AppError | None = None  # failed before any text arrived
@@ -187,6 +189,12 @@ class Generation(Job):
                 return
             self._dirty = True
             self.log.append_text(event.stream, event.text)
+        elif isinstance(event, DataEvent):
+            with self.log.lock:
+                self._data.append(event)
+                self._dirty = True
+                self.log.add(event.kind, event.data)
+                self.log.lock.notify_all()
         elif isinstance(event, Phase):
             if event.stream is not None:
                 self.log.open_text(event.stream)
@@ -220,7 +228,8 @@ class Generation(Job):
         if self._claimed or not self._dirty:
             return None
         self._dirty = False
-        return Checkpoint(self.message_id, self.log.texts())
+        with self.log.lock:
+            return Checkpoint(self.message_id, self.log.texts(), tuple(self._data))
 
     def checkpoint_failed(self) -> None:
         self._dirty = True
@@ -354,6 +363,7 @@ class Generation(Job):
             usage=usage,
             phases=phases,
             html=html,
+            data=tuple(self._data),
         )
         for attempt in (ending, replace(ending, usage=None, phases=None, html=None)):
             try:

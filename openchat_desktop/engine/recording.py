@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .events import DataEvent
+
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
@@ -16,6 +18,7 @@ class Checkpoint:
 
     message_id: str
     texts: dict[str, str]
+    data: tuple[DataEvent, ...] = ()  # the reply's data events so far, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class Ending:
     # The answer rendered, equal to a full render of its final text; None when rendering
     # failed (the reply is rendered again when it is next shown).
     html: str | None
+    data: tuple[DataEvent, ...] = ()  # every data event of the reply, in order
 
 
 class Recorder(Protocol):

@@ -33,10 +33,31 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDefinition:
+    """A tool as the model is offered it: each dialect wraps it its own way."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, JSONValue]  # a JSON Schema object
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    role: str  # "system" | "user" | "assistant"
+    role: str  # "system" | "user" | "assistant" | "tool"
     content: str
     images: tuple[bytes, ...] = ()  # raw image bytes; each provider encodes them its own way
+    # An assistant turn that asked for tools: its calls, as the model sent them.
+    tool_calls: tuple[ToolCall, ...] = ()
+    # A "tool" turn: the result of the call `tool_call_id`, to the tool `tool_name`.
+    tool_call_id: str | None = None
+    tool_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +66,7 @@ class ChatRequest:
     messages: tuple[ChatMessage, ...]
     think: bool | str | None = None  # None: leave the server's default
     options: dict[str, JSONValue] = field(default_factory=dict)
+    tools: tuple[ToolDefinition, ...] = ()  # none: nothing about tools is sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +93,6 @@ class TextDelta:
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # JSON text
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 
-from .base import Event, Finish, ReasoningDelta, ToolCall, Usage
+from .base import Event, Finish, JSONValue, ReasoningDelta, ToolCall, ToolDefinition, Usage
 from .errors import StreamBroken
 from .failure import ErrorInfo
 from .redaction import excerpt
@@ -134,6 +134,21 @@ def load_json(text: str) -> object:
 def compact_json(value: object) -> str:
     """Tool arguments as JSON text, in the compact form servers stream it."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def tool_definitions(tools: tuple[ToolDefinition, ...]) -> list[JSONValue]:
+    """The request's tools in the form Ollama and Chat Completions servers share."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters,
+            },
+        }
+        for tool in tools
+    ]
 
 
 def as_int(value: object) -> int | None:

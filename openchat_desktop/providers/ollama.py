@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 from collections.abc import Generator, Iterator
@@ -10,8 +11,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
-from .base import Cancel, ChatRequest, Event, JSONValue, ModelInfo, ProviderConfig, Usage
-from .dialect import DialectParser, as_int, as_list, as_object, compact_json
+from .base import (
+    Cancel,
+    ChatRequest,
+    Event,
+    JSONValue,
+    ModelInfo,
+    ProviderConfig,
+    ToolCall,
+    Usage,
+)
+from .dialect import (
+    DialectParser,
+    as_int,
+    as_list,
+    as_object,
+    compact_json,
+    tool_definitions,
+)
 from .errors import ModelNotFound, ProviderError, StreamBroken
 from .failure import ErrorInfo, error_info, normalize_error
 from .naming import OLLAMA_LABEL
@@ -190,12 +207,21 @@ class OllamaProvider:
             if message.images:
                 # Ollama wants bare base64, without the `data:` prefix.
                 entry["images"] = [base64.b64encode(img).decode("ascii") for img in message.images]
+            if message.tool_calls:
+                entry["tool_calls"] = [
+                    {"function": {"name": call.name, "arguments": arguments_object(call)}}
+                    for call in message.tool_calls
+                ]
+            if message.role == "tool" and message.tool_name is not None:
+                entry["tool_name"] = message.tool_name
             messages.append(entry)
         body: dict[str, JSONValue] = {
             "model": request.model,
             "messages": messages,
             "stream": True,
         }
+        if request.tools:
+            body["tools"] = tool_definitions(request.tools)
         if request.think is not None:
             body["think"] = request.think
         options = {
@@ -375,6 +401,17 @@ def _parse_show(data: dict[str, object]) -> _Shown:
         if match:
             details["num_ctx"] = int(match.group(1))
     return _Shown(capabilities or ("completion",), context_length, details)
+
+
+def arguments_object(call: ToolCall) -> JSONValue:
+    """A call's arguments as Ollama takes them back: an object. Ollama sent them as one, so
+    they parse; text that does not (a call the loop refused for it) goes back as no
+    arguments."""
+    try:
+        value = json.loads(call.arguments)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def keep_alive_value(value: JSONValue) -> JSONValue:

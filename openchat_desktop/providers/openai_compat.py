@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .base import (
     Cancel,
+    ChatMessage,
     ChatRequest,
     Event,
     JSONValue,
@@ -22,7 +23,7 @@ from .base import (
     ToolCall,
     Usage,
 )
-from .dialect import DialectParser, as_int, as_list, compact_json, load_json
+from .dialect import DialectParser, as_int, as_list, compact_json, load_json, tool_definitions
 from .errors import AuthenticationFailed, ProviderError, ProviderUnavailable, StreamBroken
 from .failure import ErrorInfo, error_info, normalize_error
 from .images import data_url
@@ -231,7 +232,7 @@ class OpenAICompatProvider:
                 for image in message.images:
                     parts.append({"type": "image_url", "image_url": {"url": data_url(image)}})
                 content = parts
-            messages.append({"role": message.role, "content": content})
+            messages.append(chat_message(message, content))
         body: dict[str, JSONValue] = {
             "model": request.model,
             "messages": messages,
@@ -241,6 +242,8 @@ class OpenAICompatProvider:
         if isinstance(request.think, str):
             body["reasoning_effort"] = request.think
         body.update(option_fields(request.options, self.config.base_url))
+        if request.tools:
+            body["tools"] = tool_definitions(request.tools)
         return body
 
     def stream_chat(
@@ -302,6 +305,23 @@ def _props_window(data: object) -> int | None:
     settings = data.get("default_generation_settings") if isinstance(data, dict) else None
     window = as_int(settings.get("n_ctx")) if isinstance(settings, dict) else None
     return window if window and window > 0 else None
+
+
+def chat_message(message: ChatMessage, content: JSONValue) -> dict[str, JSONValue]:
+    """One message of the body: a tool result names the call it answers; an assistant turn
+    that called tools carries them, arguments as the text the model wrote (its content null
+    when it wrote nothing else, as Chat Completions has it)."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": content}
+    entry: dict[str, JSONValue] = {"role": message.role, "content": content}
+    if message.tool_calls:
+        entry["content"] = content or None
+        entry["tool_calls"] = [
+            {"id": call.id, "type": "function",
+             "function": {"name": call.name, "arguments": call.arguments}}
+            for call in message.tool_calls
+        ]
+    return entry
 
 
 def option_fields(options: Mapping[str, JSONValue], base_url: str) -> dict[str, JSONValue]:

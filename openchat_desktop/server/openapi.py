@@ -30,7 +30,10 @@ ERROR = {"$ref": "#/components/responses/Error"}
 STREAM = {
     "description": "Server-Sent Events: start, retry (`{\"attempt\", \"seconds\", "
     "\"reason\"}`: a wait before the model server is asked again), plan (Plan Mode), "
-    "reasoning, delta, render, then done or error.",
+    "reasoning, delta, render, tool_call (`{\"id\", \"name\", \"arguments\", \"at\"}`), "
+    "tool_approval (`{\"id\", \"name\", \"arguments\", \"deadline\"}`: waiting for the "
+    "person), tool_result (`{\"id\", \"content\", \"is_error\", \"ms\", \"status\"}`), "
+    "then done or error.",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
 NO_CONTENT = {"description": "Deleted."}
@@ -335,8 +338,11 @@ SCHEMAS: dict[str, dict] = {
             "plan_html": {"type": ["string", "null"], "description": "`plan` rendered."},
             "tools": {"type": ["array", "null"], "items": {"type": "object"},
                       "description": "The reply's tool calls, in order: `{\"id\", \"name\", "
-                                     "\"arguments\", \"status\", \"content\", \"is_error\", "
-                                     "\"ms\"}` each; null: none."},
+                                     "\"arguments\", \"at\", \"status\", \"content\", "
+                                     "\"is_error\", \"ms\"}` each (and `deadline` while "
+                                     "waiting for the person); status running, waiting, "
+                                     "done, error, denied, or how the reply ended for a call "
+                                     "it never finished; null: none."},
             "meta": {"type": ["object", "null"], "description": "Per-reply details: `options`, "
                      "the model options the reply used; Plan Mode adds `plan` and `executor`: "
                      "{\"model\", \"ms\", \"status\"} each. `context`: {\"window\", "
@@ -592,6 +598,18 @@ PATHS: dict[str, dict] = {
                  "text only, the final message holds both.",
                  "responses": {"200": STREAM, "404": ERROR, "409": ERROR, "422": ERROR,
                                "502": ERROR}},
+    },
+    "/api/messages/{message_id}/tool-calls/{call_id}": {
+        "parameters": [_id_param("message_id"), _id_param("call_id")],
+        "post": {"summary": "Answer a reply's question about a tool call (a `tool_approval` "
+                 "event): allow it, or deny it; `always` also sets the tool's policy to "
+                 "`always` in the settings.",
+                 "requestBody": _body({"type": "object", "required": ["approve"],
+                                       "properties": {"approve": {"type": "boolean"},
+                                                      "always": {"type": "boolean"}}}),
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "ok": {"type": "boolean"}}}), "404": ERROR, "409": ERROR,
+                               "422": ERROR}},
     },
     "/api/messages/{message_id}/siblings": {
         "parameters": [_id_param("message_id")],

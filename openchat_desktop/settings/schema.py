@@ -25,6 +25,7 @@ from .values import (
     LocalEngine,
     ModelSettings,
     Timeouts,
+    Tools,
     mask_header,
     mask_secret,
 )
@@ -282,6 +283,20 @@ _LIMITS = Limits()
 _LOCAL = LocalEngine()
 _CONTEXT = ContextWindow()
 _CHAT = Chat()
+_TOOLS = Tools()
+_APPROVALS = ("ask", "always", "never")
+_TOOL_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}/\S{1,128}")
+
+
+def _approval_table(value: Any) -> dict[str, str]:
+    table = _table(value, '{ "builtin/calculator" = "always" }')
+    for key, policy in table.items():
+        if not _TOOL_KEY.fullmatch(key):
+            raise Invalid('name a tool as "<source>/<tool name>", e.g. "builtin/calculator"',
+                          at=(key,), value=key)
+        if policy not in _APPROVALS:
+            raise Invalid(f"use {quoted_names(_APPROVALS)}", at=(key,), value=policy)
+    return dict(table)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -456,6 +471,31 @@ SETTINGS: tuple[Setting, ...] = (
         "After a chat's first reply, its model writes a short title for it; a title you gave "
         "the chat is never replaced.",
         _boolean,
+    ),
+    # [tools]
+    Setting(
+        "tools.max_rounds",
+        "integer",
+        _TOOLS.max_rounds,
+        "How many times one reply may call tools before it is ended with a sentence saying "
+        "so.",
+        _positive_int,
+    ),
+    Setting(
+        "tools.approval_timeout",
+        "number (seconds)",
+        _TOOLS.approval_timeout,
+        "How long a reply waits for you to allow or deny a tool call; no answer counts as "
+        "Deny.",
+        _seconds,
+    ),
+    Setting(
+        "tools.approval",
+        'table: "<source>/<tool name>" = "ask" | "always" | "never"',
+        {},
+        "Each tool's approval: ask every time, always run, or never run; unset: ask (an MCP "
+        "server's own default for its tools). Always allow in a reply adds the tool here.",
+        _approval_table,
     ),
 )
 

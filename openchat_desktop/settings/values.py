@@ -80,6 +80,17 @@ class Chat:
     auto_title: bool = False  # the chat's model names the chat after its first reply
 
 
+@dataclass(frozen=True)
+class Tools:
+    """The tool loop: how many rounds a reply may take, how long a question waits, and each
+    tool's approval policy by "<source>/<tool name>" (a tool not named: its source's default,
+    "ask" for the app's own)."""
+
+    max_rounds: int = 8
+    approval_timeout: float = 300.0  # seconds; no answer by then counts as Deny
+    approval: Mapping[str, str] = field(default_factory=dict)
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
     built-in engine."""
@@ -115,6 +126,7 @@ class Settings:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the person's own
     context: ContextWindow = field(default_factory=ContextWindow)
     chat: Chat = field(default_factory=Chat)
+    tools: Tools = field(default_factory=Tools)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""

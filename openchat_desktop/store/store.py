@@ -358,21 +358,25 @@ class Store(AttachmentRows, SummaryRows):
             _show_leaf(conn, session_id, reply.id, updated_at=now, changes=changes)
         return user, reply
 
-    def save_progress_many(self, progress: list[tuple[str, ...]]) -> None:
-        """Checkpoint several streaming replies, (id, content, reasoning[, plan]) each, in one
-        transaction: one write per tick however many replies are running. A missing or None
-        plan keeps the stored one."""
+    def save_progress_many(self, progress: list[tuple[Any, ...]]) -> None:
+        """Checkpoint several streaming replies, (id, content, reasoning[, plan[, tools]])
+        each, in one transaction: one write per tick however many replies are running. A
+        missing or None plan or tools list keeps the stored one."""
         if not progress:
             return
         now = utc_now()
         rows = []
         for message_id, content, reasoning, *rest in progress:
             plan = rest[0] if rest else None
-            rows.append((content, reasoning, plan, now, message_id))
+            tools = rest[1] if len(rest) > 1 else None
+            encoded = None if tools is None else json.dumps(tools, ensure_ascii=False,
+                                                           separators=(",", ":"))
+            rows.append((content, reasoning, plan, encoded, now, message_id))
         with self._transaction(write=True) as conn:
             conn.exec_driver_sql(
                 "UPDATE messages SET content = ?, reasoning = ?, plan = COALESCE(?, plan), "
-                "html = NULL, updated_at = ? WHERE id = ? AND status = 'streaming'",
+                "tools = COALESCE(?, tools), html = NULL, updated_at = ? "
+                "WHERE id = ? AND status = 'streaming'",
                 rows,
             )
 
@@ -424,13 +428,14 @@ class Store(AttachmentRows, SummaryRows):
         usage: dict[str, Any] | None = None,
         plan: str | None = None,
         meta: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> bool:
         """Checkpoint a reply in one UPDATE; False when the message is gone.
 
-        Giving `status` also sets `error` (None clears it); `usage` and `plan` are kept
-        unless given; `meta` is merged into the stored one (what was known at the start stays).
-        The cached html is dropped since the text changed. Leaving 'streaming' indexes the
-        reply.
+        Giving `status` also sets `error` (None clears it); `usage`, `plan` and `tools` are
+        kept unless given; `meta` is merged into the stored one (what was known at the start
+        stays). The cached html is dropped since the text changed. Leaving 'streaming' indexes
+        the reply.
         """
         values: dict[str, Any] = {
             "content": content,
@@ -448,6 +453,8 @@ class Store(AttachmentRows, SummaryRows):
             values["usage"] = usage
         if plan is not None:
             values["plan"] = plan
+        if tools is not None:
+            values["tools"] = tools
         if meta is not None:
             values["meta"] = func.json_patch(
                 func.coalesce(Message.meta, "{}"), json.dumps(meta, ensure_ascii=False)
@@ -571,8 +578,19 @@ class Store(AttachmentRows, SummaryRows):
             return session
 
     def mark_interrupted(self) -> int:
-        """At start-up, replies left 'streaming' by a crash become 'interrupted', text kept."""
+        """At start-up, replies left 'streaming' by a crash become 'interrupted', text kept;
+        so do their tool calls that were running or waiting for the person."""
         with self._transaction(write=True) as conn:
+            with_calls = conn.execute(
+                select(Message.id, Message.tools)
+                .where(Message.status == "streaming", Message.tools.is_not(None))
+            ).all()
+            for message_id, calls in with_calls:
+                for call in calls:
+                    if call.get("status") in ("running", "waiting"):
+                        call.pop("deadline", None)
+                        call["status"] = "interrupted"
+                conn.execute(update(Message).where(Message.id == message_id).values(tools=calls))
             result = conn.execute(
                 update(Message)
                 .where(Message.status == "streaming")

@@ -16,6 +16,7 @@ import { $, EVENTS, emit, notify, state } from "./state.js";
 import { statsParts, statsTitle } from "./stats.js";
 import { readEvents } from "./stream.js";
 import { answerStarted, showThinking, thinkingDelta, thinkForRequest } from "./thinking.js";
+import { showTools, toolApproval, toolCall, toolResult } from "./tools.js";
 
 const PAGE = 50;
 const FAILED = ["stopped", "error", "interrupted"];
@@ -68,6 +69,7 @@ function showFinal(article, message) {
   if (message.role === "assistant") {
     showThinking(article, message);
     showContextMarker(article, message);
+    showTools(article, message);
   }
   renderMeta(article);
 }
@@ -386,6 +388,15 @@ async function follow(response, reply, article) {
     } else if (type === "render") {
       answerStarted(current);
       text.render(data);
+      scrollToEnd();
+    } else if (type === "tool_call") {
+      toolCall(current, data);
+      scrollToEnd();
+    } else if (type === "tool_approval") {
+      toolApproval(current, data);
+      scrollToEnd();
+    } else if (type === "tool_result") {
+      toolResult(current, data);
       scrollToEnd();
     } else if (type === "done") {
       if (data.message) showFinal(current, data.message);

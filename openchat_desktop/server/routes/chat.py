@@ -15,7 +15,7 @@ from ...chat.views import session_view
 from ...errors import InvalidRequest
 from .. import services
 from ..streaming import event_stream
-from ..validation import field, int_arg, json_body, only_fields
+from ..validation import field, int_arg, json_body, only_fields, present
 
 bp = Blueprint("chat", __name__)
 
@@ -103,6 +103,17 @@ def regenerate(message_id: str) -> ResponseReturnValue:
 def continue_message(message_id: str) -> ResponseReturnValue:
     only_fields(json_body(required=False), set())
     return event_stream(services().chat.continue_reply(message_id).follow(0))
+
+
+@bp.post("/api/messages/<message_id>/tool-calls/<call_id>")
+def answer_tool_call(message_id: str, call_id: str) -> ResponseReturnValue:
+    body = json_body()
+    only_fields(body, {"approve", "always"})
+    services().chat.answer_tool_call(
+        message_id, call_id, approve=present(body, "approve", bool),
+        always=field(body, "always", bool) or False,
+    )
+    return {"ok": True}
 
 
 @bp.get("/api/messages/<message_id>/siblings")
