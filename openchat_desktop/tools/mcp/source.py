@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...providers.base import Cancel
-from ..base import ToolContext, ToolOutcome, ToolSpec
+from ..base import Tool, ToolContext, ToolOutcome, ToolSpec
 from ..registry import SourceState
 from .connection import McpServerError, RemoteTool, ServerConnection
 
@@ -42,7 +42,7 @@ class McpSource:
         self.connection = connection
         self.id = connection.config.id
 
-    def tools(self, context: ToolContext) -> list[McpTool]:
+    def tools(self, context: ToolContext) -> list[Tool]:
         if not self.connection.config.enabled:
             return []
         self.connection.check_alive()
