@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
-from mcp.server.mcpserver import Image, MCPServer
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ImageContent, TextContent
 
 server = MCPServer("test-tools")
 
@@ -23,7 +26,7 @@ def add(a: float, b: float) -> str:
 @server.tool()
 def fail() -> str:
     """Always fails."""
-    raise ValueError("the tool broke on purpose")
+    raise ToolError("the tool broke on purpose")
 
 
 @server.tool()
@@ -40,15 +43,18 @@ def crash() -> str:
 
 
 @server.tool()
-def picture() -> list[object]:
+def picture() -> list[TextContent | ImageContent]:
     """Some text and an image."""
-    return ["a red dot", Image(data=b"\x89PNG\r\n\x1a\n", format="png")]
+    return [
+        TextContent(text="a red dot"),
+        ImageContent(data="iVBORw0KGgo=", mime_type="image/png"),
+    ]
 
 
 @server.tool()
-def pid() -> str:
-    """The server's process id."""
-    return str(os.getpid())
+def secret() -> str:
+    """The value of the SECRET_TOKEN variable the server was started with."""
+    return os.environ.get("SECRET_TOKEN", "unset")
 
 
 def serve_http(port: int, token: str | None) -> None:
@@ -60,8 +66,8 @@ def serve_http(port: int, token: str | None) -> None:
         inner = app
 
         async def app(scope, receive, send):  # type: ignore[no-redef]
-            headers = dict(scope.get("headers") or [])
-            if scope["type"] == "http" and headers.get(b"authorization") != f"Bearer {token}".encode():
+            sent = dict(scope.get("headers") or []).get(b"authorization")
+            if scope["type"] == "http" and sent != f"Bearer {token}".encode():
                 await PlainTextResponse("unauthorized", status_code=401)(scope, receive, send)
                 return
             await inner(scope, receive, send)
@@ -70,6 +76,8 @@ def serve_http(port: int, token: str | None) -> None:
 
 
 if __name__ == "__main__":
+    if os.environ.get("PID_FILE"):  # where the tests learn which process to watch
+        Path(os.environ["PID_FILE"]).write_text(str(os.getpid()))
     if sys.argv[1:2] == ["http"]:
         serve_http(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
     else:

@@ -40,6 +40,18 @@ def list_tools() -> ResponseReturnValue:
     return {"sources": [_source_view(state) for state in services().tool_sources.states()]}
 
 
+@bp.post("/api/tools/servers/<server_id>/start")
+def start_server(server_id: str) -> ResponseReturnValue:
+    """Start a configured server now (the panel's "Start"; one that failed is tried again) to
+    see its tools; a failure is in the state's message."""
+    source = services().mcp_servers.source(server_id)
+    try:
+        source.connection.start()
+    except McpServerError:
+        pass  # the state says why
+    return _source_view(source.state())
+
+
 @bp.post("/api/tools/servers/test")
 def test_server() -> ResponseReturnValue:
     try:

@@ -11,8 +11,10 @@ when a server is first started, so an app without MCP servers never loads it.
 from __future__ import annotations
 
 from .config import McpServerConfig
-from .connection import McpServerError, RemoteTool
+from .connection import RemoteTool
+from .errors import McpServerError, UnknownToolServer
 from .servers import McpServers
 from .source import McpSource, McpTool
 
-__all__ = ["McpServerConfig", "McpServerError", "McpServers", "McpSource", "McpTool", "RemoteTool"]
+__all__ = ["McpServerConfig", "McpServerError", "McpServers", "McpSource", "McpTool", "RemoteTool",
+           "UnknownToolServer"]

@@ -14,7 +14,8 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,8 +25,9 @@ from ...providers.redaction import excerpt, remember_credentials
 from ..base import ToolOutcome
 from .config import McpServerConfig
 from .content import outcome_text
-from .loop import Cancelled, EventLoopThread
-from .wording import Detail, ServerFailure, failure_sentence
+from .errors import CallStopped, McpServerError, ServerGone
+from .loop import EventLoopThread
+from .wording import Detail, failure_sentence
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +44,15 @@ class RemoteTool:
     parameters: Mapping[str, Any]
 
 
-class McpServerError(Exception):
-    """The server could not be started or reached; the message is a sentence for people."""
-
-
 class ServerConnection:
     """A server's connection and what the Settings panel shows of it (`status`, `message`)."""
 
     def __init__(
-        self, config: McpServerConfig, loop: EventLoopThread, log_dir: Path | None = None
+        self, config: McpServerConfig, loop: EventLoopThread, log_path: Path | None = None
     ) -> None:
         self.config = config
         self._loop = loop
-        self._log_path = log_dir / f"mcp-{config.id}.log" if log_dir is not None else None
+        self._log_path = log_path  # where a command's stderr goes
         self._lock = threading.Lock()  # one start or stop at a time
         self.status = STOPPED
         self.message: str | None = None
@@ -99,7 +97,7 @@ class ServerConnection:
         limit = self.config.timeout if timeout is None else timeout
         try:
             result = self._loop.run(self._call(name, dict(arguments), limit), cancel)
-        except Cancelled:
+        except CallStopped:
             return ToolOutcome(f"The call to {name} was stopped.", is_error=True)
         except TimeoutError:
             return ToolOutcome(
@@ -120,14 +118,17 @@ class ServerConnection:
         return outcome_text(result)
 
     def check_alive(self) -> None:
-        """Ask a running server whether it is still there (a ping); one that stopped while idle
+        """Ask a running server whether it is still there; one that stopped while idle
         is marked so and starts again when next needed."""
         if not self.running:
             return
         try:
             self._loop.run(self._ping())
-        except Exception:
-            self._lost(f'The server "{self.config.id}" stopped while idle.')
+        except Exception as error:
+            # Any answer, even an error, proves the server is there; only a closed connection
+            # says it is gone.
+            if failure_sentence(self.config, error, Detail()).lost:
+                self._lost(f'The server "{self.config.id}" stopped while idle.')
 
     def stop(self, *, closing: bool = False) -> None:
         """Stop the server (its child process ends); it starts again when next needed unless
@@ -201,7 +202,15 @@ class ServerConnection:
             timeout=httpx2.Timeout(30.0, read=300.0),
             event_hooks={"response": [self._note_status]},
         )
-        return Client(streamable_http_client(config.url, http_client=http))
+        url = config.url
+
+        @asynccontextmanager
+        async def transport() -> AsyncIterator[Any]:
+            # The SDK leaves a client it was given open: this one is closed with the session.
+            async with http, streamable_http_client(url, http_client=http) as streams:
+                yield streams
+
+        return Client(transport())
 
     async def _note_status(self, response: Any) -> None:
         """Keep the last refusal's HTTP status: the SDK reports it only as "an error"."""
@@ -211,16 +220,17 @@ class ServerConnection:
     async def _call(self, name: str, arguments: dict[str, Any], timeout: float) -> Any:
         client = self._client
         if client is None:
-            raise ServerFailure(lost=True)
+            raise ServerGone("The server is not running.")
         async with asyncio.timeout(timeout):
             return await client.call_tool(name, arguments)
 
     async def _ping(self) -> None:
         client = self._client
         if client is None:
-            raise ServerFailure(lost=True)
+            raise ServerGone("The server is not running.")
+        # Protocol 2026-07-28 dropped ping: the cheapest request every version answers.
         async with asyncio.timeout(5):
-            await client.send_ping()
+            await client.list_tools(cache_mode="refresh")
 
     async def _stop(self) -> None:
         holder, self._holder = self._holder, None

@@ -10,12 +10,9 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from ...providers.base import Cancel
+from .errors import CallStopped
 
 T = TypeVar("T")
-
-
-class Cancelled(Exception):
-    """The person stopped the call (Stop), or the app is closing."""
 
 
 class EventLoopThread:
@@ -45,7 +42,7 @@ class EventLoopThread:
 
     def run(self, coroutine: Coroutine[Any, Any, T], cancel: Cancel | None = None) -> T:
         """Run a coroutine and wait for its result. `cancel` ends the wait at once and cancels
-        the coroutine on the loop (raising Cancelled here); the coroutine bounds its own time."""
+        the coroutine on the loop (raising CallStopped here); the coroutine bounds its own time."""
         future = self.submit(coroutine)
 
         def stop() -> None:
@@ -55,7 +52,7 @@ class EventLoopThread:
         try:
             return future.result()
         except concurrent.futures.CancelledError:
-            raise Cancelled() from None
+            raise CallStopped("The call was stopped.") from None
         finally:
             if unregister is not None:
                 unregister()

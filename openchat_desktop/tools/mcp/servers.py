@@ -3,12 +3,14 @@ an entry that changes how to reach the server restarts it, a removed or disabled
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from .config import McpServerConfig
 from .connection import RemoteTool, ServerConnection
+from .errors import UnknownToolServer
 from .loop import EventLoopThread
 from .source import McpSource
 
@@ -39,7 +41,7 @@ class McpServers:
                     stale.append(source.connection)
                     source = None
                 if source is None:
-                    source = McpSource(ServerConnection(config, self._loop, self._log_dir))
+                    source = McpSource(ServerConnection(config, self._loop, self._log(config.id)))
                 else:
                     source.connection.config = config  # approval, enabled, timeout
                 if not config.enabled and source.connection.running:
@@ -51,14 +53,26 @@ class McpServers:
             connection.stop()
         return list(current.values())
 
+    def source(self, server_id: str) -> McpSource:
+        """The configured server with this id. Raises UnknownToolServer."""
+        found = next((s for s in self.sources() if s.id == server_id), None)
+        if found is None:
+            raise UnknownToolServer(f'There is no MCP server "{server_id}" in the settings.')
+        return found
+
     def test(self, config: McpServerConfig) -> tuple[RemoteTool, ...]:
         """Start a server from an entry that is not saved, list its tools and stop it.
         Raises McpServerError with the sentence to show."""
-        connection = ServerConnection(config, self._loop, None)
-        try:
-            return connection.start()
-        finally:
-            connection.stop()
+        with tempfile.TemporaryDirectory(prefix="openchat-mcp-") as folder:
+            # Its stderr, for the sentence when it fails; a trial keeps no log.
+            connection = ServerConnection(config, self._loop, Path(folder) / "stderr.log")
+            try:
+                return connection.start()
+            finally:
+                connection.stop()
+
+    def _log(self, server_id: str) -> Path | None:
+        return self._log_dir / f"mcp-{server_id}.log" if self._log_dir is not None else None
 
     def shutdown(self) -> None:
         """Stop every server (their child processes end) and the loop they run on."""

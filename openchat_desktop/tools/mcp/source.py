@@ -10,7 +10,8 @@ from typing import Any
 from ...providers.base import Cancel
 from ..base import Tool, ToolContext, ToolOutcome, ToolSpec
 from ..registry import SourceState
-from .connection import McpServerError, RemoteTool, ServerConnection
+from .connection import RemoteTool, ServerConnection
+from .errors import McpServerError
 
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]")
 MAX_NAME = 64  # the longest function name the model servers accept

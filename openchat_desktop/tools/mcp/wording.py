@@ -7,14 +7,7 @@ from dataclasses import dataclass
 
 from ...providers.redaction import excerpt
 from .config import McpServerConfig
-
-
-class ServerFailure(Exception):
-    """The server is gone: its process ended, or its connection closed."""
-
-    def __init__(self, *, lost: bool) -> None:
-        super().__init__("the server is gone")
-        self.lost = lost
+from .errors import ServerGone
 
 
 @dataclass(frozen=True)
@@ -38,7 +31,7 @@ def failure_sentence(config: McpServerConfig, error: BaseException, detail: Deta
     from mcp_types import CONNECTION_CLOSED
 
     name = f'The server "{config.id}"'
-    if isinstance(error, ServerFailure) or (
+    if isinstance(error, ServerGone) or (
         isinstance(error, MCPError) and error.code == CONNECTION_CLOSED
     ):
         if config.command is not None:
