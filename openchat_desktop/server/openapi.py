@@ -544,6 +544,12 @@ PATHS: dict[str, dict] = {
                     "sources": {"type": "array", "items": _ref("ToolSource")}},
                     "required": ["sources"]})}},
     },
+    "/api/tools/servers/{server_id}/start": {
+        "post": {"summary": "Start a configured MCP server now (one that failed is tried "
+                 "again) to see its tools; a failure is in the answer's `message`.",
+                 "parameters": [_id_param("server_id")],
+                 "responses": {"200": _json(_ref("ToolSource")), "404": ERROR}},
+    },
     "/api/tools/servers/test": {
         "post": {"summary": "Try an MCP server entry (as in `[[mcp_servers]]`) before saving "
                  "it: start it, list its tools, stop it. Masked env and header values mean "

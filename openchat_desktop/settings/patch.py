@@ -564,9 +564,9 @@ def _mcp_as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
     return written
 
 
-def _reaches(entry: Mapping[str, Any]) -> tuple[Any, Any]:
-    """What an entry connects to: a secret stored for it goes there only."""
-    return (_plain(entry.get("command")), _plain(entry.get("url")))
+def _reaches(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What an entry runs or connects to: a secret stored for it goes there only."""
+    return tuple(_plain(entry.get(key)) or None for key in ("command", "args", "url"))
 
 
 def _with_stored_values(
@@ -657,6 +657,7 @@ def mcp_server_from_entry(body: Any, settings: Settings) -> McpServerConfig:
     stored_entry = (
         {
             "command": stored.command,
+            "args": list(stored.args),
             "url": stored.url,
             "env": dict(stored.env),
             "headers": dict(stored.headers),
