@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from openchat_desktop.settings import MCP_SERVER_SETTINGS
+
 from .support import wait_for
 from .test_cli import Serve
 from .test_mcp_servers import SERVER_SCRIPT, alive
@@ -121,6 +123,7 @@ def test_secret_env_and_header_values_are_masked_and_masked_values_mean_the_stor
     view = server.get("/api/settings").json()["settings"]["mcp_servers"]
     assert TOKEN_VALUE not in json.dumps(view)
     calc, web = view
+    assert set(calc) == set(web) == {setting.name for setting in MCP_SERVER_SETTINGS}
     assert calc["env"] == {"SECRET_TOKEN": "…-123", "MODE": "plain"}
     assert web["headers"] == {"Authorization": "…-123", "X-Title": "OpenChat"}
     assert TOKEN_VALUE not in repr(server.runtime.settings.current)

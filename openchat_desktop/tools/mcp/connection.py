@@ -75,13 +75,13 @@ class ServerConnection:
                 raise McpServerError("OpenChat is closing; the server was not started.")
             if self.running:
                 return self.tools
-            self._loop.run(self._stop())  # what is left of a server that stopped by itself
+            self._wind_down()  # what is left of a server that stopped by itself
             self.status, self.message = STARTING, None
             try:
                 self.tools = self._loop.run(self._start())
             except Exception as error:
                 self.status, self.message = ERROR, self._start_failure(error)
-                self._loop.run(self._stop())
+                self._wind_down()
                 raise McpServerError(self.message) from None
             self.status = OK
             return self.tools
@@ -135,15 +135,21 @@ class ServerConnection:
         the app is closing."""
         with self._lock:
             self._closed = self._closed or closing
-            self._loop.run(self._stop())
+            self._wind_down()
             if self.status != ERROR:
                 self.status, self.message = STOPPED, None
 
     def _lost(self, sentence: str) -> None:
         with self._lock:
-            self._loop.run(self._stop())
+            self._wind_down()
             self.status, self.message = ERROR, sentence
         log.warning("%s", sentence)
+
+    def _wind_down(self) -> None:
+        """End the task holding the connection, if there is one: a server never started needs
+        no loop (an app whose servers were never used does not start one to close)."""
+        if self._holder is not None:
+            self._loop.run(self._stop())
 
     def _start_failure(self, error: BaseException) -> str:
         if isinstance(error, TimeoutError):
