@@ -93,6 +93,7 @@ def test_a_chat_chooses_its_tool_servers_with_the_keyboard(open_page, start_serv
         + server_toml("calc") + server_toml("notes")
     )
     page = open_page(app, width=1040)
+    page.emulate_media(reduced_motion="reduce")  # no fade-in: the screenshot shows the panel
     send(page, "Hello")
     wait_done(page, 1)
     tools = page.get_by_role("button", name="Tools", exact=True)

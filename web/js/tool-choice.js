@@ -1,4 +1,4 @@
-// The chat's choice of tool servers: a "Tools" button in the chat's header opens a panel with a
+// The chat's choice of tool servers: a "Tools" button beside the composer opens a panel with a
 // checkbox per tool source (OpenChat's own tools and each MCP server, from GET /api/tools).
 // Each change is saved to the chat at once (PATCH tool_servers); "Use every enabled server"
 // goes back to the default (null), which follows the servers added later.
@@ -101,9 +101,11 @@ async function open() {
 }
 
 export function initToolChoice() {
-  const button = h("button", { type: "button", id: "open-tools", "aria-haspopup": "dialog",
+  // Beside the composer: the chat's header has no room left at 1040 px.
+  const button = h("button", { type: "button", id: "open-tools", className: "open-tools",
+                               "aria-haspopup": "dialog",
                                title: "The tool servers this chat may use" }, "Tools");
   button.addEventListener("click", () => open());
-  $("open-roles").before(button);
+  $("attach").after(button);
   on(EVENTS.sessionChanged, () => dialog && dialog.open && keepingFocus(dialog, render));
 }
