@@ -30,7 +30,7 @@ def test_add_test_and_save_a_server_then_start_it(open_page, app):
     section = mcp_section(page)
     expect(section.get_by_text("No MCP servers yet.")).to_be_visible()
     section.get_by_role("button", name="Add MCP server").click()
-    expect(section.get_by_label("Id")).to_be_focused()
+    expect(section.get_by_label("Server id")).to_be_focused()
     page.keyboard.type("calc")
     section.get_by_label("Command", exact=True).fill(sys.executable)
     section.get_by_label("Arguments").fill(SERVER_SCRIPT)
