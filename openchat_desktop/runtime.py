@@ -30,6 +30,7 @@ from .server.security import allowed_hosts
 from .server.wsgi import PooledWSGIServer
 from .settings import SettingsStore
 from .store import Store
+from .tools.mcp import McpServers
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,11 @@ class Runtime:
         self.local_models = LocalModels(
             self.router, self.chat.capabilities.forget, self.hub_downloads
         )
+        # MCP servers start when a chat first needs their tools; their stderr goes to
+        # mcp-<id>.log in the data folder, what to read when one fails.
+        self.mcp_servers = McpServers(lambda: self.settings.current.mcp_servers, self.data_dir)
+        self.tool_sources = self.chat.tool_sources  # the built-in tools, then the servers'
+        self.tool_sources.add_group(self.mcp_servers.sources)
         self._thread: threading.Thread | None = None
         self.server = PooledWSGIServer(host, port, None)
         self.port = self.server.server_port
@@ -204,6 +210,7 @@ class Runtime:
             return
         self._closed = True
         saved = self.engine.shutdown()
+        self.mcp_servers.shutdown()  # their child processes end with the app
         self.local_models.shutdown()
         self.local_engine.shutdown()
         if saved:

@@ -111,8 +111,8 @@ def test_the_registry_gives_a_chat_its_sources_tools_only(store):
     sources = ToolSources([BuiltinTools(search=store.search, files=store.get_attachments),
                            Broken()])
     context = ToolContext("s")
-    names = [tool.spec.name for tool in sources.tools_for(None, context)]
+    names = [tool.spec.name for tool in sources.tools(context)]
     assert names == ["current_time", "calculator", "search_chats", "read_file"]
-    assert sources.tools_for([], context) == []
-    assert sources.tools_for(["broken"], context) == []
-    assert len(sources.tools_for(["builtin"], context)) == 4
+    assert sources.tools(context, []) == []
+    assert sources.tools(context, ["broken"]) == []
+    assert len(sources.tools(context, ["builtin"])) == 4

@@ -13,6 +13,7 @@ import pytest
 
 from openchat_desktop.providers.base import ProviderConfig
 from openchat_desktop.settings import (
+    MCP_SERVER_SETTINGS,
     PROVIDER_SETTINGS,
     SETTINGS,
     Limits,
@@ -1067,7 +1068,11 @@ def test_update_sees_an_edit_made_just_before(path):
 
 def test_every_setting_is_documented():
     documented = set(re.findall(r"^### `([^`]+)`$", DOCS.read_text(encoding="utf-8"), re.M))
-    declared = {s.name for s in SETTINGS} | {f"providers.{s.name}" for s in PROVIDER_SETTINGS}
+    declared = (
+        {s.name for s in SETTINGS}
+        | {f"providers.{s.name}" for s in PROVIDER_SETTINGS}
+        | {f"mcp_servers.{s.name}" for s in MCP_SERVER_SETTINGS}
+    )
     assert declared - documented == set(), "document these in docs/settings.md"
     assert documented - declared == set(), "docs/settings.md describes settings that do not exist"
 

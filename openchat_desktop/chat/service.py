@@ -416,7 +416,7 @@ class ChatService:
         being sent."""
         files = [*self._store.session_attachment_ids(session.id), *attaching]
         context = ToolContext(session.id, tuple(dict.fromkeys(files)))
-        return self.tool_sources.tools_for(session.tool_servers, context)
+        return self.tool_sources.tools(context, session.tool_servers)
 
     def answer_tool_call(self, message_id: str, call_id: str, *, approve: bool,
                          always: bool) -> None:

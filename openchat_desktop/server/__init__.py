@@ -16,6 +16,8 @@ from ..local_models import LocalModels
 from ..providers.base import Provider, ProviderConfig
 from ..providers.router import Router
 from ..settings import SettingsStore
+from ..tools.mcp import McpServers
+from ..tools.registry import ToolSources
 
 
 class Services(Protocol):
@@ -27,6 +29,8 @@ class Services(Protocol):
     hub_downloads: HubDownloads
     local_engine: EngineManager
     settings: SettingsStore
+    mcp_servers: McpServers
+    tool_sources: ToolSources
     web_dir: Path
     window: Any  # runtime.WindowHooks, or None without a window
 
@@ -74,6 +78,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         search,
         sessions,
         settings,
+        tools,
     )
 
     @app.before_request
@@ -86,7 +91,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     validation.init_app(app)  # after the token check: strangers learn nothing
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, options, page,
+        catalog, export, instance, local, options, tools, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

@@ -196,6 +196,10 @@ SCHEMAS: dict[str, dict] = {
             "context_policy": {**_CONTEXT_POLICY,
                                "description": "PATCH only: the chat's context policy; null: "
                                               "the settings' default."},
+            "tool_servers": {"type": ["array", "null"], "items": {"type": "string"},
+                             "description": "PATCH only: the ids of the tool sources the chat "
+                                            "uses (see GET /api/tools); null: every enabled "
+                                            "one."},
         },
         "additionalProperties": False,
     },
@@ -443,6 +447,40 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["status", "message", "models"],
     },
+    "Tool": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "As the model is offered it."},
+            "description": {"type": "string"},
+            "approval": {"enum": ["ask", "always", "never"]},
+        },
+        "required": ["name", "description", "approval"],
+    },
+    "ToolSource": {
+        "type": "object",
+        "description": "The built-in tools or an MCP server (`[[mcp_servers]]`).",
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"enum": ["builtin", "stdio", "http"]},
+            "enabled": {"type": "boolean"},
+            "status": {"enum": ["ok", "stopped", "starting", "error"],
+                       "description": "A server starts when a chat first needs its tools."},
+            "message": {**_NULLABLE_STR, "description": "Why the status is `error`."},
+            "tools": {"type": "array", "items": _ref("Tool"),
+                      "description": "As listed when the server last started."},
+        },
+        "required": ["id", "kind", "enabled", "status", "message", "tools"],
+    },
+    "McpServerCheck": {
+        "type": "object",
+        "properties": {
+            "ok": {"type": "boolean"},
+            "tools": {"type": "array", "items": _ref("Tool")},
+            "message": {**_NULLABLE_STR,
+                        "description": "Why the server could not be used, as a sentence."},
+        },
+        "required": ["ok", "tools", "message"],
+    },
     "SearchResult": {
         "type": "object",
         "properties": {
@@ -504,6 +542,34 @@ PATHS: dict[str, dict] = {
                      "models": {"type": "array", "items": {"type": "string"}}},
                      "required": ["id", "kind"]}),
                  "responses": {"200": _json(_ref("ProviderCheck")), "422": ERROR}},
+    },
+    "/api/tools": {
+        "get": {"summary": "Every tool source (the built-in tools, each MCP server) with its "
+                "status and tools; starts no server.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "sources": {"type": "array", "items": _ref("ToolSource")}},
+                    "required": ["sources"]})}},
+    },
+    "/api/tools/servers/{server_id}/start": {
+        "post": {"summary": "Start a configured MCP server now (one that failed is tried "
+                 "again) to see its tools; a failure is in the answer's `message`.",
+                 "parameters": [_id_param("server_id")],
+                 "responses": {"200": _json(_ref("ToolSource")), "404": ERROR}},
+    },
+    "/api/tools/servers/test": {
+        "post": {"summary": "Try an MCP server entry (as in `[[mcp_servers]]`) before saving "
+                 "it: start it, list its tools, stop it. Masked env and header values mean "
+                 "those stored for the server with its id, if it reaches the same command or "
+                 "address.",
+                 "requestBody": _body({"type": "object", "properties": {
+                     "id": {"type": "string"}, "command": {"type": "string"},
+                     "args": {"type": "array", "items": {"type": "string"}},
+                     "env": {"type": "object"}, "url": {"type": "string"},
+                     "headers": {"type": "object"}, "enabled": {"type": "boolean"},
+                     "approval": {"enum": ["ask", "always", "never"]},
+                     "tools": {"type": "object"}, "timeout": {"type": "number"}},
+                     "required": ["id"]}),
+                 "responses": {"200": _json(_ref("McpServerCheck")), "422": ERROR}},
     },
     "/api/options": {
         "get": {"summary": "The model options a chat can set (bounds, steps, help), the "

@@ -16,9 +16,16 @@ survive, and never writes an API key it was not given: keys are write-only throu
 from __future__ import annotations
 
 from .errors import SettingsError, SettingsFileInvalid
-from .patch import provider_from_entry
+from .patch import mcp_server_from_entry, provider_from_entry
 from .problems import KeyPath, SettingsProblem, key_name
-from .schema import PROVIDER_KINDS, PROVIDER_SETTINGS, SETTINGS, THEMES, Setting
+from .schema import (
+    MCP_SERVER_SETTINGS,
+    PROVIDER_KINDS,
+    PROVIDER_SETTINGS,
+    SETTINGS,
+    THEMES,
+    Setting,
+)
 from .store import SettingsStore, Signature
 from .values import (
     DEFAULT_OLLAMA_URL,
@@ -33,6 +40,7 @@ from .values import (
 __all__ = [
     "DEFAULT_OLLAMA_URL",
     "MASK",
+    "MCP_SERVER_SETTINGS",
     "PROVIDER_KINDS",
     "PROVIDER_SETTINGS",
     "SETTINGS",
@@ -49,6 +57,7 @@ __all__ = [
     "Timeouts",
     "key_name",
     "mask_secret",
+    "mcp_server_from_entry",
     "ollama_base_url",
     "provider_from_entry",
 ]

@@ -9,6 +9,9 @@ from typing import Any
 
 from ..providers.addresses import address_refusal
 from ..providers.base import ProviderConfig
+from ..providers.redaction import remember_credentials
+from ..tools.base import BUILTIN
+from ..tools.mcp.config import McpServerConfig
 from .problems import (
     Invalid,
     Issue,
@@ -19,7 +22,16 @@ from .problems import (
     show_value,
     unknown_issue,
 )
-from .schema import PROVIDER_KEYS, PROVIDER_SETTINGS, SECTION_KEYS, SECTIONS, SETTINGS, TOP_KEYS
+from .schema import (
+    MCP_SERVER_KEYS,
+    MCP_SERVER_SETTINGS,
+    PROVIDER_KEYS,
+    PROVIDER_SETTINGS,
+    SECTION_KEYS,
+    SECTIONS,
+    SETTINGS,
+    TOP_KEYS,
+)
 from .values import DEFAULT_OLLAMA_URL, LOCAL_ID, LOCAL_KIND, Settings, ollama_base_url
 
 # A provider key without a field of its own (api_key_env) only says where a value comes from.
@@ -47,6 +59,7 @@ class LoadedSettings:
             _provider_view(config, written)
             for config, written in zip(self.settings.providers, self.written, strict=True)
         ]
+        view["mcp_servers"] = [mcp_server_view(server) for server in self.settings.mcp_servers]
         return view
 
 
@@ -62,7 +75,11 @@ def _value(settings: Settings, name: str) -> Any:
     return value
 
 
-def _settings_from(values: Mapping[str, Any], providers: tuple[ProviderConfig, ...]) -> Settings:
+def _settings_from(
+    values: Mapping[str, Any],
+    providers: tuple[ProviderConfig, ...],
+    mcp_servers: tuple[McpServerConfig, ...],
+) -> Settings:
     """Each value goes to the field its name says: `timeouts.connect` to settings.timeouts."""
     top: dict[str, Any] = {}
     tables: dict[str, dict[str, Any]] = {}
@@ -72,7 +89,7 @@ def _settings_from(values: Mapping[str, Any], providers: tuple[ProviderConfig, .
             tables.setdefault(section, {})[key] = value
         else:
             top[key] = value
-    settings = Settings(providers=providers, **top)
+    settings = Settings(providers=providers, mcp_servers=mcp_servers, **top)
     return replace(
         settings,
         **{
@@ -131,6 +148,7 @@ def check_document(
             issues.append(invalid_issue(path, table[name], error))
 
     providers, written = _check_providers(data, env, values, issues)
+    mcp_servers = _check_mcp_servers(data, issues)
 
     default_model = values["default_model"]
     if default_model and providers:
@@ -146,7 +164,7 @@ def check_document(
             )
     if any(issue.fatal for issue in issues):
         return None, issues
-    return LoadedSettings(_settings_from(values, providers), written), issues
+    return LoadedSettings(_settings_from(values, providers, mcp_servers), written), issues
 
 
 def _check_providers(
@@ -307,3 +325,123 @@ def provider_config(
     else:
         config["base_url"] = written.get("base_url") or _ollama_url(env, issues)
     return ProviderConfig(**config)
+
+
+# [[mcp_servers]]: an entry that is wrong is left out with a warning; the rest of the file,
+# and the other servers, stay in use.
+
+
+def _check_mcp_servers(data: Mapping[str, Any], issues: list[Issue]) -> tuple[McpServerConfig, ...]:
+    entries = data.get("mcp_servers", [])
+    if not isinstance(entries, list):
+        issues.append(
+            Issue(
+                ("mcp_servers",),
+                f"mcp_servers is {show_value(entries)}; write each server as its own "
+                "[[mcp_servers]] section, with two square brackets.",
+                fatal=False,
+            )
+        )
+        return ()
+    servers: list[McpServerConfig] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        path: KeyPath = ("mcp_servers", index)
+        if not isinstance(entry, Mapping):
+            issues.append(
+                Issue(
+                    path,
+                    f"{key_name(path)} is {show_value(entry)}; write each server as an "
+                    "[[mcp_servers]] section with id and command or url.",
+                    fatal=False,
+                )
+            )
+            continue
+        found: list[Issue] = []
+        checked = check_mcp_server(entry, path, found, strict=False)
+        if checked is not None and checked["id"] in first_index:
+            found.append(
+                Issue(
+                    path + ("id",),
+                    f'{key_name(path + ("id",))} "{checked["id"]}" is already used by '
+                    f"mcp_servers[{first_index[checked['id']]}]; give each server its own id.",
+                )
+            )
+            checked = None
+        ignored = " This server is left out until it is fixed." if checked is None else ""
+        issues.extend(
+            Issue(issue.path, issue.text + (ignored if issue.fatal else ""), fatal=False)
+            for issue in found
+        )
+        if checked is not None:
+            first_index[checked["id"]] = index
+            servers.append(mcp_server_config(checked))
+    return tuple(servers)
+
+
+def check_mcp_server(
+    entry: Mapping[str, Any], path: KeyPath, issues: list[Issue], *, strict: bool
+) -> dict[str, Any] | None:
+    """Check one [[mcp_servers]] entry: its checked values by key, or None if it cannot be
+    used. Strict (a change from the page): unknown keys are fatal too."""
+    found: list[Issue] = [
+        unknown_issue(path + (key,), MCP_SERVER_KEYS, fatal=strict)
+        for key in entry
+        if key not in MCP_SERVER_KEYS
+    ]
+    values: dict[str, Any] = {}
+    for setting in MCP_SERVER_SETTINGS:
+        assert setting.check is not None
+        if setting.name not in entry:
+            if setting.add_if_missing:
+                missing = f"has no {setting.name}; add {setting.add_if_missing}."
+                found.append(Issue(path, f"{key_name(path)} {missing}"))
+            continue
+        try:
+            values[setting.name] = setting.check(entry[setting.name])
+        except Invalid as error:
+            found.append(invalid_issue(path + (setting.name,), entry[setting.name], error))
+    if values.get("id") == BUILTIN:
+        found.append(
+            Issue(
+                path + ("id",),
+                f'{key_name(path + ("id",))} "{BUILTIN}" is the name of OpenChat\'s own tools; '
+                "choose another id.",
+            )
+        )
+    has_command, has_url = "command" in entry, "url" in entry
+    if has_command == has_url:
+        found.append(
+            Issue(
+                path,
+                f"{key_name(path)} has both command and url; keep command for a program on this "
+                "machine, or url for a server reached over HTTP."
+                if has_command
+                else f'{key_name(path)} has no command or url; add command = "npx" (a program '
+                'on this machine) or url = "http://127.0.0.1:8000/mcp".',
+            )
+        )
+    for key, belongs in (("args", "command"), ("env", "command"), ("headers", "url")):
+        if key in entry and belongs not in entry and has_command != has_url:
+            found.append(
+                Issue(
+                    path + (key,),
+                    f"{key_name(path + (key,))} is only used with {belongs}; remove it.",
+                )
+            )
+    issues.extend(found)
+    return None if any(issue.fatal for issue in found) else values
+
+
+def mcp_server_config(checked: Mapping[str, Any]) -> McpServerConfig:
+    """A checked entry as it runs; its secret-looking values are redacted from logs from now on."""
+    remember_credentials(None, [*checked.get("headers", ()), *checked.get("env", ())])
+    return McpServerConfig(**checked)
+
+
+def mcp_server_view(server: McpServerConfig) -> dict[str, Any]:
+    """An entry as the settings API shows it, secret-looking values masked."""
+    view: dict[str, Any] = {}
+    for setting in MCP_SERVER_SETTINGS:
+        view.update(setting.shown(setting.name, getattr(server, setting.name)))
+    return view

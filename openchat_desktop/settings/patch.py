@@ -19,8 +19,15 @@ from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
 from ..providers.addresses import same_address
 from ..providers.base import ProviderConfig
+from ..tools.mcp.config import McpServerConfig
 from .errors import SettingsError
-from .loading import check_provider, provider_config, values_of
+from .loading import (
+    check_mcp_server,
+    check_provider,
+    mcp_server_config,
+    provider_config,
+    values_of,
+)
 from .problems import (
     Invalid,
     Issue,
@@ -31,6 +38,7 @@ from .problems import (
     unknown_issue,
 )
 from .schema import (
+    MCP_SERVER_SETTINGS,
     PROVIDER_SETTINGS,
     SECTION_KEYS,
     SECTIONS,
@@ -60,6 +68,8 @@ def check_patch(patch: Any) -> None:
             raise _refused(unknown_issue((key,), TOP_KEYS, fatal=True))
         if key == "providers":
             _check_patch_providers(value)
+        elif key == "mcp_servers":
+            _check_patch_mcp_servers(value)
         elif key in SECTIONS:
             known = SECTION_KEYS[key]
             if not isinstance(value, Mapping):
@@ -149,6 +159,8 @@ def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> Non
                 _set(document, setting.name, patch[setting.name], setting.check)
     if "providers" in patch:
         _apply_providers(document, patch["providers"])
+    if "mcp_servers" in patch:
+        _apply_mcp_servers(document, patch["mcp_servers"])
     for section in SECTIONS:
         if section not in patch:
             continue
@@ -498,3 +510,168 @@ def _left_out_sentence(left_out: list[str]) -> str:
         f"{listed[0].upper()}{listed[1:]} {were} not sent: the address changed, so enter {them} "
         f"again to test with {them}."
     )
+
+
+# [[mcp_servers]]: entries are sent whole, by id; a value sent back masked (an env or header
+# value that looks secret) means the stored one, as long as the entry still reaches the same
+# command or address: a secret never follows a server somewhere else.
+
+_SECRET_TABLES = ("env", "headers")
+
+
+def _check_patch_mcp_servers(value: Any) -> None:
+    if not isinstance(value, list):
+        raise _refused(
+            Issue(("mcp_servers",), f"mcp_servers is {show_value(value)}; send a list of servers.")
+        )
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(value):
+        path: KeyPath = ("mcp_servers", index)
+        if not isinstance(entry, Mapping):
+            raise _refused(
+                Issue(
+                    path,
+                    f"{key_name(path)} is {show_value(entry)}; send an object with id and "
+                    "command or url.",
+                )
+            )
+        issues: list[Issue] = []
+        checked = check_mcp_server(_mcp_as_written(entry), path, issues, strict=True)
+        if checked is None:
+            raise _refused(next(issue for issue in issues if issue.fatal))
+        if checked["id"] in seen:
+            id_path = path + ("id",)
+            raise _refused(
+                Issue(
+                    id_path,
+                    f'{key_name(id_path)} "{checked["id"]}" is already used by '
+                    f"mcp_servers[{seen[checked['id']]}]; give each server its own id.",
+                )
+            )
+        seen[checked["id"]] = index
+
+
+def _mcp_as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry as it will be checked: no empty values, masked values standing for stored
+    ones (checked when they were read)."""
+    written: dict[str, Any] = {}
+    for key, value in entry.items():
+        if _is_empty(value):
+            continue
+        if key in _SECRET_TABLES and isinstance(value, Mapping):
+            value = {name: "stored" if _is_masked(text) else text for name, text in value.items()}
+        written[key] = value
+    return written
+
+
+def _reaches(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What an entry runs or connects to: a secret stored for it goes there only."""
+    return tuple(_plain(entry.get(key)) or None for key in ("command", "args", "url"))
+
+
+def _with_stored_values(
+    entry: Mapping[str, Any], stored: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The entry with masked values replaced by the stored ones (or left out when the entry
+    reaches something else now)."""
+    resolved = dict(entry)
+    same = stored is not None and _reaches(stored) == _reaches(entry)
+    for key in _SECRET_TABLES:
+        table = entry.get(key)
+        if not isinstance(table, Mapping):
+            continue
+        kept = _plain(stored.get(key)) if same and stored is not None else None
+        kept = kept if isinstance(kept, Mapping) else {}
+        resolved[key] = {
+            name: kept[name] if _is_masked(text) else text
+            for name, text in table.items()
+            if not _is_masked(text) or name in kept
+        }
+    return resolved
+
+
+def _apply_mcp_servers(document: tomlkit.TOMLDocument, entries: list[Mapping[str, Any]]) -> None:
+    """Update server tables in place by id, append new ones, remove the ones not sent."""
+    existing = document.get("mcp_servers")
+    if not entries:
+        if existing is not None:
+            del document["mcp_servers"]
+        return
+    if existing is None:
+        document.append("mcp_servers", tomlkit.aot())
+        existing = document["mcp_servers"]
+    assert isinstance(existing, (AoT, Array))
+    wanted = {entry["id"]: entry for entry in entries}
+    present = set()
+    for table in existing:
+        server_id = _table_id(table)
+        if server_id in wanted:
+            _update_mcp_server(table, _with_stored_values(wanted[server_id], table))
+            present.add(server_id)
+    for entry in entries:
+        if entry["id"] in present:
+            continue
+        resolved = _with_stored_values(entry, None)
+        if isinstance(existing, AoT):
+            table = tomlkit.table()
+            _update_mcp_server(table, resolved)
+            _append_table(existing, table)
+        else:
+            inline = tomlkit.inline_table()
+            _update_mcp_server(inline, resolved)
+            existing.append(inline)
+    # A table the file has but the page never saw (one left out for a mistake) stays for the
+    # person to fix: only servers in use are removed by leaving them out.
+    for index in reversed(range(len(existing))):
+        if _table_id(existing[index]) not in wanted and _in_use(existing[index]):
+            _remove_entry(existing, index)
+
+
+def _in_use(table: Any) -> bool:
+    return check_mcp_server(_plain(table), ("mcp_servers",), [], strict=False) is not None
+
+
+def _update_mcp_server(table: Any, entry: Mapping[str, Any]) -> None:
+    for setting in MCP_SERVER_SETTINGS:
+        value = entry.get(setting.name)
+        if setting.name not in table and value == setting.default:
+            continue  # a default the file does not write stays unwritten
+        _set(table, setting.name, value, setting.check)
+
+
+_MCP_ENTRY_PATH = ("mcp_server",)  # how errors name a lone entry: "mcp_server.url is …"
+
+
+def mcp_server_from_entry(body: Any, settings: Settings) -> McpServerConfig:
+    """One server entry as the page sends it (to test it before saving), checked by the rules
+    of the file; masked values mean those stored for the server with that id, when it reaches
+    the same command or address. Raises SettingsError."""
+    if not isinstance(body, Mapping):
+        raise SettingsError("Send the server to test as a JSON object.")
+    issues: list[Issue] = []
+    checked = check_mcp_server(_mcp_as_written(body), _MCP_ENTRY_PATH, issues, strict=True)
+    if checked is None:
+        fatal = next(issue for issue in issues if issue.fatal)
+        raise SettingsError(fatal.text, key=key_name(_MCP_ENTRY_PATH))
+    stored = next((s for s in settings.mcp_servers if s.id == checked["id"]), None)
+    stored_entry = (
+        {
+            "command": stored.command,
+            "args": list(stored.args),
+            "url": stored.url,
+            "env": dict(stored.env),
+            "headers": dict(stored.headers),
+        }
+        if stored is not None
+        else None
+    )
+    resolved = _with_stored_values({**checked, **_secret_tables(body)}, stored_entry)
+    for key in _SECRET_TABLES:
+        if key in resolved:
+            resolved[key] = tuple(resolved[key].items())
+    return mcp_server_config(resolved)
+
+
+def _secret_tables(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The env and headers tables as sent, masked values included."""
+    return {key: dict(body[key]) for key in _SECRET_TABLES if isinstance(body.get(key), Mapping)}

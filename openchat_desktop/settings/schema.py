@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..providers.addresses import address_refusal
+from ..tools.base import APPROVALS
+from ..tools.mcp.config import DEFAULT_CALL_TIMEOUT
 from .problems import HEADER_NAME, Invalid, KeyPath, quoted_names
 from .values import (
     CONTROL_CHARS,
@@ -26,6 +28,7 @@ from .values import (
     ModelSettings,
     Timeouts,
     Tools,
+    mask_env,
     mask_header,
     mask_secret,
 )
@@ -316,6 +319,12 @@ SETTINGS: tuple[Setting, ...] = (
         "The model servers OpenChat talks to; see the keys below.",
     ),
     Setting(
+        "mcp_servers",
+        "array of tables",
+        "none",
+        "MCP servers whose tools chats may use; see the keys below.",
+    ),
+    Setting(
         "timeouts.connect",
         "number (seconds)",
         _TIMEOUTS.connect,
@@ -580,6 +589,128 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
         inherits="timeouts.idle",
     ),
 )
+
+# [[mcp_servers]]: each entry is checked against MCP_SERVER_SETTINGS, then as a whole
+# (loading.check_mcp_server): a command or an address, not both.
+
+
+def _command(value: Any) -> str:
+    if isinstance(value, str) and value.strip() and not CONTROL_CHARS.search(value):
+        return value.strip()
+    raise Invalid('use the program to run in quotes, e.g. "npx" or "/usr/local/bin/my-server"')
+
+
+def _arguments(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise Invalid('use a list of arguments in quotes, e.g. ["-y", "some-mcp-server"]')
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or "\x00" in item:
+            raise Invalid("use an argument in quotes", at=(index,), value=item)
+    return tuple(value)
+
+
+def _environment(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        raise Invalid('use a table of names and values, e.g. { "API_TOKEN" = "…" }')
+    for name, text in value.items():
+        if not _ENV_NAME.fullmatch(name):
+            raise Invalid(
+                "use a variable name made of letters, digits and _", at=(name,), value=name
+            )
+        if not isinstance(text, str) or "\x00" in text:
+            raise Invalid("use a value in quotes", show=False, at=(name,), value=text)
+    return tuple((name, text) for name, text in value.items())
+
+
+def _mcp_url(value: Any) -> str:
+    if isinstance(value, str) and "@" in urlsplit(value.strip()).netloc:
+        raise Invalid(
+            "remove the user name and password from the address and send them in headers",
+            show=False,
+        )
+    _base_url(value)  # the rules of any address OpenChat connects to
+    return str(value).strip()
+
+
+def _tool_approvals(value: Any) -> dict[str, str]:
+    table = _table(value, '{ "delete_file" = "never" }')
+    for name, approval in table.items():
+        if approval not in APPROVALS:
+            raise Invalid(f"use {quoted_names(APPROVALS)}", at=(name,), value=approval)
+    return dict(table)
+
+
+def _masked_env(name: str, env: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Environment variables as a table, values that look like credentials masked."""
+    return {name: {variable: mask_env(variable, value) for variable, value in env}}
+
+
+MCP_SERVER_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "id",
+        "string",
+        None,
+        'The server\'s name in the app: letters, digits, - and _ ("builtin" is taken).',
+        _provider_id,
+        add_if_missing='a line like id = "files"',
+    ),
+    Setting(
+        "command",
+        "string",
+        None,
+        "The program that runs a stdio server on this machine; or set url.",
+        _command,
+    ),
+    Setting("args", "array of strings", (), "The command's arguments.", _arguments),
+    Setting(
+        "env",
+        "table of strings",
+        {},
+        "Environment variables for the command, added to a few of OpenChat's own (PATH, HOME).",
+        _environment,
+        shown=_masked_env,
+    ),
+    Setting(
+        "url",
+        "string (http or https URL)",
+        None,
+        "The address of a streamable HTTP server; or set command.",
+        _mcp_url,
+    ),
+    Setting(
+        "headers",
+        "table of strings",
+        {},
+        "HTTP headers sent to the server at url, e.g. Authorization.",
+        _headers,
+        shown=_masked_headers,
+    ),
+    Setting("enabled", "true or false", True, "Whether chats may use the server.", _boolean),
+    Setting(
+        "approval",
+        quoted_names(APPROVALS),
+        "ask",
+        "Whether its tools run after asking you, always, or never.",
+        _one_of(APPROVALS),
+    ),
+    Setting(
+        "tools",
+        "table of approvals by tool name",
+        {},
+        "A tool's own approval, instead of the server's.",
+        _tool_approvals,
+    ),
+    Setting(
+        "timeout",
+        "number (seconds)",
+        DEFAULT_CALL_TIMEOUT,
+        "How long one tool call may take.",
+        _seconds,
+    ),
+)
+
+MCP_SERVER_KEYS = [s.name for s in MCP_SERVER_SETTINGS]
+"""The keys allowed in an [[mcp_servers]] entry."""
 
 SECTIONS = tuple(dict.fromkeys(s.name.partition(".")[0] for s in SETTINGS if "." in s.name))
 """The [tables] of the file, in the order of the table of keys."""

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from ..providers.addresses import address_refusal
 from ..providers.base import ProviderConfig
 from ..providers.redaction import is_secret_header
+from ..tools.mcp.config import McpServerConfig
 
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 LOCAL_ID = "local"
@@ -127,6 +128,7 @@ class Settings:
     context: ContextWindow = field(default_factory=ContextWindow)
     chat: Chat = field(default_factory=Chat)
     tools: Tools = field(default_factory=Tools)
+    mcp_servers: tuple[McpServerConfig, ...] = ()
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """The provider with this id, or None."""
@@ -167,6 +169,12 @@ def mask_secret(value: str | None) -> str | None:
 def mask_header(name: str, value: str) -> str:
     """A header value as logs and the page show it: masked like an API key if it looks secret."""
     return (mask_secret(value) or MASK) if is_secret_header(name) else value
+
+
+def mask_env(name: str, value: str) -> str:
+    """An environment variable's value as the page shows it: by the rule for header names
+    (API_KEY, GITHUB_TOKEN, DB_PASSWORD are masked)."""
+    return mask_header(name, value)
 
 
 def ollama_base_url(host: str | None) -> str:

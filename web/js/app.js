@@ -23,6 +23,7 @@ import { initSlash } from "./slash.js";
 import { EVENTS, notify, on, state } from "./state.js";
 import { initThinking } from "./thinking.js";
 import { initTitle } from "./title.js";
+import { initToolChoice } from "./tool-choice.js";
 import { initWelcome } from "./welcome.js";
 import { inDesktopWindow } from "./window.js";
 
@@ -65,6 +66,7 @@ function init() {
   initAttachments();
   initThinking();
   initParameters();
+  initToolChoice();
   initModelsPanel();
   initWelcome();
   report(loadModels());

@@ -1,5 +1,6 @@
 // The Settings panel (a modal <dialog>): providers (add, edit, remove, test a connection),
-// the default model and the theme, each saved to the settings file through the settings API.
+// MCP servers (mcp-settings.js), the default model and the theme, each saved to the settings
+// file through the settings API.
 // Also the banner at the top of the page when the settings file has a problem.
 //
 // API keys are write-only: the key field is never filled in, the panel only says one is set.
@@ -10,6 +11,7 @@
 
 import { api } from "./api.js";
 import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
+import { hideMcpForm, mcpSection, renderMcp } from "./mcp-settings.js";
 import { modelGroups, statusText } from "./models.js";
 import { $, EVENTS, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
@@ -87,6 +89,7 @@ function build() {
           h("p", { id: "providers-error", className: "form-error", role: "alert" }),
           h("button", { type: "button", id: "add-provider" }, "Add provider"),
           form),
+        mcpSection({ onSaved: mcpSaved }),
         h("section", { "aria-labelledby": "default-model-title" },
           h("h3", { id: "default-model-title" }, "Default model"),
           field("Model for new chats", h("select", { id: "default-model" })),
@@ -99,7 +102,8 @@ function build() {
       h("p", { id: "settings-status", className: "settings-status", role: "status" })),
   );
   document.body.append(dialog);
-  panel = modalPanel(dialog, { closeButton: $("settings-close"), onClose: hideForm,
+  panel = modalPanel(dialog, { closeButton: $("settings-close"),
+                               onClose: () => { hideForm(); hideMcpForm(); },
                                fallback: () => $("open-settings") });
   $("add-provider").addEventListener("click", () => showForm(null));
   $("provider-cancel").addEventListener("click", () => {
@@ -151,6 +155,7 @@ function renderSettings() {
   }
   $("settings-editable").disabled = fatal();
   renderProviders();
+  renderMcp(current);
   renderDefaultModel();
   const theme = current.settings.theme;
   for (const radio of dialog.querySelectorAll("input[name=theme]")) {
@@ -427,6 +432,13 @@ async function removeProvider(provider, button) {
   const rest = current.settings.providers.filter((p) => p.id !== provider.id).map(storedEntry);
   if (editing && editing.id === provider.id) hideForm();
   if (await saveProviders(rest, "providers-error")) $("add-provider").focus();
+}
+
+function mcpSaved(body) {
+  current = body;
+  setStatus("Saved.");
+  showBanner();
+  render();
 }
 
 async function saveDefaultModel() {

@@ -21,7 +21,7 @@ bp = Blueprint("sessions", __name__)
 
 EDITABLE = {
     "title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think",
-    "options", "context_policy",
+    "options", "context_policy", "tool_servers",
 }
 TEXT_LIMIT = 200_000
 
@@ -66,7 +66,26 @@ def _session_fields(body: dict, stored_options: dict | None = None) -> dict[str,
         if policy is not None and policy.model is not None:
             chat.check_model(policy.model)
         values["context_policy"] = policy.to_json() if policy else None
+    if "tool_servers" in body:
+        values["tool_servers"] = _tool_servers(body["tool_servers"])
     return values
+
+
+def _tool_servers(value: Any) -> list[str] | None:
+    """The tool sources a chat uses: known ids ("builtin" for the app's own), or null for
+    every enabled one."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidRequest("`tool_servers` must be a list of tool server ids, or null.")
+    known = services().tool_sources.by_id()
+    unknown = [item for item in value if item not in known]
+    if unknown:
+        raise InvalidRequest(
+            f"`tool_servers` names {', '.join(repr(i) for i in unknown[:3])}, which "
+            f"{'is' if len(unknown) == 1 else 'are'} not a tool server; see GET /api/tools."
+        )
+    return list(dict.fromkeys(value))
 
 
 def shown(record: SessionRecord) -> dict[str, Any]:
@@ -86,7 +105,7 @@ def list_sessions() -> ResponseReturnValue:
 @bp.post("/api/sessions")
 def create_session() -> ResponseReturnValue:
     body = json_body(required=False)
-    only_fields(body, EDITABLE - {"draft", "pinned", "think", "context_policy"})
+    only_fields(body, EDITABLE - {"draft", "pinned", "think", "context_policy", "tool_servers"})
     return session_view(services().chat.create_session(_session_fields(body))), 201
 
 
