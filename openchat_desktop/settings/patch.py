@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tomlkit
@@ -67,9 +67,9 @@ def check_patch(patch: Any) -> None:
         if key not in TOP_KEYS:
             raise _refused(unknown_issue((key,), TOP_KEYS, fatal=True))
         if key == "providers":
-            _check_patch_providers(value)
+            _check_patch_entries(value, PROVIDERS)
         elif key == "mcp_servers":
-            _check_patch_mcp_servers(value)
+            _check_patch_entries(value, MCP_SERVERS)
         elif key in SECTIONS:
             known = SECTION_KEYS[key]
             if not isinstance(value, Mapping):
@@ -115,38 +115,49 @@ def _as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
     return written
 
 
-def _check_patch_providers(value: Any) -> None:
+@dataclass(frozen=True)
+class EntryList:
+    """A list of entries sent whole, each with its own `id`: `providers` or `mcp_servers`."""
+
+    key: str
+    what: str  # one entry, in a sentence: "provider", "server"
+    fields: str  # what an entry holds at least, in a sentence
+    check: Callable[..., dict[str, Any] | None]  # loading's check of one entry
+    as_written: Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def _check_patch_entries(value: Any, entries: EntryList) -> None:
     if not isinstance(value, list):
         raise _refused(
-            Issue(("providers",), f"providers is {show_value(value)}; send a list of providers.")
+            Issue((entries.key,), f"{entries.key} is {show_value(value)}; send a list of "
+                                  f"{entries.what}s.")
         )
     seen: dict[str, int] = {}
     for index, entry in enumerate(value):
-        path: KeyPath = ("providers", index)
+        path: KeyPath = (entries.key, index)
         if not isinstance(entry, Mapping):
             raise _refused(
                 Issue(
                     path,
                     f"{key_name(path)} is {show_value(entry)}; send an object with "
-                    "id, kind and base_url.",
+                    f"{entries.fields}.",
                 )
             )
         issues: list[Issue] = []
-        checked = check_provider(_as_written(entry), path, issues, strict=True)
+        checked = entries.check(entries.as_written(entry), path, issues, strict=True)
         if checked is None:
             raise _refused(next(issue for issue in issues if issue.fatal))
-        provider_id = checked["id"]
-        if provider_id in seen:
+        entry_id = checked["id"]
+        if entry_id in seen:
             id_path = path + ("id",)
             raise _refused(
                 Issue(
                     id_path,
-                    f'{key_name(id_path)} "{provider_id}" is already used '
-                    f"by providers[{seen[provider_id]}]; give each provider "
-                    "its own id.",
+                    f'{key_name(id_path)} "{entry_id}" is already used by '
+                    f"{entries.key}[{seen[entry_id]}]; give each {entries.what} its own id.",
                 )
             )
-        seen[provider_id] = index
+        seen[entry_id] = index
 
 
 def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> None:
@@ -519,38 +530,6 @@ def _left_out_sentence(left_out: list[str]) -> str:
 _SECRET_TABLES = ("env", "headers")
 
 
-def _check_patch_mcp_servers(value: Any) -> None:
-    if not isinstance(value, list):
-        raise _refused(
-            Issue(("mcp_servers",), f"mcp_servers is {show_value(value)}; send a list of servers.")
-        )
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(value):
-        path: KeyPath = ("mcp_servers", index)
-        if not isinstance(entry, Mapping):
-            raise _refused(
-                Issue(
-                    path,
-                    f"{key_name(path)} is {show_value(entry)}; send an object with id and "
-                    "command or url.",
-                )
-            )
-        issues: list[Issue] = []
-        checked = check_mcp_server(_mcp_as_written(entry), path, issues, strict=True)
-        if checked is None:
-            raise _refused(next(issue for issue in issues if issue.fatal))
-        if checked["id"] in seen:
-            id_path = path + ("id",)
-            raise _refused(
-                Issue(
-                    id_path,
-                    f'{key_name(id_path)} "{checked["id"]}" is already used by '
-                    f"mcp_servers[{seen[checked['id']]}]; give each server its own id.",
-                )
-            )
-        seen[checked["id"]] = index
-
-
 def _mcp_as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
     """An entry as it will be checked: no empty values, masked values standing for stored
     ones (checked when they were read)."""
@@ -675,3 +654,9 @@ def mcp_server_from_entry(body: Any, settings: Settings) -> McpServerConfig:
 def _secret_tables(body: Mapping[str, Any]) -> dict[str, Any]:
     """The env and headers tables as sent, masked values included."""
     return {key: dict(body[key]) for key in _SECRET_TABLES if isinstance(body.get(key), Mapping)}
+
+
+PROVIDERS = EntryList("providers", "provider", "id, kind and base_url", check_provider, _as_written)
+MCP_SERVERS = EntryList(
+    "mcp_servers", "server", "id and command or url", check_mcp_server, _mcp_as_written
+)
