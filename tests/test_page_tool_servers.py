@@ -103,6 +103,7 @@ def test_a_chat_chooses_its_tool_servers_with_the_keyboard(open_page, start_serv
     expect(dialog).to_be_visible()
     calc = dialog.get_by_role("checkbox", name="calc")
     notes = dialog.get_by_role("checkbox", name="notes")
+    expect(dialog.get_by_role("checkbox", name="Built-in tools")).to_be_checked()
     expect(calc).to_be_checked()  # every enabled server by default
     expect(notes).to_be_checked()
     shoot(page, "tool-choice")

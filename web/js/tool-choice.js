@@ -11,7 +11,10 @@ let dialog = null;
 let panel = null;
 let sources = [];
 
-const KIND_WORDS = { builtin: "OpenChat's own tools", stdio: "command", http: "HTTP" };
+const KIND_WORDS = {
+  builtin: "date and time, arithmetic, chat search, attached files", stdio: "command",
+  http: "HTTP",
+};
 
 function build() {
   dialog = h(
@@ -57,7 +60,8 @@ function render() {
     const note = !source.enabled ? "Disabled in Settings."
       : source.status === "error" ? source.message : null;
     return h("li", {},
-      h("label", { htmlFor: box.id }, box, h("strong", {}, source.id),
+      h("label", { htmlFor: box.id }, box,
+        h("strong", {}, source.kind === "builtin" ? "Built-in tools" : source.id),
         h("span", { className: "hint" }, KIND_WORDS[source.kind] || source.kind)),
       note ? h("p", { className: "tool-choice-note" }, note) : null);
   }));
