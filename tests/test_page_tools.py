@@ -5,6 +5,7 @@ with the keyboard) and a question still open after a reload."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -72,6 +73,15 @@ def test_allow_once_with_the_keyboard(page, app, fake):
     expect(question.locator(".tool-time-left")).to_have_text(re.compile(r"^[45]:\d\d left$"))
     expect(blocks(page).first).to_have_attribute("data-status", "waiting")
     shoot(page, "tools-question")
+
+    def answered_slowly(route):
+        # The server takes the answer and runs the call at once; the answer's own response
+        # reaches the page after the call's result.
+        response = route.fetch()
+        time.sleep(0.5)
+        route.fulfill(response=response)
+
+    page.route("**/tool-calls/**", answered_slowly)
     question.get_by_role("button", name="Allow once").focus()
     page.keyboard.press("Enter")
     wait_done(page, 1)

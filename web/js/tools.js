@@ -98,7 +98,10 @@ async function answerCall(article, details, body) {
   try {
     await api("POST", `/api/messages/${article.dataset.id}/tool-calls/${details.dataset.id}`, body);
     clearQuestion(details);
-    setStatus(details, body.approve ? "running" : "denied");
+    // The result may have come while the answer was on its way: it is the later news.
+    if (details.dataset.status === "waiting") {
+      setStatus(details, body.approve ? "running" : "denied");
+    }
   } catch (error) {
     buttons.forEach((button) => { button.disabled = false; });
     notify(error.message);
