@@ -24,6 +24,8 @@ from openchat_desktop.store import (
     SessionRecord,
     SummaryRecord,
 )
+from openchat_desktop.tools.base import ToolSpec
+from openchat_desktop.tools.registry import SourceState
 
 NOW = "2024-05-01T12:00:00.000000Z"
 SESSION = SessionRecord(
@@ -88,6 +90,11 @@ SAMPLES = {
     ))],
     "catalog_entry_view": [views.catalog_entry_view(CATALOG[0], downloaded=False, partial=5,
                                                     recommended=True)],
+    "tool_view": [views.tool_view("add", "Add two numbers.", "ask")],
+    "tool_source_view": [views.tool_source_view(SourceState(
+        "calc", "stdio", True, "error", "It stopped at once.",
+        (ToolSpec("add", "Add two numbers.", {"type": "object"}, "calc"),),
+    ))],
 }
 
 

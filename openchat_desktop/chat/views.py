@@ -17,6 +17,7 @@ from ..providers.base import ModelInfo
 from ..providers.router import ProviderStatus
 from ..rendering import render_markdown
 from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord, SummaryRecord
+from ..tools.registry import SourceState
 from . import attachments, options
 from .capabilities import think_levels
 from .planning import PLAN
@@ -95,6 +96,22 @@ def option_choices_view(settings: Settings) -> dict[str, Any]:
 
 def summary_view(record: SummaryRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in SUMMARY_FIELDS}
+
+
+def tool_view(name: str, description: str, approval: str) -> dict[str, Any]:
+    return {"name": name, "description": description, "approval": approval}
+
+
+def tool_source_view(state: SourceState) -> dict[str, Any]:
+    """A tool source as the Settings panel shows it: its state and the tools it offers."""
+    return {
+        "id": state.id,
+        "kind": state.kind,
+        "enabled": state.enabled,
+        "status": state.status,
+        "message": state.message,
+        "tools": [tool_view(spec.name, spec.description, spec.approval) for spec in state.tools],
+    }
 
 
 def role_view(record: RoleRecord) -> dict[str, Any]:

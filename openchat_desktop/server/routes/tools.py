@@ -3,41 +3,23 @@ MCP server entry before it is saved (the panel's "Test")."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
+from ...chat.views import tool_source_view, tool_view
 from ...errors import InvalidRequest
 from ...settings import SettingsError, mcp_server_from_entry
-from ...tools.base import ToolSpec
 from ...tools.mcp import McpServerError
-from ...tools.registry import SourceState
 from .. import services
 from ..validation import json_body
 
 bp = Blueprint("tools", __name__)
 
 
-def _tool_view(spec: ToolSpec) -> dict[str, Any]:
-    return {"name": spec.name, "description": spec.description, "approval": spec.approval}
-
-
-def _source_view(state: SourceState) -> dict[str, Any]:
-    return {
-        "id": state.id,
-        "kind": state.kind,
-        "enabled": state.enabled,
-        "status": state.status,
-        "message": state.message,
-        "tools": [_tool_view(spec) for spec in state.tools],
-    }
-
-
 @bp.get("/api/tools")
 def list_tools() -> ResponseReturnValue:
     """Reports only: no server is started to answer."""
-    return {"sources": [_source_view(state) for state in services().tool_sources.states()]}
+    return {"sources": [tool_source_view(state) for state in services().tool_sources.states()]}
 
 
 @bp.post("/api/tools/servers/<server_id>/start")
@@ -49,7 +31,7 @@ def start_server(server_id: str) -> ResponseReturnValue:
         source.connection.start()
     except McpServerError:
         pass  # the state says why
-    return _source_view(source.state())
+    return tool_source_view(source.state())
 
 
 @bp.post("/api/tools/servers/test")
@@ -65,11 +47,7 @@ def test_server() -> ResponseReturnValue:
     return {
         "ok": True,
         "tools": [
-            {
-                "name": tool.name,
-                "description": tool.description,
-                "approval": config.approval_of(tool.name),
-            }
+            tool_view(tool.name, tool.description, config.approval_of(tool.name))
             for tool in tools
         ],
         "message": None,
