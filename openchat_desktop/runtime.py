@@ -25,7 +25,7 @@ from .providers.base import Provider, ProviderConfig
 from .providers.kinds import build_provider
 from .providers.redaction import guard_logs
 from .providers.router import Router
-from .server import create_app
+from .server import create_app, websocket
 from .server.security import allowed_hosts
 from .server.wsgi import PooledWSGIServer
 from .settings import SettingsStore
@@ -210,6 +210,7 @@ class Runtime:
             return
         self._closed = True
         saved = self.engine.shutdown()
+        websocket.close_all(self.app)  # after the replies' ends, which they carry
         self.mcp_servers.shutdown()  # their child processes end with the app
         self.local_models.shutdown()
         self.local_engine.shutdown()

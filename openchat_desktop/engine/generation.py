@@ -90,6 +90,7 @@ class Generation(Job):
         self.started_at = time.monotonic()
         self.accepted = threading.Event()  # first provider event, or the end
         self.early_error: AppError | None = None  # failed before any text arrived
+        self.error: AppError | None = None  # how it failed, once it has
         self.final_message: dict | None = None
         self.log.append("start", start)
         if seed is not None:
@@ -306,6 +307,7 @@ class Generation(Job):
         except Exception:
             log.exception("the end of %s could not be described", self.message_id)
         finally:
+            self.error = error
             if error is not None and not self._grew(texts):
                 self.early_error = error
             with self.log.lock:

@@ -60,6 +60,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     app.extensions["openchat"] = app_services
 
     from . import errors, security, validation
+    from . import websocket as websockets
     from .openapi import bp as openapi_bp
     from .routes import (
         attachments,
@@ -79,6 +80,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         sessions,
         settings,
         tools,
+        websocket,
     )
 
     @app.before_request
@@ -89,9 +91,10 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     errors.init_app(app)
     security.init_app(app)
     validation.init_app(app)  # after the token check: strangers learn nothing
+    websockets.init_app(app)
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, options, tools, page,
+        catalog, export, instance, local, options, tools, websocket, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

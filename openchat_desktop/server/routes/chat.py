@@ -12,12 +12,15 @@ from ...chat.capabilities import check_think
 from ...chat.options import check_options
 from ...chat.planning import parse_plan
 from ...chat.views import session_view
+from ...engine import Generation
 from ...errors import InvalidRequest
 from .. import services
 from ..streaming import event_stream
 from ..validation import field, int_arg, json_body, only_fields, present
 
 bp = Blueprint("chat", __name__)
+
+REPLY_WAIT = 60.0  # seconds between looks at a reply being waited for; it ends when it ends
 
 SEND_FIELDS = {"message", "model", "think", "parent_id", "plan", "attachments",
                "ignore_vision_warning", "options"}
@@ -59,10 +62,32 @@ def attachment_ids(body: dict) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def start_send(session_id: str, body: dict) -> Generation:
+    """Send `body` to the chat and start the reply: the stream, the JSON call and the
+    WebSocket all start theirs here."""
+    return services().chat.send(send_request(session_id, body))
+
+
 @bp.post("/api/sessions/<session_id>/chat/stream")
 def chat_stream(session_id: str) -> ResponseReturnValue:
-    generation = services().chat.send(send_request(session_id, json_body()))
-    return event_stream(generation.follow(0))
+    return event_stream(start_send(session_id, json_body()).follow(0))
+
+
+@bp.post("/api/sessions/<session_id>/chat")
+def chat_json(session_id: str) -> ResponseReturnValue:
+    """The reply as one JSON answer once it ends. Like the stream's, it goes on when the
+    client leaves, and a tool call waiting for approval waits here too. A reply that fails
+    after it started answers with its error's status, the error, and the partial reply as
+    saved: nothing the model wrote is lost."""
+    generation = start_send(session_id, json_body())
+    while not generation.wait_finished(REPLY_WAIT):
+        continue  # a reply ends by itself, by Stop, or at shutdown
+    message = generation.final_message
+    error = generation.error
+    if error is None:
+        return {"message": message}
+    return {"error": {**error.public(), "message_id": generation.message_id},
+            "message": message}, error.status
 
 
 @bp.get("/api/messages/<message_id>")
