@@ -37,7 +37,7 @@ from flask import Flask
 from ..errors import AppError, Conflict, InvalidRequest
 
 if TYPE_CHECKING:
-    from simple_websocket import Server
+    from simple_websocket import Server  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ CLOSE_GRACE = 1.0  # seconds a reply's last frames get to leave when the server 
 GOING_AWAY = 1001
 UNKNOWN_SESSION = 4404  # a close code of the application range: the chat does not exist
 
-CONTROL_FIELDS = {"stop", "after", "message_id"}
+ENDINGS = ("done", "error")  # a reply's last event: the connection is free for another
 
 
 class UpgradeRequired(AppError):
@@ -58,15 +58,16 @@ class ReplyInProgress(Conflict):
     code = "reply_in_progress"
 
 
-def frames(chunk: bytes) -> Iterator[str]:
-    """The frames of SSE bytes: whole events as `sse_event` writes them (`id`, `event`, one
-    `data` line), or a keep-alive comment, which has none."""
+def frames(chunk: bytes) -> Iterator[tuple[str, str]]:
+    """(event name, frame) of each event in SSE bytes: whole events as `sse_event` writes
+    them (`id`, `event`, one `data` line); a keep-alive comment has none."""
     for event in chunk.split(b"\n\n"):
         if not event or event.startswith(b":"):
             continue
         id_line, event_line, data_line = event.split(b"\n", 2)
-        yield (
-            b'{"event":' + json.dumps(event_line[7:].decode()).encode()
+        kind = event_line[7:].decode()
+        yield kind, (
+            b'{"event":' + json.dumps(kind).encode()
             + b',"id":' + id_line[4:]
             + b',"data":' + data_line[6:] + b"}"
         ).decode()
@@ -120,7 +121,9 @@ class Turn:
     def _forward(self) -> None:
         try:
             for chunk in self._events:
-                for frame in frames(chunk):
+                for kind, frame in frames(chunk):
+                    if kind in ENDINGS:  # free before the client hears it, so it may send
+                        self.done.set()
                     self._connection.send(frame)
         except Exception as exc:  # the client left: the reply goes on without it
             log.debug("forwarding %s ended: %r", self.message_id, exc)
@@ -225,6 +228,10 @@ class OpenSockets:
                 return False
             self._open.add(connection)
             return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._open)
 
     def remove(self, connection: Connection) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ from ...chat.views import session_view
 from ...engine import Generation
 from ...errors import InvalidRequest
 from .. import services
+from ..access import check_tokens, meter
 from ..streaming import event_stream
 from ..validation import field, int_arg, json_body, only_fields, present
 
@@ -64,8 +65,11 @@ def attachment_ids(body: dict) -> tuple[str, ...]:
 
 def start_send(session_id: str, body: dict) -> Generation:
     """Send `body` to the chat and start the reply: the stream, the JSON call and the
-    WebSocket all start theirs here."""
-    return services().chat.send(send_request(session_id, body))
+    WebSocket all start theirs here, within the caller's tokens per minute."""
+    check_tokens()
+    generation = services().chat.send(send_request(session_id, body))
+    meter(generation)
+    return generation
 
 
 @bp.post("/api/sessions/<session_id>/chat/stream")

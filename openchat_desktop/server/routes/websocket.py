@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from ...errors import AppError, InvalidRequest
 from ...store.errors import MessageNotFound, SessionNotFound
 from .. import services
+from ..access import spend_request
 from ..websocket import (
     GOING_AWAY,
     UNKNOWN_SESSION,
@@ -36,9 +37,16 @@ class Hijacked(Response):
 
 
 @bp.get("/ws/chat/<session_id>")
+def chat_socket_plain(session_id: str) -> ResponseReturnValue:
+    """The same address asked without an upgrade (werkzeug routes WebSockets apart)."""
+    raise UpgradeRequired(
+        "This address is a WebSocket: open it with a WebSocket client (ws://…), not a plain "
+        "request."
+    )
+
+
+@bp.route("/ws/chat/<session_id>", websocket=True)
 def chat_socket(session_id: str) -> ResponseReturnValue:
-    if request.headers.get("Upgrade", "").lower() != "websocket":
-        raise UpgradeRequired("This address is a WebSocket: open it with a WebSocket client.")
     limit = services().settings.current.limits.max_request_bytes
     connection = Connection.accept(request.environ, limit)
     sockets = open_sockets(current_app)
@@ -58,10 +66,15 @@ def chat_socket(session_id: str) -> ResponseReturnValue:
 
 
 def serve(connection: Connection, session_id: str) -> None:
-    """Answer the client's frames until it closes the connection."""
+    """Answer the client's frames until it closes the connection. Each frame counts as a
+    request against the caller's requests per minute, except a stop: a reply can always be
+    stopped."""
     while (frame := connection.receive()) is not None:
         try:
-            act(connection, session_id, parse_frame(frame))
+            body = parse_frame(frame)
+            if body != {"stop": True}:
+                spend_request()
+            act(connection, session_id, body)
         except AppError as exc:
             try:
                 connection.send(error_frame(exc))
