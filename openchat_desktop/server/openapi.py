@@ -138,6 +138,21 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["error"],
     },
+    "ReplyFailure": {
+        "type": "object",
+        "description": "A reply that failed after it started: the error, and the reply as "
+        "saved (null only if it could not be saved).",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                               "message_id": {"type": "string"}},
+                "required": ["code", "message"],
+            },
+            "message": {"oneOf": [_ref("Message"), {"type": "null"}]},
+        },
+        "required": ["error"],
+    },
     "Session": {
         "type": "object",
         "properties": {
@@ -629,6 +644,32 @@ PATHS: dict[str, dict] = {
                  "requestBody": _body(_ref("ChatRequest")),
                  "responses": {"200": STREAM, "404": ERROR, "413": ERROR, "422": ERROR,
                                "502": ERROR}},
+    },
+    "/api/sessions/{session_id}/chat": {
+        "parameters": [_id_param("session_id")],
+        "post": {"summary": "Send a message and answer the reply as JSON once it ends.",
+                 "description": "The body of a streamed send. 200 when the reply ends "
+                 "complete, stopped (Stop from elsewhere) or interrupted (shutdown). A reply "
+                 "that fails after it started answers with its error's status, the error "
+                 "with `message_id`, and the partial reply as saved in `message`.",
+                 "requestBody": _body(_ref("ChatRequest")),
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "message": _ref("Message")}, "required": ["message"]}),
+                     "404": ERROR, "413": ERROR, "422": ERROR, "429": ERROR,
+                     "502": _json(_ref("ReplyFailure"), "The model server failed"),
+                     "504": _json(_ref("ReplyFailure"), "The model server timed out")}},
+    },
+    "/ws/chat/{session_id}": {
+        "parameters": [_id_param("session_id")],
+        "get": {"summary": "A WebSocket for chatting (`Authorization: Bearer` on the upgrade).",
+                "description": "Send `{\"message\", ...the fields of a send}`, "
+                "`{\"stop\": true}` or `{\"after\": <event id>, \"message_id\"?}`; receive "
+                "the stream's events as text frames `{\"event\", \"id\", \"data\"}`. A "
+                "frame that cannot be acted on is answered with `{\"event\": \"error\", "
+                "\"id\": null, \"data\": {\"code\", \"message\"}}`. An unknown chat "
+                "closes with code 4404; shutdown with 1001.",
+                "responses": {"101": {"description": "Switching Protocols: the WebSocket."},
+                              "426": ERROR}},
     },
     "/api/messages/{message_id}": {
         "parameters": [_id_param("message_id")],
