@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import websocket
 
+from openchat_desktop.access.clients import Client
+from openchat_desktop.server.access import set_client
 from openchat_desktop.server.websocket import open_sockets
 from openchat_desktop.store import Store
 
@@ -269,3 +271,52 @@ def test_an_sse_follower_and_a_socket_share_one_reply(app, fake, socket_to):
     app.post(f"/api/messages/{message_id}/stop")
     assert sock.until_end()[-1][2]["message"]["status"] == "stopped"
     assert list(sse)[-1][0] == "done"
+
+
+def as_key(app: Server, **limits: int) -> None:
+    """Make every request of `app` a key's with these limits, as the security check does for
+    a request carrying a key."""
+    key = Client(key_id="k1", name="script", scope="chat", **limits)
+    app.runtime.app.before_request(lambda: set_client(key))
+
+
+def test_a_keys_limits_hold_over_the_socket(start_server, ollama_settings, fake):
+    app = start_server(ollama_settings)
+    as_key(app, rpm=4)
+    session = app.new_session()
+    sock = Socket(app, session["id"])
+    try:
+        codes = []
+        for _ in range(6):
+            sock.send({"hello": "there"})
+            codes.append(error_of_limited(sock))
+        assert "invalid_request" in codes and codes[-1] == "rate_limited"
+    finally:
+        sock.close()
+
+
+def test_a_keys_tokens_per_minute_refuse_the_next_reply(start_server, ollama_settings, fake):
+    app = start_server(ollama_settings)
+    as_key(app, tpm=3)
+    fake.script(Reply(text="five words make this reply"))
+    session = app.new_session()
+    sock = Socket(app, session["id"])
+    try:
+        sock.send({"message": "go"})
+        assert sock.until_end()[-1][0] == "done"
+        sock.send({"message": "again"})
+        event, frame_id, data = sock.frame()
+        assert (event, frame_id, data["code"]) == ("error", None, "rate_limited")
+        assert data["retry_after"] > 0
+        assert len(messages(app, session["id"])) == 2  # the second was refused before saving
+    finally:
+        sock.close()
+
+
+def error_of_limited(sock: Socket) -> str:
+    event, frame_id, data = sock.frame()
+    assert (event, frame_id) == ("error", None)
+    if data["code"] == "rate_limited":
+        assert data["retry_after"] > 0
+    code: str = data["code"]
+    return code
