@@ -13,7 +13,9 @@ too), so machine noise falls on both alike; the first round of each warms up.
 
 For every stream: the time to its first `delta`, to the end of the reply (`done`), and the
 longest gap between two arrivals that carried a delta. The fake sends a token every 5 ms, so
-a gap over 20 ms is a stall: the relay held text back. Numbers: docs/performance.md.
+a gap over 20 ms is a stall: the text was held back somewhere (the relay, or a client thread
+waiting for the interpreter). For every round: the serve process's CPU time (all threads,
+from /proc) per stream. Numbers: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bench_stream import (
     alternate,
     bench_main,
     concurrent_round,
+    cpu_seconds,
     machine,
     ms,
     new_sessions,
@@ -142,7 +145,16 @@ def nth(read: Callable[[Serve, str], Timed], serve: Serve, sessions: list[str],
     return read(serve, sessions[index])
 
 
-def summary(streams: list[Stream]) -> dict[str, Any]:
+def measured_round(serve: Serve, streams: int, run_one: Callable[[int], Stream],
+                   cpu: list[float]) -> list[Stream]:
+    """A concurrent round, adding the serve process's CPU seconds per stream to `cpu`."""
+    before = cpu_seconds(serve.pid)
+    runs = concurrent_round(streams, run_one)
+    cpu.append((cpu_seconds(serve.pid) - before) / streams)
+    return runs
+
+
+def summary(streams: list[Stream], cpu: list[float]) -> dict[str, Any]:
     runs = [run for run in streams if isinstance(run, Timed)]
     firsts = [run.first for run in runs]
     gaps = [run.longest_gap for run in runs]
@@ -154,6 +166,7 @@ def summary(streams: list[Stream]) -> dict[str, Any]:
         "reply_max_s": round(max(run.end for run in runs), 3),
         "longest_gap_ms": ms(max(gaps)),
         "streams_with_a_stall": sum(gap > STALL for gap in gaps),
+        "serve_cpu_per_stream_ms": ms(statistics.median(cpu)),
     }
 
 
@@ -170,16 +183,18 @@ def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
     wait_healthy(serve.port, serve.process, serve.log)
     over_sse: list[Stream] = []
     over_websocket: list[Stream] = []
+    sse_cpu: list[float] = []
+    websocket_cpu: list[float] = []
     for index in range(config.rounds + 1):  # the first pair of rounds warms up
         progress(f"round {index}/{config.rounds}: {config.streams} streams each way")
         sse_sessions = new_sessions(serve, config.streams)
         ws_sessions = new_sessions(serve, config.streams)
         sse, ws = alternate(
             index,
-            partial(concurrent_round, config.streams,
-                    partial(nth, read_sse, serve, sse_sessions)),
-            partial(concurrent_round, config.streams,
-                    partial(nth, read_websocket, serve, ws_sessions)),
+            partial(measured_round, serve, config.streams,
+                    partial(nth, read_sse, serve, sse_sessions), sse_cpu),
+            partial(measured_round, serve, config.streams,
+                    partial(nth, read_websocket, serve, ws_sessions), websocket_cpu),
         )
         if index:
             over_sse += sse
@@ -187,8 +202,8 @@ def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
         time.sleep(0.3)  # let the last checkpoints land before the next round
     if not all(run.done for run in over_sse + over_websocket):
         raise BenchError("a stream ended without its done event")
-    results["sse"] = summary(over_sse)
-    results["websocket"] = summary(over_websocket)
+    results["sse"] = summary(over_sse, sse_cpu[1:])
+    results["websocket"] = summary(over_websocket, websocket_cpu[1:])
     return results
 
 
@@ -199,15 +214,16 @@ def report(results: dict[str, Any]) -> str:
         f"{config['delay_ms']:g} ms/token, {config['rounds']} rounds each way",
         "",
         "| | first token median | p95 | max | whole reply median | max "
-        "| longest gap | streams with a stall > 20 ms |",
-        "|---|---|---|---|---|---|---|---|",
+        "| longest gap | streams with a stall > 20 ms | serve CPU per stream |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, key in (("SSE", "sse"), ("WebSocket", "websocket")):
         r = results[key]
         lines.append(
             f"| {name} | {r['first_median_ms']} ms | {r['first_p95_ms']} ms | "
             f"{r['first_max_ms']} ms | {r['reply_median_s']} s | {r['reply_max_s']} s | "
-            f"{r['longest_gap_ms']} ms | {r['streams_with_a_stall']} |"
+            f"{r['longest_gap_ms']} ms | {r['streams_with_a_stall']} | "
+            f"{r['serve_cpu_per_stream_ms']} ms |"
         )
     return "\n".join(lines)
 

@@ -121,10 +121,13 @@ class Turn:
     def _forward(self) -> None:
         try:
             for chunk in self._events:
+                batch = []
                 for kind, frame in frames(chunk):
                     if kind in ENDINGS:  # free before the client hears it, so it may send
                         self.done.set()
-                    self._connection.send(frame)
+                    batch.append(frame)
+                if batch:
+                    self._connection.send(*batch)
         except Exception as exc:  # the client left: the reply goes on without it
             log.debug("forwarding %s ended: %r", self.message_id, exc)
         finally:
@@ -135,15 +138,19 @@ class Connection:
     """One client's WebSocket: the socket, a lock so frames from several threads never
     interleave, and the reply it is following, if any."""
 
-    def __init__(self, ws: Server, closed_error: type[Exception]) -> None:
+    def __init__(self, ws: Server, closed_error: type[Exception], text: type[Any]) -> None:
+        """`closed_error` and `text` (wsproto's TextMessage): the libraries' own classes,
+        handed in so this module imports them only when a WebSocket opens."""
         self.socket = ws
         self.turn: Turn | None = None
-        self._closed_error = closed_error  # simple_websocket's, without importing it here
+        self._closed_error = closed_error
+        self._text = text
         self._send_lock = threading.Lock()
 
     @classmethod
     def accept(cls, environ: dict[str, Any], max_frame_bytes: int) -> Connection:
         import simple_websocket
+        from wsproto.events import TextMessage
 
         ws = simple_websocket.Server.accept(
             environ,
@@ -152,15 +159,21 @@ class Connection:
             # The reader thread must never keep the process alive at exit.
             thread_class=partial(threading.Thread, daemon=True),
         )
-        return cls(ws, simple_websocket.ConnectionClosed)
+        return cls(ws, simple_websocket.ConnectionClosed, TextMessage)
 
-    def send(self, frame: str) -> None:
-        """Send one frame; ConnectionError once the client is gone."""
+    def send(self, *frames: str) -> None:
+        """Send text frames in one write, as the SSE path sends a batch of events (one
+        `send()` per frame costs a system call and a wake-up of the client each);
+        ConnectionError once the client is gone."""
         with self._send_lock:
+            ws = self.socket
+            if not ws.connected:
+                raise ConnectionAbortedError("the WebSocket is closed")
+            data = b"".join(ws.ws.send(self._text(frame)) for frame in frames)
             try:
-                self.socket.send(frame)
-            except self._closed_error:
-                raise ConnectionAbortedError("the WebSocket is closed") from None
+                ws.sock.sendall(data)
+            except OSError as exc:
+                raise ConnectionAbortedError("the WebSocket is closed") from exc
 
     def receive(self) -> str | bytes | None:
         """The client's next frame; None once the connection is closed."""
