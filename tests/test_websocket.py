@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -320,3 +322,19 @@ def error_of_limited(sock: Socket) -> str:
         assert data["retry_after"] > 0
     code: str = data["code"]
     return code
+
+
+def test_a_server_nobody_opens_a_websocket_on_never_loads_the_library(tmp_path):
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from openchat_desktop.runtime import Runtime\n"
+        f"runtime = Runtime(data_dir=Path({str(tmp_path / 'data')!r}), "
+        f"settings_path=Path({str(tmp_path / 'settings.toml')!r}))\n"
+        "runtime.start()\n"
+        "runtime.shutdown()\n"
+        "print('simple_websocket' in sys.modules, 'wsproto' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.split() == ["False", "False"]
