@@ -71,6 +71,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         local,
         models,
         ollama,
+        openai,
         options,
         page,
         providers,
@@ -91,7 +92,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     validation.init_app(app)  # after the token check: strangers learn nothing
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, options, tools, page,
+        catalog, export, instance, local, options, tools, openai, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)
