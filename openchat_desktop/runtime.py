@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import paths, rendering
+from .access.limits import RateLimits
 from .chat import ChatService
 from .chat.attachments import AttachmentService
 from .chat.replies import StoredReplies
@@ -113,6 +114,7 @@ class Runtime:
         self.mcp_servers = McpServers(lambda: self.settings.current.mcp_servers, self.data_dir)
         self.tool_sources = self.chat.tool_sources  # the built-in tools, then the servers'
         self.tool_sources.add_group(self.mcp_servers.sources)
+        self.rate_limits = RateLimits()  # per API key, in memory
         self._thread: threading.Thread | None = None
         self.server = PooledWSGIServer(host, port, None)
         self.port = self.server.server_port

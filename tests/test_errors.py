@@ -111,7 +111,7 @@ def test_a_provider_error_body_says_how_long_to_wait():
     assert response.status_code == 429
     assert response.get_json() == {
         "error": {
-            "code": "rate_limited",
+            "code": "provider_rate_limited",
             "message": "Wait 3 seconds and try again.",
             "retry_after": 3.0,
         }

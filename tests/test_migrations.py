@@ -131,6 +131,11 @@ EXPECTED_INDEXES = {
     "ix_message_attachments_attachment_id": ("message_attachments", 0, ["attachment_id"]),
     "sqlite_autoindex_summaries_1": ("summaries", 1, ["message_id"]),
     "ix_summaries_session_id": ("summaries", 0, ["session_id"]),
+    "sqlite_autoindex_api_keys_1": ("api_keys", 1, ["id"]),
+    "ix_api_keys_secret_hash": ("api_keys", 1, ["secret_hash"]),
+    "ix_api_keys_active_name": ("api_keys", 1, ["name"]),
+    "sqlite_autoindex_openai_threads_1": ("openai_threads", 1, ["fingerprint"]),
+    "ix_openai_threads_session_id": ("openai_threads", 0, ["session_id"]),
 }
 
 # (table, column, referenced table, referenced column, on delete)
@@ -143,6 +148,8 @@ EXPECTED_FOREIGN_KEYS = {
     ("message_attachments", "attachment_id", "attachments", "id", "CASCADE"),
     ("summaries", "message_id", "messages", "id", "CASCADE"),
     ("summaries", "session_id", "sessions", "id", "CASCADE"),
+    ("openai_threads", "session_id", "sessions", "id", "CASCADE"),
+    ("openai_threads", "message_id", "messages", "id", "CASCADE"),
 }
 
 
@@ -253,7 +260,7 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
         tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert tables == {
             "alembic_version", "roles", "sessions", "messages", "attachments",
-            "message_attachments", "summaries",
+            "message_attachments", "summaries", "api_keys", "openai_threads",
         } | FTS_TABLES
         for table, expected in EXPECTED_COLUMNS.items():
             got = [tuple(row[1:]) for row in db.execute(f"PRAGMA table_info({table})")]
@@ -263,7 +270,7 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
         for name, table in db.execute(
             "SELECT name, tbl_name FROM sqlite_master WHERE type='index'"
             " AND tbl_name IN ('roles', 'sessions', 'messages', 'attachments',"
-            " 'message_attachments', 'summaries')"
+            " 'message_attachments', 'summaries', 'api_keys', 'openai_threads')"
         ):
             unique = db.execute(
                 "SELECT [unique] FROM pragma_index_list(?) WHERE name = ?", (table, name)
@@ -275,10 +282,15 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
             "SELECT sql FROM sqlite_master WHERE name = 'ix_messages_streaming'"
         ).fetchone()
         assert partial.endswith("WHERE status = 'streaming'")
+        (active,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_api_keys_active_name'"
+        ).fetchone()
+        assert active.endswith("WHERE revoked_at IS NULL")
 
         foreign_keys = {
             (table, row[3], row[2], row[4], row[6])
-            for table in ("roles", "sessions", "messages", "message_attachments", "summaries")
+            for table in ("roles", "sessions", "messages", "message_attachments", "summaries",
+                          "openai_threads")
             for row in db.execute(f"PRAGMA foreign_key_list({table})")
         }
         assert foreign_keys == EXPECTED_FOREIGN_KEYS

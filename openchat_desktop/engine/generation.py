@@ -234,6 +234,13 @@ class Generation(Job):
     def checkpoint_failed(self) -> None:
         self._dirty = True
 
+    def reported_tokens(self) -> int | None:
+        """Prompt and answer tokens as the model reported them (its last report), if it has."""
+        usage = self._usage_event
+        if usage is None or (usage.prompt_tokens is None and usage.completion_tokens is None):
+            return None
+        return (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
+
     def snapshot(self) -> LiveReply:
         with self.log.lock:
             seen = self.log.snapshot()

@@ -4,7 +4,7 @@
     └── ProviderError            502 provider_error: anything that went wrong with a model server
         ├── ProviderUnavailable  502 provider_unavailable: no connection, a timeout, 5xx, busy
         ├── AuthenticationFailed 502 provider_auth_failed: 401/403, the key is missing or wrong
-        ├── RateLimited          429 rate_limited: 429 and friends, `retry_after` if it said
+        ├── RateLimited          429 provider_rate_limited: 429 and friends, `retry_after`
         ├── ModelNotFound        404 model_not_found: the server does not have that model
         ├── BadRequest           400 provider_bad_request: refused as invalid (400/413/422…)
         ├── StreamBroken         502 stream_broken: the stream ended early or carried an error
@@ -64,7 +64,7 @@ class AuthenticationFailed(ProviderError):
 
 
 class RateLimited(ProviderError):
-    code = "rate_limited"
+    code = "provider_rate_limited"
     status = 429
     retryable = True
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 from flask.json.provider import DefaultJSONProvider
 
+from ..access.limits import RateLimits
 from ..chat import ChatService
 from ..chat.attachments import AttachmentService
 from ..local.downloads import HubDownloads
@@ -31,6 +32,7 @@ class Services(Protocol):
     settings: SettingsStore
     mcp_servers: McpServers
     tool_sources: ToolSources
+    rate_limits: RateLimits
     web_dir: Path
     window: Any  # runtime.WindowHooks, or None without a window
 

@@ -8,6 +8,7 @@ Under `/v1/`, the OpenAI-compatible endpoint, the same body also carries OpenAI'
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -47,7 +48,11 @@ def init_app(app: Flask) -> None:
         # model server, and the sentence tells the person.
         if exc.status == 500:
             log.error("%s: %s", exc.code, exc.message)
-        return error_response(exc.status, **exc.public())
+        response = error_response(exc.status, **exc.public())
+        retry_after = getattr(exc, "retry_after", None)  # rate limits, ours or a provider's
+        if exc.status == 429 and retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

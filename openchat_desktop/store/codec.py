@@ -17,8 +17,26 @@ from sqlalchemy import Column, Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from .models import INTERNAL, Attachment, Base, ChatSession, Message, Role, Summary
-from .records import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord, SummaryRecord
+from .models import (
+    INTERNAL,
+    ApiKey,
+    Attachment,
+    Base,
+    ChatSession,
+    Message,
+    OpenAIThread,
+    Role,
+    Summary,
+)
+from .records import (
+    ApiKeyRecord,
+    AttachmentRecord,
+    MessageRecord,
+    OpenAIThreadRecord,
+    RoleRecord,
+    SessionRecord,
+    SummaryRecord,
+)
 
 R = TypeVar("R")
 
@@ -89,4 +107,7 @@ MESSAGE_CODEC = RecordCodec(MessageRecord, Message)
 ROLE_CODEC = RecordCodec(RoleRecord, Role)
 ATTACHMENT_CODEC = RecordCodec(AttachmentRecord, Attachment)
 SUMMARY_CODEC = RecordCodec(SummaryRecord, Summary)
-CODECS = (SESSION_CODEC, MESSAGE_CODEC, ROLE_CODEC, ATTACHMENT_CODEC, SUMMARY_CODEC)
+API_KEY_CODEC = RecordCodec(ApiKeyRecord, ApiKey)
+OPENAI_THREAD_CODEC = RecordCodec(OpenAIThreadRecord, OpenAIThread)
+CODECS = (SESSION_CODEC, MESSAGE_CODEC, ROLE_CODEC, ATTACHMENT_CODEC, SUMMARY_CODEC,
+          API_KEY_CODEC, OPENAI_THREAD_CODEC)

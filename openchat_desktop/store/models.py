@@ -164,6 +164,54 @@ class Summary(Base):
     created_at: Mapped[str] = mapped_column(String)
 
 
+class ApiKey(Base):
+    """A key a script or teammate uses to reach a served OpenChat. Only a hash of the secret is
+    kept: the key itself is shown once, when it is made. A revoked key stays listed (when and
+    what it was) and never works again; its name is free for a new key."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("scope IN ('read', 'chat', 'admin')", name="ck_api_keys_scope"),
+        Index("ix_api_keys_secret_hash", "secret_hash", unique=True),
+        Index(
+            "ix_api_keys_active_name", "name", unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(String)  # sha256 of the key, hex
+    prefix: Mapped[str] = mapped_column(String)  # the key's first characters, to recognize it
+    scope: Mapped[str] = mapped_column(String)
+    rpm: Mapped[int | None] = mapped_column(Integer)  # requests per minute; null: no limit
+    tpm: Mapped[int | None] = mapped_column(Integer)  # tokens per minute; null: no limit
+    # whether its OpenAI-compatible calls are kept as chats
+    record: Mapped[bool] = mapped_column(Boolean, server_default=text("1"))
+    created_at: Mapped[str] = mapped_column(String)
+    last_used_at: Mapped[str | None] = mapped_column(String)
+    revoked_at: Mapped[str | None] = mapped_column(String)
+
+
+class OpenAIThread(Base):
+    """Where a conversation sent to the OpenAI-compatible endpoint was recorded: a hash of its
+    messages up to and including a reply, and that reply. Clients send the whole conversation
+    with every call; the next call of the same conversation continues that chat instead of
+    starting another."""
+
+    __tablename__ = "openai_threads"
+    __table_args__ = (Index("ix_openai_threads_session_id", "session_id"),)
+
+    fingerprint: Mapped[str] = mapped_column(String, primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE", name="fk_openai_threads_session_id")
+    )
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE", name="fk_openai_threads_message_id")
+    )
+    created_at: Mapped[str] = mapped_column(String)
+
+
 class Attachment(Base):
     """An uploaded file; its bytes live once per sha256 under the data folder."""
 

@@ -87,3 +87,30 @@ class SummaryRecord:
     model: str  # the model that wrote it
     covered: int  # how many messages it stands for
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key as stored: never the key itself, only its hash and first characters."""
+
+    id: str
+    name: str
+    secret_hash: str
+    prefix: str
+    scope: str  # "read" | "chat" | "admin"
+    rpm: int | None
+    tpm: int | None
+    record: bool
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIThreadRecord:
+    """A recorded conversation of the OpenAI-compatible endpoint, up to the reply `message_id`."""
+
+    fingerprint: str
+    session_id: str
+    message_id: str
+    created_at: str
