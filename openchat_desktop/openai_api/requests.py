@@ -35,7 +35,10 @@ OPTION_FIELDS = {
     "min_p": "min_p",
     "repeat_penalty": "repeat_penalty",
 }
-REASONING_EFFORTS: dict[str, bool | str] = {"minimal": False, "low": "low", "medium": "medium", "high": "high"}
+# OpenAI's reasoning efforts as the app's `think`: a level where the model takes one.
+REASONING_EFFORTS: dict[str, bool | str] = {
+    "minimal": False, "low": "low", "medium": "medium", "high": "high",
+}
 _DATA_URL = re.compile(r"data:(image/[a-z0-9.+-]+);base64,(.*)", re.IGNORECASE | re.DOTALL)
 
 

@@ -16,6 +16,11 @@ from contextlib import AbstractContextManager
 from sqlalchemy.engine import Connection
 
 from .clock import utc_now
+from .codec import OPENAI_THREAD_CODEC
+from .records import OpenAIThreadRecord
+
+# A conversation sent again ends at the reply it ended at before; the later row wins.
+_UPSERT = OPENAI_THREAD_CODEC.insert_sql.replace("INSERT", "INSERT OR REPLACE", 1)
 
 
 class OpenAIThreadRows:
@@ -26,12 +31,10 @@ class OpenAIThreadRows:
 
     def save_thread(self, fingerprint: str, *, session_id: str, message_id: str) -> None:
         """Remember that the conversation `fingerprint` ends at the reply `message_id`."""
+        record = OpenAIThreadRecord(fingerprint=fingerprint, session_id=session_id,
+                                    message_id=message_id, created_at=utc_now())
         with self._transaction(write=True) as conn:
-            conn.exec_driver_sql(
-                "INSERT OR REPLACE INTO openai_threads"
-                " (fingerprint, session_id, message_id, created_at) VALUES (?, ?, ?, ?)",
-                (fingerprint, session_id, message_id, utc_now()),
-            )
+            conn.exec_driver_sql(_UPSERT, OPENAI_THREAD_CODEC.to_sql(record))
 
     def find_thread(self, fingerprint: str) -> tuple[str, str] | None:
         """(chat id, reply id) of the conversation `fingerprint`, while its reply exists."""

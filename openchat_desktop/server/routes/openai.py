@@ -15,6 +15,7 @@ from ...openai_api.responses import Completion
 from ...providers.base import ChatRequest
 from ...providers.errors import ModelNotFound
 from .. import services
+from ..access import check_tokens, current_client, meter
 from ..streaming import event_stream
 from ..validation import json_body
 
@@ -48,11 +49,16 @@ def chat_completions() -> ResponseReturnValue:
     request = ChatRequest(model=model.name, messages=asked.messages, think=think,
                           options=dict(asked.options), tools=asked.tools)
     completion = Completion(asked.model, asked.messages)
+    check_tokens()
     answer: Answer
-    if asked.store and recordable(asked.messages):
-        answer = RecordedAnswer(app.chat, router, model, request, asked.options, completion)
+    if asked.store and current_client().record and recordable(asked.messages):
+        recorded = RecordedAnswer(app.chat, router, model, request, asked.options, completion)
+        meter(recorded.generation)
+        answer = recorded
     else:
-        answer = DirectAnswer(router, model, request, completion)
+        direct = DirectAnswer(router, model, request, completion)
+        meter(direct)
+        answer = direct
     if asked.stream:
         return event_stream(streamed(answer, asked.include_usage))
     return whole(answer)
