@@ -14,6 +14,7 @@ import pytest
 
 from .fake_provider import Called, Reply
 from .support import TOKEN, Server
+from .test_local_engine import MODEL, STARTER_FILE, engine_settings
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -238,3 +239,29 @@ def test_the_client_closing_a_stream_closes_the_provider(app, fake):
     stream.close()
     assert fake.wait_idle(5.0)
     assert fake.disconnected
+
+
+@pytest.mark.skipif(not STARTER_FILE.is_file(),
+                    reason="the starter model is fetched by scripts/setup.sh")
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_built_in_engine_answers(start_server, stream):
+    """Streamed, the call is also recorded: the engine's reply is saved as the chat's."""
+    app = start_server(engine_settings())
+    answer = client(app).with_options(timeout=120).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Say hello."}], max_tokens=16,
+        stream=stream, extra_body={"store": stream}, stream_options=(
+            {"include_usage": True} if stream else openai.NOT_GIVEN),
+    )
+    if stream:
+        chunks = list(answer)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        usage = chunks[-1].usage
+    else:
+        text, usage = answer.choices[0].message.content, answer.usage
+    assert text.strip()
+    assert 0 < usage.completion_tokens <= 16
+    sessions = app.get("/api/sessions").json()["sessions"]
+    assert len(sessions) == (1 if stream else 0)
+    if stream:
+        reply = app.get(f"/api/sessions/{sessions[0]['id']}/messages").json()["messages"][-1]
+        assert reply["content"] == text and reply["model"] == MODEL
