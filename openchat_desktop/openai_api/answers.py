@@ -16,6 +16,7 @@ stream with an error chunk.
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 from collections.abc import Generator, Iterator
 from typing import Any, Protocol
@@ -28,6 +29,8 @@ from ..errors import AppError
 from ..providers.base import Cancel, ChatRequest, Event, Retrying
 from ..providers.router import ResolvedModel, Router
 from .responses import Completion, error_body, sse
+
+log = logging.getLogger(__name__)
 
 END = object()  # the recorded stream ended, however it did
 QUEUE_POLL = 1.0  # seconds between looks at a reply that may have been ended without its stream
@@ -153,6 +156,10 @@ def streamed(answer: Answer, include_usage: bool) -> Iterator[bytes]:
                     yield sse(chunk)
         except AppError as exc:
             yield sse(error_body(exc))
+            return
+        except Exception as exc:  # a bug must still end the stream with a sentence
+            log.exception("answer %s failed", completion.id)
+            yield sse(error_body(worker_failed(detail=repr(exc))))
             return
         for chunk in completion.end(include_usage):
             yield sse(chunk)

@@ -6,6 +6,8 @@ Each object the API returns has a schema here named after its view in `chat/view
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from .. import __version__
@@ -528,7 +530,7 @@ _OPENAI_COMPLETION = {"type": "object", "properties": {
             "tool_calls": {"type": "array", "items": {"type": "object"}}}},
         "finish_reason": {"enum": ["stop", "length", "tool_calls", "content_filter"]}}}},
     "usage": _OPENAI_USAGE}, "required": ["id", "object", "choices", "usage"]}
-_OPENAI_STREAM = {
+_OPENAI_STREAM: dict[str, Any] = {
     "description": "With `stream: true`: `chat.completion.chunk` events as OpenAI sends them "
     "(`delta.content`, `delta.reasoning_content`, `delta.tool_calls` by index), a last "
     "chunk with `finish_reason`, with `stream_options.include_usage` one more with empty "
@@ -583,7 +585,8 @@ PATHS: dict[str, dict] = {
                      "reasoning_effort": {"enum": ["minimal", "low", "medium", "high"]}},
                      "required": ["model", "messages"]}),
                  "responses": {"200": {**_json(_OPENAI_COMPLETION), "content": {
-                     **_json(_OPENAI_COMPLETION)["content"], **_OPENAI_STREAM["content"]}},
+                     **_json(_OPENAI_COMPLETION)["content"], **_OPENAI_STREAM["content"]},
+                     "description": _OPENAI_STREAM["description"]},
                      "400": ERROR, "404": ERROR, "429": ERROR, "502": ERROR}},
     },
     "/api/settings": {
