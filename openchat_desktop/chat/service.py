@@ -45,6 +45,7 @@ from .capabilities import Capabilities, think_parameter
 from .context import context, system_prompt
 from .errors import MessageTooLong, ModelLacksVision, ReplyNotContinuable, SummaryNotFound
 from .options import Options, layered
+from .recorded import RecordedCalls
 from .replies import stored_replay
 from .sending import UNSET, PreparedReply, SendRequest
 from .tokens import typed_tokens
@@ -111,6 +112,8 @@ class ChatService:
         self.tool_sources = ToolSources(
             [BuiltinTools(search=store.search, files=store.get_attachments)])
         self.approvals = Approvals(settings)
+        self.recorded = RecordedCalls(
+            store, lambda prepared: self._start(prepared, auto_title=False), make_title)
 
     # --- messages as the API shows them -----------------------------------------------------
 
@@ -427,7 +430,7 @@ class ChatService:
         self.approvals.answer(generation.cancel if running and generation else None, call_id,
                               approve=approve, always=always)
 
-    def _start(self, prepared: PreparedReply) -> Generation:
+    def _start(self, prepared: PreparedReply, *, auto_title: bool = True) -> Generation:
         """The one place a reply starts: its rows are written, then it goes to a worker.
         Whatever fails in between ends the reply as `error` with a sentence, so a live
         process never leaves a reply `streaming` (the recovery at start-up is for a killed
@@ -452,7 +455,7 @@ class ChatService:
                 start=start,
                 stream=prepared.stream,
                 describe=lambda: self._saved_view(reply.id),
-                on_end=self._after_reply(user, reply.id),
+                on_end=self._after_reply(user, reply.id) if auto_title else None,
             )
         except Exception as exc:
             raise self._end_unstarted(reply.id, exc) from None

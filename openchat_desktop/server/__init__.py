@@ -74,6 +74,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         local,
         models,
         ollama,
+        openai,
         options,
         page,
         providers,
@@ -96,7 +97,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     websockets.init_app(app)
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, options, tools, websocket, page,
+        catalog, export, instance, local, options, tools, openai, websocket, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

@@ -1,16 +1,20 @@
 """Every failure leaves as `{"error": {"code", "message"}}`, never HTML: the app's own errors
 (every tree grows from `AppError`, so one rule renders them all), werkzeug's HTTP errors, and
-anything unexpected."""
+anything unexpected.
+
+Under `/v1/`, the OpenAI-compatible endpoint, the same body also carries OpenAI's `type` and
+`param`, so OpenAI's clients raise the right exception; the app's shape stays a subset."""
 
 from __future__ import annotations
 
 import logging
 import math
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import AppError
+from ..openai_api.errors import error_type
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,10 @@ HTTP_SENTENCES = {
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, **extra}})
+    body: dict[str, object] = {"code": code, "message": message, **extra}
+    if has_request_context() and request.path.startswith("/v1/"):
+        body = {"type": error_type(status), "param": None, **body}
+    response = jsonify({"error": body})
     response.status_code = status
     return response
 

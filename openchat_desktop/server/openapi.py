@@ -6,6 +6,8 @@ Each object the API returns has a schema here named after its view in `chat/view
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from .. import __version__
@@ -526,6 +528,32 @@ MESSAGE_LIST = {
                    "has_more": {"type": "boolean"}},
 }
 
+_OPENAI_MODEL = {"type": "object", "properties": {
+    "id": {"type": "string"}, "object": {"const": "model"}, "created": {"type": "integer"},
+    "owned_by": {"type": "string"}}, "required": ["id", "object", "created", "owned_by"]}
+_OPENAI_USAGE = {"type": "object", "properties": {
+    "prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"},
+    "total_tokens": {"type": "integer"}}}
+_OPENAI_COMPLETION = {"type": "object", "properties": {
+    "id": {"type": "string"}, "object": {"const": "chat.completion"},
+    "created": {"type": "integer"}, "model": {"type": "string"},
+    "choices": {"type": "array", "items": {"type": "object", "properties": {
+        "index": {"type": "integer"},
+        "message": {"type": "object", "properties": {
+            "role": {"const": "assistant"}, "content": _NULLABLE_STR,
+            "reasoning_content": {"type": "string"},
+            "tool_calls": {"type": "array", "items": {"type": "object"}}}},
+        "finish_reason": {"enum": ["stop", "length", "tool_calls", "content_filter"]}}}},
+    "usage": _OPENAI_USAGE}, "required": ["id", "object", "choices", "usage"]}
+_OPENAI_STREAM: dict[str, Any] = {
+    "description": "With `stream: true`: `chat.completion.chunk` events as OpenAI sends them "
+    "(`delta.content`, `delta.reasoning_content`, `delta.tool_calls` by index), a last "
+    "chunk with `finish_reason`, with `stream_options.include_usage` one more with empty "
+    "`choices` and `usage`, then `data: [DONE]`; a failure midway is a `data: {\"error\"}` "
+    "chunk that ends the stream.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
 PATHS: dict[str, dict] = {
     "/api/health": {
         "get": {"summary": "Liveness and version; needs no token.", "security": [],
@@ -538,6 +566,43 @@ PATHS: dict[str, dict] = {
                     "models": {"type": "array", "items": _ref("Model")},
                     "providers": {"type": "array", "items": _ref("ProviderStatus")},
                     "default_model": _NULLABLE_STR}})}},
+    },
+    "/v1/models": {
+        "get": {"summary": "OpenAI-compatible: the model ids of `/api/models`.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "object": {"const": "list"},
+                    "data": {"type": "array", "items": _OPENAI_MODEL}},
+                    "required": ["object", "data"]})}},
+    },
+    "/v1/models/{model_id}": {
+        "get": {"summary": "OpenAI-compatible: one model (its id may hold slashes).",
+                "parameters": [_id_param("model_id")],
+                "responses": {"200": _json(_OPENAI_MODEL), "404": ERROR}},
+    },
+    "/v1/chat/completions": {
+        "post": {"summary": "OpenAI-compatible Chat Completions on any model of `/api/models`; "
+                 "kept as a chat unless `store` is false or the caller's key says not to. "
+                 "Errors carry OpenAI's `type` and `param` besides `code` and `message`.",
+                 "requestBody": _body({"type": "object", "properties": {
+                     "model": {"type": "string"},
+                     "messages": {"type": "array", "items": {"type": "object"}},
+                     "stream": {"type": "boolean"}, "store": {"type": "boolean"},
+                     "stream_options": {"type": "object"},
+                     "tools": {"type": "array", "items": {"type": "object"}},
+                     "tool_choice": {"enum": ["auto", "none"]},
+                     "temperature": {"type": "number"}, "top_p": {"type": "number"},
+                     "max_tokens": {"type": "integer"},
+                     "max_completion_tokens": {"type": "integer"},
+                     "seed": {"type": "integer"},
+                     "stop": {"type": ["string", "array"]},
+                     "presence_penalty": {"type": "number"},
+                     "frequency_penalty": {"type": "number"},
+                     "reasoning_effort": {"enum": ["minimal", "low", "medium", "high"]}},
+                     "required": ["model", "messages"]}),
+                 "responses": {"200": {**_json(_OPENAI_COMPLETION), "content": {
+                     **_json(_OPENAI_COMPLETION)["content"], **_OPENAI_STREAM["content"]},
+                     "description": _OPENAI_STREAM["description"]},
+                     "400": ERROR, "404": ERROR, "429": ERROR, "502": ERROR}},
     },
     "/api/settings": {
         "get": {"summary": "The settings (API keys masked), the file's path and any problem.",

@@ -72,7 +72,7 @@ def init_app(app: Flask) -> None:
                 return error_response(
                     403, "forbidden_origin", "Requests from other web pages are not allowed."
                 )
-        if request.path.startswith(("/api/", "/ws/")) and request.path not in OPEN_PATHS:
+        if request.path.startswith(("/api/", "/v1/", "/ws/")) and request.path not in OPEN_PATHS:
             if not token_matches(request_token()):
                 return error_response(
                     401,
