@@ -32,6 +32,7 @@ from .clock import new_id, utc_now
 from .codec import MESSAGE_CODEC, ROLE_CODEC, SESSION_CODEC
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
+from .keys import KeyRows
 from .migrate import prepare
 from .models import KEPT_BY_STORE, ChatSession, Message, Role
 from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
@@ -128,7 +129,7 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-class Store(AttachmentRows, SummaryRows):
+class Store(AttachmentRows, SummaryRows, KeyRows):
     """One SQLite file of chats; every call is one short transaction on a pooled connection."""
 
     def __init__(self, path: Path) -> None:

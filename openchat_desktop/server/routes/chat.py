@@ -14,6 +14,7 @@ from ...chat.planning import parse_plan
 from ...chat.views import session_view
 from ...errors import InvalidRequest
 from .. import services
+from ..access import check_tokens, meter
 from ..streaming import event_stream
 from ..validation import field, int_arg, json_body, only_fields, present
 
@@ -61,7 +62,9 @@ def attachment_ids(body: dict) -> tuple[str, ...]:
 
 @bp.post("/api/sessions/<session_id>/chat/stream")
 def chat_stream(session_id: str) -> ResponseReturnValue:
+    check_tokens()
     generation = services().chat.send(send_request(session_id, json_body()))
+    meter(generation)
     return event_stream(generation.follow(0))
 
 
@@ -91,18 +94,23 @@ def stop_message(message_id: str) -> ResponseReturnValue:
 def regenerate(message_id: str) -> ResponseReturnValue:
     body = json_body(required=False)
     only_fields(body, {"model", "options"})
+    check_tokens()
     generation = services().chat.regenerate(
         message_id,
         model=field(body, "model", str, max_length=500),
         options=reply_options(body),
     )
+    meter(generation)
     return event_stream(generation.follow(0))
 
 
 @bp.post("/api/messages/<message_id>/continue")
 def continue_message(message_id: str) -> ResponseReturnValue:
     only_fields(json_body(required=False), set())
-    return event_stream(services().chat.continue_reply(message_id).follow(0))
+    check_tokens()
+    generation = services().chat.continue_reply(message_id)
+    meter(generation)
+    return event_stream(generation.follow(0))
 
 
 @bp.post("/api/messages/<message_id>/tool-calls/<call_id>")
