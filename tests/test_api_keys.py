@@ -203,3 +203,10 @@ def test_unusable_serve_hosts_are_a_problem_in_a_sentence(start_server, value):
     problem = server.get("/api/settings").json()["problem"]
     assert problem is not None and "serve.hosts" in problem["message"]
     assert "chat.example.com" in problem["message"]  # it shows what would do
+
+
+def test_the_log_redaction_knows_the_shape_of_a_key(store):
+    from openchat_desktop.providers.redaction import REDACTED, redact
+
+    _, key = ApiKeys(store).create("logged")
+    assert redact(f"calling with {key}, then") == f"calling with {REDACTED}, then"
