@@ -1,7 +1,8 @@
 // The Settings panel's "API keys" section: the keys scripts and teammates use to reach a served
 // OpenChat (GET /api/keys), a form that makes one (POST /api/keys) and shows it this once with a
 // Copy button, and Revoke after a second press (DELETE /api/keys/<name>). Keys live in the chat
-// database, not the settings file, so the section works while the file has an error.
+// database, not the settings file; the section sits with the other sections (and is disabled
+// with them while the file has an error that must be fixed by hand).
 
 import { api } from "./api.js";
 import { field, h } from "./dialogs.js";

@@ -91,6 +91,7 @@ function build() {
           h("button", { type: "button", id: "add-provider" }, "Add provider"),
           form),
         mcpSection({ onSaved: mcpSaved }),
+        apiKeysSection(),
         h("section", { "aria-labelledby": "default-model-title" },
           h("h3", { id: "default-model-title" }, "Default model"),
           field("Model for new chats", h("select", { id: "default-model" })),
@@ -100,7 +101,6 @@ function build() {
           h("fieldset", { className: "choices" },
             h("legend", { className: "visually-hidden" }, "Theme"), ...themes),
           h("p", { id: "theme-error", className: "form-error", role: "alert" }))),
-      apiKeysSection(),
       h("p", { id: "settings-status", className: "settings-status", role: "status" })),
   );
   document.body.append(dialog);
