@@ -1,4 +1,4 @@
-"""The `openchat` command: the window (default), `--browser`, `serve`, `--version`."""
+"""The `openchat` command: the window (default), `--browser`, `serve`, `keys`, `--version`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import sys
 import threading
 import time
 import webbrowser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, paths
 from .instance import AlreadyRunning
+
+if TYPE_CHECKING:
+    from .store.records import ApiKeyRecord
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # A token that guards a server other machines can reach: at least this long, with this many
@@ -33,7 +38,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="serve headless and print the address")
     _add_server_options(serve)
+    _add_keys_commands(sub)
     return parser
+
+
+def _add_keys_commands(sub: Any) -> None:
+    """`openchat keys create|list|revoke` (`sub`: the parser's subcommands)."""
+    keys = sub.add_parser("keys", help="make, list and revoke API keys for scripts and teammates")
+    actions = keys.add_subparsers(dest="keys_command", required=True,
+                                  metavar="{create,list,revoke}")
+    create = actions.add_parser("create", help="make a key; it is printed once, on the last line")
+    create.add_argument("--name", required=True, help="what the key is for, e.g. ci-script")
+    # Checked by access/keys.py, not argparse: the same sentences as the Settings panel's.
+    create.add_argument("--scope", default="chat",
+                        help="read (list and read), chat (also chat; the default) or admin "
+                             "(also settings, providers and keys)")
+    create.add_argument("--rpm", help="requests per minute (default: no limit)")
+    create.add_argument("--tpm", help="tokens per minute (default: no limit)")
+    create.add_argument("--no-record", dest="record", action="store_false",
+                        help="do not keep its OpenAI-compatible calls as chats")
+    listing = actions.add_parser("list", help="every key: name, prefix, scope, limits, use")
+    revoke = actions.add_parser("revoke", help="revoke a key: it stops working at once")
+    revoke.add_argument("name", help="the key's name")
+    for action in (create, listing, revoke):
+        action.add_argument("--data-dir", help="folder for chats and attachments "
+                                               "(env OPENCHAT_HOME)")
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -56,11 +85,13 @@ def _runtime(args: argparse.Namespace, *, window: bool = False):
 
     host = args.host or "127.0.0.1"
     token = args.token or os.environ.get("OPENCHAT_TOKEN") or None
+    data_dir = paths.data_dir(args.data_dir)
     if host not in LOOPBACK:
         refuse_weak_token(host, token)
+        refuse_without_keys(host, data_dir)
     try:
         runtime = Runtime(
-            data_dir=paths.data_dir(args.data_dir),
+            data_dir=data_dir,
             settings_path=paths.settings_path(args.settings),
             token=token,
             host=host,
@@ -89,6 +120,27 @@ def refuse_weak_token(host: str, token: str | None) -> None:
     print(f"openchat: listening on {host} makes OpenChat reachable from other machines; "
           f"{problem}.", file=sys.stderr, flush=True)
     raise SystemExit(2)
+
+
+def refuse_without_keys(host: str, data_dir: Path) -> None:
+    """Off loopback, teammates and scripts use API keys: without an active one, serving to the
+    network would give nobody but the launch token's holder a way in, so it stops here."""
+    from .access.keys import ApiKeys
+    from .store import Store, StoreError
+
+    try:
+        store = Store(paths.database_path(data_dir))
+    except StoreError as exc:
+        raise SystemExit(f"openchat: {exc}") from None
+    try:
+        active = ApiKeys(store).any_active()
+    finally:
+        store.close()
+    if not active:
+        print(f"openchat: listening on {host} makes OpenChat reachable from other machines, "
+              "which reach it with API keys, and this data folder has none; make one first "
+              "with: openchat keys create --name NAME.", file=sys.stderr, flush=True)
+        raise SystemExit(2)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -188,6 +240,73 @@ def _hand_over(exc: AlreadyRunning, *, window: bool) -> int:
     return 0
 
 
+def keys(args: argparse.Namespace) -> int:
+    """`openchat keys …`: works beside a running server on the same folder (no instance lock;
+    the database serializes writers), which sees a new or revoked key at its next request."""
+    from .access.errors import InvalidKeyFields, KeyNameTaken, KeyNotFound
+    from .access.keys import ApiKeys
+    from .store import Store, StoreError
+
+    try:
+        store = Store(paths.database_path(paths.data_dir(args.data_dir)))
+    except StoreError as exc:
+        print(f"openchat: {exc}", file=sys.stderr, flush=True)
+        return 1
+    api_keys = ApiKeys(store)
+    try:
+        if args.keys_command == "create":
+            record, key = api_keys.create(args.name, scope=args.scope, rpm=args.rpm,
+                                          tpm=args.tpm, record=args.record)
+            print(f"Made the key “{record.name}”: {key_summary(record)}.")
+            print("Copy it now: it is not shown again, and OpenChat keeps only a hash of it.")
+            print(key, flush=True)
+        elif args.keys_command == "list":
+            print(keys_table(api_keys.all_keys()), flush=True)
+        else:
+            revoked = api_keys.revoke(args.name)
+            print(f"Revoked the key “{revoked.name}” ({revoked.prefix}…): it no longer works.",
+                  flush=True)
+    except (InvalidKeyFields, KeyNameTaken, KeyNotFound, StoreError) as exc:
+        print(f"openchat: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+def key_summary(record: ApiKeyRecord) -> str:
+    """What a key may do, in words: its scope, its limits and whether its chats are kept."""
+    limits = [f"{record.rpm:,} requests" if record.rpm else "",
+              f"{record.tpm:,} tokens" if record.tpm else ""]
+    shown = " and ".join(limit for limit in limits if limit)
+    return (f"scope {record.scope}, "
+            f"{shown + ' a minute' if shown else 'no rate limits'}, "
+            f"its OpenAI-compatible calls {'kept' if record.record else 'not kept'} as chats")
+
+
+def keys_table(records: list[ApiKeyRecord]) -> str:
+    if not records:
+        return "No API keys yet. Make one with: openchat keys create --name NAME"
+    rows = [("NAME", "PREFIX", "SCOPE", "RPM", "TPM", "CHATS", "CREATED", "LAST USED",
+             "REVOKED")]
+    for record in records:
+        rows.append((
+            record.name, f"{record.prefix}…", record.scope,
+            f"{record.rpm:,}" if record.rpm else "-", f"{record.tpm:,}" if record.tpm else "-",
+            "kept" if record.record else "not kept", _minute(record.created_at),
+            _minute(record.last_used_at), _minute(record.revoked_at),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             for row in rows)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _minute(stamp: str | None) -> str:
+    """A stored UTC time to the minute, e.g. 2026-11-21 09:10 UTC; "-" for none."""
+    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp else "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     level = os.environ.get("OPENCHAT_LOG_LEVEL", "WARNING").upper()
@@ -196,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "keys":
+        return keys(args)
     if args.browser:
         return browser(args)
     return window(args, started)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import paths, rendering
+from .access.keys import ApiKeys
 from .access.limits import RateLimits
 from .chat import ChatService
 from .chat.attachments import AttachmentService
@@ -115,6 +116,7 @@ class Runtime:
         self.tool_sources = self.chat.tool_sources  # the built-in tools, then the servers'
         self.tool_sources.add_group(self.mcp_servers.sources)
         self.rate_limits = RateLimits()  # per API key, in memory
+        self.api_keys = ApiKeys(self.store)
         self._thread: threading.Thread | None = None
         self.server = PooledWSGIServer(host, port, None)
         self.port = self.server.server_port

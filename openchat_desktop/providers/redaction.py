@@ -13,9 +13,9 @@ What goes, each replaced by REDACTED so a person still sees something was there:
 - the credentials the app itself sends: every provider's API key and the values of its
   secret headers, remembered by the transport when it attaches them;
 - anything shaped like a credential: `Bearer …` and `Basic …`, the prefixes vendors give
-  their keys (sk-, sk-ant-, AIza…), JWTs, URL parameters named like a key or token, a URL's
-  user and password, and a long random-looking word right after "key", "token", "secret"
-  or "password".
+  their keys (sk-, sk-ant-, AIza…) and OpenChat's own API keys (oc_…), JWTs, URL parameters
+  named like a key or token, a URL's user and password, and a long random-looking word right
+  after "key", "token", "secret" or "password".
 Ordinary words stay: apart from URL parameters and a URL's user, a shape only counts when
 what follows looks random (letters and digits, or very long), so "skip", "task-1",
 "qwen2.5:7b" or "Bearer token" pass unchanged. Text is redacted before it is cut short
@@ -58,6 +58,7 @@ _ALWAYS_KEY = re.compile(
     rf"{_START}AIza[0-9A-Za-z_-]{{20,}}"  # Google API keys
     rf"|{_START}ya29\.[0-9A-Za-z_-]{{20,}}"  # Google OAuth access tokens
     rf"|{_START}eyJ[A-Za-z0-9_-]{{8,}}\.[A-Za-z0-9_-]{{8,}}\.[A-Za-z0-9_-]*"  # JWTs
+    rf"|{_START}oc_[A-Za-z0-9_-]{{43}}"  # OpenChat's own API keys (access/keys.py)
 )
 # Any URL parameter; its name decides (a name is short, so searching it costs nothing).
 _URL_PARAMETER = re.compile(r"(?P<name>[?&;][\w.-]+=)(?P<value>[^&#\s\"'<>]+)")

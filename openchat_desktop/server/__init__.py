@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 from flask.json.provider import DefaultJSONProvider
 
+from ..access.keys import ApiKeys
 from ..access.limits import RateLimits
 from ..chat import ChatService
 from ..chat.attachments import AttachmentService
@@ -33,6 +34,7 @@ class Services(Protocol):
     mcp_servers: McpServers
     tool_sources: ToolSources
     rate_limits: RateLimits
+    api_keys: ApiKeys
     web_dir: Path
     window: Any  # runtime.WindowHooks, or None without a window
 
@@ -71,6 +73,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         export,
         health,
         instance,
+        keys,
         local,
         models,
         ollama,
@@ -97,7 +100,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     websockets.init_app(app)
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, options, tools, openai, websocket, page,
+        catalog, export, instance, local, options, tools, keys, openai, websocket, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

@@ -520,6 +520,41 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["path", "problem", "settings"],
     },
+    "ApiKey": {
+        "type": "object",
+        "description": "An API key as listed: never the key itself, nor its hash.",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "prefix": {"type": "string", "description": "The key's first characters."},
+            "scope": {"enum": ["read", "chat", "admin"]},
+            "rpm": {"type": ["integer", "null"], "description": "Requests per minute; null: "
+                    "no limit."},
+            "tpm": {"type": ["integer", "null"], "description": "Tokens per minute; null: "
+                    "no limit."},
+            "record": {"type": "boolean",
+                       "description": "Whether its OpenAI-compatible calls are kept as chats."},
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_used_at": {"type": ["string", "null"],
+                             "description": "Noted at most once a minute."},
+            "revoked_at": {"type": ["string", "null"]},
+        },
+        "required": ["id", "name", "prefix", "scope", "rpm", "tpm", "record", "created_at",
+                     "last_used_at", "revoked_at"],
+    },
+    "ApiKeyInput": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "1 to 64 characters, no “/”; unique "
+                     "among keys not revoked (409)."},
+            "scope": {"enum": ["read", "chat", "admin"], "default": "chat"},
+            "rpm": {"type": ["integer", "null"], "minimum": 1, "maximum": 1_000_000_000},
+            "tpm": {"type": ["integer", "null"], "minimum": 1, "maximum": 1_000_000_000},
+            "record": {"type": "boolean", "default": True},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    },
 }
 
 MESSAGE_LIST = {
@@ -854,6 +889,24 @@ PATHS: dict[str, dict] = {
                      "window": {"type": "boolean",
                                 "description": "false when this OpenChat has no window."}}})}},
     },
+    "/api/keys": {
+        "get": {"summary": "Every API key, revoked ones too, oldest first (needs admin).",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "keys": {"type": "array", "items": _ref("ApiKey")}},
+                    "required": ["keys"]})}},
+        "post": {"summary": "Make an API key; the answer holds the key, shown this once.",
+                 "requestBody": _body(_ref("ApiKeyInput")),
+                 "responses": {"201": _json({"type": "object", "properties": {
+                     "key": {"type": "string", "description": "oc_ and 43 characters."},
+                     "api_key": _ref("ApiKey")}, "required": ["key", "api_key"]}, "Created"),
+                     "409": ERROR}},
+    },
+    "/api/keys/{name}": {
+        "parameters": [_id_param("name")],
+        "delete": {"summary": "Revoke the active key with this name: refused from its next "
+                   "request on.", "responses": {"204": {"description": "Revoked."},
+                                                  "404": ERROR}},
+    },
     "/api/attachments": {
         "post": {"summary": "Upload one file (multipart field `file`); its type is sniffed.",
                  "requestBody": {"required": True, "content": {"multipart/form-data": {
@@ -1001,7 +1054,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 def _with_shared_responses(paths: dict[str, dict]) -> dict[str, dict]:
     """Each operation with the answers every route can give, added here once: 422 when the
     address or the JSON body holds text that is not text (server.validation checks them for
-    every route), 413 for a body over the size limit, 401 without the token."""
+    every route), 413 for a body over the size limit, 401 without the token or a valid API key,
+    403 for a key whose scope does not allow the route, 429 for a key over its limits."""
     complete: dict[str, dict] = {}
     for path, item in paths.items():
         complete[path] = dict(item)
@@ -1017,7 +1071,8 @@ def _with_shared_responses(paths: dict[str, dict]) -> dict[str, dict]:
             if takes_input:
                 responses.setdefault("422", ERROR)
             if operation.get("security") != []:
-                responses.setdefault("401", ERROR)
+                for status in ("401", "403", "429"):
+                    responses.setdefault(status, ERROR)
             complete[path][method] = {**operation, "responses": responses}
     return complete
 

@@ -45,6 +45,7 @@ PING_INTERVAL = 25.0  # seconds between pings: a client gone without closing is 
 CLOSE_GRACE = 1.0  # seconds a reply's last frames get to leave when the server shuts down
 GOING_AWAY = 1001
 UNKNOWN_SESSION = 4404  # a close code of the application range: the chat does not exist
+KEY_REFUSED = 4401  # the key was revoked while the connection was open
 
 ENDINGS = ("done", "error")  # a reply's last event: the connection is free for another
 

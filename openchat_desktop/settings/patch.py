@@ -177,7 +177,7 @@ def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> Non
             continue
         table = document.get(section)
         for name, value in patch[section].items():
-            if value is None:
+            if _is_empty(value):  # unset: no key, and no [table] made for it
                 if table is not None and name in table:
                     del table[name]
                 continue

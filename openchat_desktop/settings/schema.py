@@ -26,6 +26,7 @@ from .values import (
     Limits,
     LocalEngine,
     ModelSettings,
+    Serve,
     Timeouts,
     Tools,
     mask_env,
@@ -287,6 +288,7 @@ _LOCAL = LocalEngine()
 _CONTEXT = ContextWindow()
 _CHAT = Chat()
 _TOOLS = Tools()
+_SERVE = Serve()
 _APPROVALS = ("ask", "always", "never")
 _TOOL_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}/\S{1,128}")
 
@@ -300,6 +302,28 @@ def _approval_table(value: Any) -> dict[str, str]:
         if policy not in _APPROVALS:
             raise Invalid(f"use {quoted_names(_APPROVALS)}", at=(key,), value=policy)
     return dict(table)
+
+# A DNS name or IPv4 address, or an IPv6 address in brackets; then an optional port.
+_HOST_NAME = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+def _hosts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise Invalid('use a list of names in quotes, e.g. ["chat.example.com"]')
+    for index, name in enumerate(value):
+        match = _HOST_NAME.fullmatch(name) if isinstance(name, str) else None
+        port = match.group("port") if match else None
+        if match is None or len(name) > 260 or (port is not None and not 0 < int(port) < 65536):
+            raise Invalid(
+                'use a host name, optionally with its port, without "http://" or a path, e.g. '
+                '"chat.example.com" or "chat.example.com:8443"',
+                at=(index,), value=name,
+            )
+    return tuple(dict.fromkeys(name.lower() for name in value))
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -505,6 +529,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Each tool's approval: ask every time, always run, or never run; unset: ask (an MCP "
         "server's own default for its tools). Always allow in a reply adds the tool here.",
         _approval_table,
+    ),
+    # [serve]
+    Setting(
+        "serve.hosts",
+        "array of strings",
+        _SERVE.hosts,
+        "Names besides this machine's own that requests may be addressed to (the Host a "
+        "reverse proxy sends, or the name teammates use): a name alone also matches with "
+        "OpenChat's port; read on every request.",
+        _hosts,
     ),
 )
 

@@ -92,6 +92,14 @@ class Tools:
     approval: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Serve:
+    """Serving to other machines: the names, besides this machine's own, that requests may be
+    addressed to (a reverse proxy's public name, say)."""
+
+    hosts: tuple[str, ...] = ()  # "name" (any port, or none) or "name:port"
+
+
 def _default_providers() -> tuple[ProviderConfig, ...]:
     """The providers used when the file lists none: Ollama where OLLAMA_HOST says, and the
     built-in engine."""
@@ -128,6 +136,7 @@ class Settings:
     context: ContextWindow = field(default_factory=ContextWindow)
     chat: Chat = field(default_factory=Chat)
     tools: Tools = field(default_factory=Tools)
+    serve: Serve = field(default_factory=Serve)
     mcp_servers: tuple[McpServerConfig, ...] = ()
 
     def provider(self, provider_id: str) -> ProviderConfig | None:

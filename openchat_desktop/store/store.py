@@ -32,6 +32,7 @@ from .clock import new_id, utc_now
 from .codec import MESSAGE_CODEC, ROLE_CODEC, SESSION_CODEC
 from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
+from .keys import KeyRows
 from .migrate import prepare
 from .models import KEPT_BY_STORE, ChatSession, Message, Role
 from .openai_threads import OpenAIThreadRows
@@ -129,7 +130,7 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-class Store(AttachmentRows, SummaryRows, OpenAIThreadRows):
+class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows):
     """One SQLite file of chats; every call is one short transaction on a pooled connection."""
 
     def __init__(self, path: Path) -> None:

@@ -1,6 +1,6 @@
 // The Settings panel (a modal <dialog>): providers (add, edit, remove, test a connection),
 // MCP servers (mcp-settings.js), the default model and the theme, each saved to the settings
-// file through the settings API.
+// file through the settings API; and the API keys (api-keys.js), kept in the chat database.
 // Also the banner at the top of the page when the settings file has a problem.
 //
 // API keys are write-only: the key field is never filled in, the panel only says one is set.
@@ -10,6 +10,7 @@
 // EVENTS.modelsChanged after a save so the model picker reloads.
 
 import { api } from "./api.js";
+import { apiKeysSection, forgetShownKey, hideKeyForm, loadKeys } from "./api-keys.js";
 import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
 import { hideMcpForm, mcpSection, renderMcp } from "./mcp-settings.js";
 import { modelGroups, statusText } from "./models.js";
@@ -90,6 +91,7 @@ function build() {
           h("button", { type: "button", id: "add-provider" }, "Add provider"),
           form),
         mcpSection({ onSaved: mcpSaved }),
+        apiKeysSection(),
         h("section", { "aria-labelledby": "default-model-title" },
           h("h3", { id: "default-model-title" }, "Default model"),
           field("Model for new chats", h("select", { id: "default-model" })),
@@ -103,7 +105,12 @@ function build() {
   );
   document.body.append(dialog);
   panel = modalPanel(dialog, { closeButton: $("settings-close"),
-                               onClose: () => { hideForm(); hideMcpForm(); },
+                               onClose: () => {
+                                 hideForm();
+                                 hideMcpForm();
+                                 hideKeyForm();
+                                 forgetShownKey();
+                               },
                                fallback: () => $("open-settings") });
   $("add-provider").addEventListener("click", () => showForm(null));
   $("provider-cancel").addEventListener("click", () => {
@@ -482,7 +489,7 @@ export async function openSettings({ add = false } = {}) {
   if (!dialog.open) {
     setStatus("");
     for (const id of ["providers-error", "default-model-error", "theme-error"]) setError(id, "");
-    await refresh();
+    await Promise.all([refresh(), loadKeys()]);
     panel.show();
   }
   if (add && !fatal()) showForm(null);

@@ -120,18 +120,23 @@ def stop_message(message_id: str) -> ResponseReturnValue:
 def regenerate(message_id: str) -> ResponseReturnValue:
     body = json_body(required=False)
     only_fields(body, {"model", "options"})
+    check_tokens()
     generation = services().chat.regenerate(
         message_id,
         model=field(body, "model", str, max_length=500),
         options=reply_options(body),
     )
+    meter(generation)
     return event_stream(generation.follow(0))
 
 
 @bp.post("/api/messages/<message_id>/continue")
 def continue_message(message_id: str) -> ResponseReturnValue:
     only_fields(json_body(required=False), set())
-    return event_stream(services().chat.continue_reply(message_id).follow(0))
+    check_tokens()
+    generation = services().chat.continue_reply(message_id)
+    meter(generation)
+    return event_stream(generation.follow(0))
 
 
 @bp.post("/api/messages/<message_id>/tool-calls/<call_id>")

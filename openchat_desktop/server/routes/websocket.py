@@ -9,12 +9,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
+from ...access.errors import KeyRefused
 from ...errors import AppError, InvalidRequest
 from ...store.errors import MessageNotFound, SessionNotFound
 from .. import services
 from ..access import spend_request
+from ..security import check_again
 from ..websocket import (
     GOING_AWAY,
+    KEY_REFUSED,
     UNKNOWN_SESSION,
     Connection,
     UpgradeRequired,
@@ -66,10 +69,15 @@ def chat_socket(session_id: str) -> ResponseReturnValue:
 
 
 def serve(connection: Connection, session_id: str) -> None:
-    """Answer the client's frames until it closes the connection. Each frame counts as a
-    request against the caller's requests per minute, except a stop: a reply can always be
-    stopped."""
+    """Answer the client's frames until it closes the connection. Each frame checks the key
+    again (a revoked key closes the connection) and counts as a request against the caller's
+    requests per minute, except a stop: a reply can always be stopped."""
     while (frame := connection.receive()) is not None:
+        try:
+            check_again()
+        except KeyRefused as exc:
+            connection.close(KEY_REFUSED, exc.message)
+            return
         try:
             body = parse_frame(frame)
             if body != {"stop": True}:
