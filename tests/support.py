@@ -6,6 +6,8 @@ Test modules import from here; `conftest.py` holds only fixtures and hooks."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -212,3 +214,22 @@ def delay_engine_start(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     command = engine_child.command
     monkeypatch.setattr(engine_child, "command", lambda: [
         "sh", "-c", f'sleep {seconds}; exec "$@"', "sh", *command()])
+
+
+def modules_loaded(tmp_path: Path, doing: str, modules: tuple[str, ...]) -> list[bool]:
+    """Whether each of `modules` was imported by a fresh process that started a Runtime, ran
+    `doing` (Python lines using `runtime`) and shut it down: what a library loaded only when
+    used must not cost an app that does not use it."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from openchat_desktop.runtime import Runtime\n"
+        f"runtime = Runtime(data_dir=Path({str(tmp_path / 'data')!r}), "
+        f"settings_path=Path({str(tmp_path / 'settings.toml')!r}))\n"
+        f"{doing}\n"
+        "runtime.shutdown()\n"
+        f"print(*[name in sys.modules for name in {list(modules)!r}])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    return [word == "True" for word in result.stdout.split()]

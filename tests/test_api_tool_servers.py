@@ -4,7 +4,6 @@ a real stdio child of the app."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from openchat_desktop.settings import MCP_SERVER_SETTINGS
 
-from .support import wait_for
+from .support import modules_loaded, wait_for
 from .test_cli import Serve
 from .test_mcp_servers import SERVER_SCRIPT, alive
 
@@ -237,16 +236,5 @@ def test_killing_the_app_leaves_no_server_behind(tmp_path):
 
 
 def test_an_app_without_mcp_servers_never_loads_the_sdk(tmp_path):
-    code = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from openchat_desktop.runtime import Runtime\n"
-        f"runtime = Runtime(data_dir=Path({str(tmp_path / 'data')!r}), "
-        f"settings_path=Path({str(tmp_path / 'settings.toml')!r}))\n"
-        "runtime.tool_sources.states()\n"
-        "runtime.shutdown()\n"
-        "print('mcp' in sys.modules, 'pydantic' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
-    assert result.stdout.split() == ["False", "False"]
+    loaded = modules_loaded(tmp_path, "runtime.tool_sources.states()", ("mcp", "pydantic"))
+    assert loaded == [False, False]

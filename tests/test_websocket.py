@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -18,7 +16,15 @@ from openchat_desktop.server.websocket import open_sockets
 from openchat_desktop.store import Store
 
 from .fake_provider import Reply
-from .support import TOKEN, Server, iter_events, provider_settings, read_events, wait_for
+from .support import (
+    TOKEN,
+    Server,
+    iter_events,
+    modules_loaded,
+    provider_settings,
+    read_events,
+    wait_for,
+)
 
 Frame = tuple[str, Any, dict[str, Any]]  # (event, id, data)
 
@@ -325,16 +331,5 @@ def error_of_limited(sock: Socket) -> str:
 
 
 def test_a_server_nobody_opens_a_websocket_on_never_loads_the_library(tmp_path):
-    code = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from openchat_desktop.runtime import Runtime\n"
-        f"runtime = Runtime(data_dir=Path({str(tmp_path / 'data')!r}), "
-        f"settings_path=Path({str(tmp_path / 'settings.toml')!r}))\n"
-        "runtime.start()\n"
-        "runtime.shutdown()\n"
-        "print('simple_websocket' in sys.modules, 'wsproto' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
-    assert result.stdout.split() == ["False", "False"]
+    loaded = modules_loaded(tmp_path, "runtime.start()", ("simple_websocket", "wsproto"))
+    assert loaded == [False, False]

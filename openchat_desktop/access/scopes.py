@@ -49,6 +49,7 @@ ROUTE_SCOPES: dict[str, dict[str, Scope]] = {
     # streaming and OpenAI-compatible clients
     "/ws/chat/<session_id>": {"GET": "chat"},
     "/v1/models": {"GET": "read"},
+    "/v1/models/<path:model_id>": {"GET": "read"},
     "/v1/chat/completions": {"POST": "chat"},
     # how OpenChat runs
     "/api/settings": {"GET": "admin", "PATCH": "admin"},
