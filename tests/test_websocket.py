@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 import websocket
 
-from openchat_desktop.access.clients import Client
-from openchat_desktop.server.access import set_client
 from openchat_desktop.server.websocket import open_sockets
 from openchat_desktop.store import Store
 
 from .fake_provider import Reply
+from .keys_support import make_key
 from .support import (
     TOKEN,
     Server,
@@ -281,18 +280,8 @@ def test_an_sse_follower_and_a_socket_share_one_reply(app, fake, socket_to):
     assert list(sse)[-1][0] == "done"
 
 
-def as_key(app: Server, **limits: int) -> None:
-    """Make every request of `app` a key's with these limits, as the security check does for
-    a request carrying a key."""
-    key = Client(key_id="k1", name="script", scope="chat", **limits)
-    app.runtime.app.before_request(lambda: set_client(key))
-
-
-def test_a_keys_limits_hold_over_the_socket(start_server, ollama_settings, fake):
-    app = start_server(ollama_settings)
-    as_key(app, rpm=4)
-    session = app.new_session()
-    sock = Socket(app, session["id"])
+def test_a_keys_limits_hold_over_the_socket(app):
+    sock = Socket(app, app.new_session()["id"], make_key(app, "script", rpm=4))
     try:
         codes = []
         for _ in range(6):
@@ -303,12 +292,10 @@ def test_a_keys_limits_hold_over_the_socket(start_server, ollama_settings, fake)
         sock.close()
 
 
-def test_a_keys_tokens_per_minute_refuse_the_next_reply(start_server, ollama_settings, fake):
-    app = start_server(ollama_settings)
-    as_key(app, tpm=3)
+def test_a_keys_tokens_per_minute_refuse_the_next_reply(app, fake):
     fake.script(Reply(text="five words make this reply"))
     session = app.new_session()
-    sock = Socket(app, session["id"])
+    sock = Socket(app, session["id"], make_key(app, "script", tpm=3))
     try:
         sock.send({"message": "go"})
         assert sock.until_end()[-1][0] == "done"
