@@ -10,6 +10,7 @@ import re
 import sqlite3
 
 import pytest
+import requests
 
 from openchat_desktop import paths
 from openchat_desktop.access.keys import ApiKeys, api_key_view
@@ -210,3 +211,12 @@ def test_the_log_redaction_knows_the_shape_of_a_key(store):
 
     _, key = ApiKeys(store).create("logged")
     assert redact(f"calling with {key}, then") == f"calling with {REDACTED}, then"
+
+
+def test_a_key_in_the_page_link_is_told_what_keys_are_for(app):
+    key = make_key(app, "teammate")
+    refused = requests.get(app.url(f"/?token={key}"), timeout=5)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"].startswith(
+        "This is an API key: it is for scripts, editors and the OpenAI-compatible endpoint.")
+    assert key not in refused.text

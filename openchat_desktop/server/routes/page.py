@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request, send_from_directory
 from flask.typing import ResponseReturnValue
 
 from ... import rendering
+from ...access.keys import looks_like_key
 from .. import services
 from ..errors import error_response
 from ..security import token_matches
@@ -23,6 +24,10 @@ def index() -> ResponseReturnValue:
     checked here, so an old link is refused with a sentence instead of a page that fails."""
     token = request.args.get("token")
     if token is not None and not token_matches(token):
+        if looks_like_key(token):
+            return error_response(401, "unauthorized", "This is an API key: it is for scripts, "
+                                  "editors and the OpenAI-compatible endpoint. The page opens "
+                                  "with the link OpenChat printed when it started.")
         return error_response(401, "unauthorized", "That link's token is not valid any more: "
                               "use the link OpenChat printed when it started.")
     response = send_from_directory(services().web_dir, "index.html", max_age=0)
