@@ -12,6 +12,7 @@ import pytest
 from openchat_desktop import paths
 
 from .fake_provider import Reply
+from .keys_support import make_key
 from .support import Server, wait_for
 from .test_openai_api import client
 
@@ -85,6 +86,26 @@ def test_store_false_writes_nothing(app, fake):
             assert "".join(c.choices[0].delta.content or "" for c in answer
                            if c.choices) == "Not kept."
     assert rows(app) == before == {"sessions": 0, "messages": 0, "openai_threads": 0}
+
+
+def test_a_key_made_not_to_record_writes_nothing(app, fake):
+    key = make_key(app, "private", record=False)
+    before = rows(app)
+    for stream in (False, True):
+        fake.script(Reply(text="Not kept either."))
+        answer = client(app, key).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=stream)
+        if stream:
+            assert "".join(c.choices[0].delta.content or "" for c in answer
+                           if c.choices) == "Not kept either."
+        else:
+            assert answer.choices[0].message.content == "Not kept either."
+    assert rows(app) == before == {"sessions": 0, "messages": 0, "openai_threads": 0}
+    # The same call with a key that records is kept.
+    fake.script(Reply(text="Kept."))
+    client(app, make_key(app, "open")).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+    assert rows(app) == {"sessions": 1, "messages": 2, "openai_threads": 1}
 
 
 def test_a_provider_down_leaves_no_reply_streaming(app, fake):
