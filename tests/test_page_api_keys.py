@@ -36,6 +36,10 @@ def test_create_a_key_see_it_once_then_revoke_it(open_page, app):
 
     shown = section.get_by_label("The new API key")
     expect(shown).to_be_focused()
+    # The key's box and the panel's title bar are both in full view: the list growing above
+    # the box does not hide it, and the panel itself does not scroll its title away.
+    expect(shown).to_be_in_viewport(ratio=1)
+    expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_in_viewport(ratio=1)
     key = shown.input_value()
     assert re.fullmatch(r"oc_[A-Za-z0-9_-]{43}", key)
     expect(section.get_by_text("Copy it now: it will not be shown again.")).to_be_visible()

@@ -221,8 +221,10 @@ async function createKey() {
   try {
     const answer = await api("POST", "/api/keys", body);
     hideKeyForm();
-    showKey(answer.api_key.name, answer.key);
+    showKey(answer.api_key.name, answer.key); // first: nothing may keep the key from showing
     await loadKeys();
+    // The new key's row above it pushed the box down: bring it back into view.
+    $("key-made").scrollIntoView({ block: "nearest" });
   } catch (error) {
     setError("key-error", error.message);
   } finally {
