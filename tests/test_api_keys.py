@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from openchat_desktop import paths
-from openchat_desktop.access.keys import ApiKeys, api_key_view
+from openchat_desktop.access.keys import ApiKeys
+from openchat_desktop.chat.views import api_key_view
 from openchat_desktop.server.openapi import SCHEMAS
 
 from .keys_support import key_session, make_key

@@ -24,6 +24,7 @@ from openchat_desktop.store import (
     SessionRecord,
     SummaryRecord,
 )
+from openchat_desktop.store.records import ApiKeyRecord
 from openchat_desktop.tools.base import ToolSpec
 from openchat_desktop.tools.registry import SourceState
 
@@ -71,6 +72,8 @@ SAMPLES = {
         ),
     ],
     "role_view": [views.role_view(RoleRecord("r1", "Editor", "Edit.", NOW, NOW))],
+    "api_key_view": [views.api_key_view(ApiKeyRecord(
+        "k1", "ci-script", "0" * 64, "oc_abcdefg", "read", 60, None, False, NOW, None, None))],
     "summary_view": [views.summary_view(SummaryRecord("m2", "s1", "They met.", "ollama/a", 2,
                                                       NOW))],
     "attachment_view": [views.attachment_view(ATTACHMENT)],

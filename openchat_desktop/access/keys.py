@@ -197,18 +197,3 @@ class ApiKeys:
             key_id, now=stamp(moment), unless_since=stamp(moment - timedelta(seconds=TOUCH_EVERY))
         )
 
-
-def api_key_view(record: ApiKeyRecord) -> dict[str, Any]:
-    """A key as the API shows it: never its hash."""
-    return {
-        "id": record.id,
-        "name": record.name,
-        "prefix": record.prefix,
-        "scope": record.scope,
-        "rpm": record.rpm,
-        "tpm": record.tpm,
-        "record": record.record,
-        "created_at": record.created_at,
-        "last_used_at": record.last_used_at,
-        "revoked_at": record.revoked_at,
-    }

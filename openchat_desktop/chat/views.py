@@ -17,6 +17,7 @@ from ..providers.base import ModelInfo
 from ..providers.router import ProviderStatus
 from ..rendering import render_markdown
 from ..store import AttachmentRecord, MessageRecord, RoleRecord, SessionRecord, SummaryRecord
+from ..store.records import ApiKeyRecord
 from ..tools.registry import SourceState
 from . import attachments, options
 from .capabilities import think_levels
@@ -35,6 +36,8 @@ SESSION_FIELDS = tuple(f.name for f in fields(SessionRecord))
 MESSAGE_FIELDS = tuple(f.name for f in fields(MessageRecord) if f.name != "html_version")
 ROLE_FIELDS = tuple(f.name for f in fields(RoleRecord))
 SUMMARY_FIELDS = tuple(f.name for f in fields(SummaryRecord))
+# An API key's fields but its hash: a copy of the hash would let anyone test guesses offline.
+API_KEY_FIELDS = tuple(f.name for f in fields(ApiKeyRecord) if f.name != "secret_hash")
 
 
 def session_view(record: SessionRecord) -> dict[str, Any]:
@@ -112,6 +115,11 @@ def tool_source_view(state: SourceState) -> dict[str, Any]:
         "message": state.message,
         "tools": [tool_view(spec.name, spec.description, spec.approval) for spec in state.tools],
     }
+
+
+def api_key_view(record: ApiKeyRecord) -> dict[str, Any]:
+    """An API key as the API shows it: never its hash."""
+    return {name: getattr(record, name) for name in API_KEY_FIELDS}
 
 
 def role_view(record: RoleRecord) -> dict[str, Any]:

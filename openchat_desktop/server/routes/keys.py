@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from ...access.keys import DEFAULT_SCOPE, api_key_view
+from ...access.keys import DEFAULT_SCOPE
+from ...chat.views import api_key_view
 from ...errors import InvalidRequest
 from .. import services
 from ..validation import json_body, only_fields
