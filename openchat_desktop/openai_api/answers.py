@@ -21,13 +21,17 @@ import queue
 from collections.abc import Generator, Iterator
 from typing import Any, Protocol
 
+from ..access.limits import Metered
 from ..chat import ChatService
+from ..chat.capabilities import think_parameter
 from ..chat.options import Options
-from ..engine import StreamFactory
+from ..chat.recorded import recordable
+from ..engine import Generation, StreamFactory
 from ..engine.generation import worker_failed
 from ..errors import AppError
 from ..providers.base import Cancel, ChatRequest, Event, Retrying
 from ..providers.router import ResolvedModel, Router
+from .requests import CompletionRequest
 from .responses import Completion, error_body, sse
 
 log = logging.getLogger(__name__)
@@ -39,9 +43,30 @@ QUEUE_POLL = 1.0  # seconds between looks at a reply that may have been ended wi
 class Answer(Protocol):
     completion: Completion
 
+    @property
+    def metered(self) -> Generation | Metered:
+        """What counts toward the caller's tokens per minute."""
+
     def events(self) -> Iterator[Event]: ...
 
     def close(self) -> None: ...
+
+
+def start_answer(chat: ChatService, router: Router, asked: CompletionRequest, *,
+                 record: bool) -> Answer:
+    """The answer to a checked call: recorded as a chat when the call and the caller allow it
+    (`record`: the caller's key keeps chats) and its last message can be answered in one,
+    otherwise streamed straight from the provider."""
+    model = router.model(asked.model)
+    think = asked.think
+    if think is not None:
+        think = think_parameter(think, chat.capabilities.facts(model), model.name)
+    request = ChatRequest(model=model.name, messages=asked.messages, think=think,
+                          options=dict(asked.options), tools=asked.tools)
+    completion = Completion(asked.model, asked.messages)
+    if record and asked.store and recordable(asked.messages):
+        return RecordedAnswer(chat, router, model, request, asked.options, completion)
+    return DirectAnswer(router, model, request, completion)
 
 
 class DirectAnswer:
@@ -62,6 +87,10 @@ class DirectAnswer:
 
     def tokens_used(self) -> int:
         return self.completion.tokens_used()
+
+    @property
+    def metered(self) -> Metered:
+        return self  # its tokens count as they arrive
 
     def events(self) -> Iterator[Event]:
         try:
@@ -87,6 +116,10 @@ class RecordedAnswer:
         self.generation = chat.recorded.start(
             request.messages, model, teed(router, model, request, self._heard), options)
         completion.id = f"chatcmpl-{self.generation.message_id}"
+
+    @property
+    def metered(self) -> Generation:
+        return self.generation
 
     def events(self) -> Iterator[Event]:
         """The stream's events as the worker pulls them; when it ends complete, the
