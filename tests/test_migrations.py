@@ -64,6 +64,7 @@ EXPECTED_COLUMNS = {
         ("context_policy", "TEXT", 0, None, 0),
         ("title_by_person", "BOOLEAN", 1, "0", 0),
         ("tool_servers", "TEXT", 0, None, 0),
+        ("fallbacks", "TEXT", 0, None, 0),
     ],
     "messages": [
         ("seq", "INTEGER", 1, None, 1),
@@ -109,6 +110,18 @@ EXPECTED_COLUMNS = {
         ("position", "INTEGER", 1, None, 2),
         ("attachment_id", "VARCHAR", 1, None, 0),
     ],
+    "outbound_requests": [
+        ("seq", "INTEGER", 1, None, 1),
+        ("at", "VARCHAR", 1, None, 0),
+        ("source", "TEXT", 1, None, 0),
+        ("method", "VARCHAR", 1, None, 0),
+        ("host", "TEXT", 1, None, 0),
+        ("path", "TEXT", 1, None, 0),
+        ("status", "INTEGER", 0, None, 0),
+        ("sent", "INTEGER", 1, "0", 0),
+        ("received", "INTEGER", 1, "0", 0),
+        ("outcome", "VARCHAR", 1, None, 0),
+    ],
 }
 
 # index name -> (table, unique, columns)
@@ -136,6 +149,7 @@ EXPECTED_INDEXES = {
     "ix_api_keys_active_name": ("api_keys", 1, ["name"]),
     "sqlite_autoindex_openai_threads_1": ("openai_threads", 1, ["fingerprint"]),
     "ix_openai_threads_session_id": ("openai_threads", 0, ["session_id"]),
+    "ix_outbound_requests_at": ("outbound_requests", 0, ["at"]),
 }
 
 # (table, column, referenced table, referenced column, on delete)
@@ -260,7 +274,7 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
         tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert tables == {
             "alembic_version", "roles", "sessions", "messages", "attachments",
-            "message_attachments", "summaries", "api_keys", "openai_threads",
+            "message_attachments", "summaries", "api_keys", "openai_threads", "outbound_requests",
         } | FTS_TABLES
         for table, expected in EXPECTED_COLUMNS.items():
             got = [tuple(row[1:]) for row in db.execute(f"PRAGMA table_info({table})")]
@@ -270,7 +284,8 @@ def test_migrate_blank_database_gives_the_exact_schema(tmp_path: Path) -> None:
         for name, table in db.execute(
             "SELECT name, tbl_name FROM sqlite_master WHERE type='index'"
             " AND tbl_name IN ('roles', 'sessions', 'messages', 'attachments',"
-            " 'message_attachments', 'summaries', 'api_keys', 'openai_threads')"
+            " 'message_attachments', 'summaries', 'api_keys', 'openai_threads',"
+            " 'outbound_requests')"
         ):
             unique = db.execute(
                 "SELECT [unique] FROM pragma_index_list(?) WHERE name = ?", (table, name)

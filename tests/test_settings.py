@@ -288,7 +288,8 @@ PROVIDER = '[[providers]]\nid = "a"\nkind = "ollama"\n'
             '[[providers]]\nid = "b"\nkind = "olama"\nbase_url = "http://x"\n',
             9,
             "providers[1].kind",
-            'providers[1].kind is "olama"; use "ollama", "openai" or "local".',
+            'providers[1].kind is "olama"; use "ollama", "openai", "anthropic", "gemini" or '
+            '"local".',
         ),
         (
             '# colours\n\ntheme = "blue"\n',
@@ -965,7 +966,8 @@ def test_masked_secret_header_values_keep_the_stored_value(path):
         (
             {"providers": [{"id": "x", "kind": "olama", "base_url": "http://x"}]},
             "providers[0].kind",
-            'providers[0].kind is "olama"; use "ollama", "openai" or "local".',
+            'providers[0].kind is "olama"; use "ollama", "openai", "anthropic", "gemini" or '
+            '"local".',
         ),
         (
             {"providers": [{"id": "a", "kind": "ollama"}, {"id": "b", "kind": "openai"}]},

@@ -19,7 +19,7 @@ class ProviderConfig:
     """One `[[providers]]` entry of the settings file, with the API key already resolved."""
 
     id: str
-    kind: str  # "ollama" | "openai"
+    kind: str  # "ollama" | "openai" | "anthropic" | "gemini" | "local"
     base_url: str
     api_key: str | None = field(default=None, repr=False)  # never in logs
     models: tuple[str, ...] = ()

@@ -14,7 +14,7 @@ import ipaddress
 import json
 import socket
 import weakref
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -40,9 +40,15 @@ LOCAL_RETRY_AFTER = 0.2
 
 
 class Transport:
-    """The session and error mapping one provider instance uses for all its requests."""
+    """The session and error mapping one provider instance uses for all its requests.
 
-    def __init__(self, config: ProviderConfig) -> None:
+    `auth` is how the key goes on the wire: `Authorization: Bearer <key>` unless the vendor
+    names its own headers (Anthropic's `x-api-key`, Gemini's `x-goog-api-key`). A key never
+    goes into a URL, where logs and error messages would carry it."""
+
+    def __init__(
+        self, config: ProviderConfig, *, auth: Mapping[str, str] | None = None
+    ) -> None:
         self.config = config
         self.origin = Origin.of(config)
         self.base_url = self.origin.base_url
@@ -54,7 +60,9 @@ class Transport:
         # From here on these values are on the wire: whatever a server says back, they are
         # removed from it (and from every log line).
         remember_credentials(config.api_key, config.headers)
-        if config.api_key:
+        if auth is not None:
+            self.session.headers.update(auth)
+        elif config.api_key:
             self.session.headers["Authorization"] = f"Bearer {config.api_key}"
         # A provider dropped without close() (an old Router) still releases its sockets.
         weakref.finalize(self, self.session.close)

@@ -185,6 +185,11 @@ SCHEMAS: dict[str, dict] = {
                 "description": "The tool servers the chat uses (\"builtin\" for the app's own "
                                "tools); null: every enabled one.",
             },
+            "fallbacks": {
+                "type": ["array", "null"], "items": {"type": "string"},
+                "description": "The model ids that answer, in order, when the chat's model "
+                               "fails before its first word; null: the settings' fallbacks.",
+            },
             "title_pending": {
                 "type": "boolean",
                 "description": "In the chat list only: the chat's model is writing its "

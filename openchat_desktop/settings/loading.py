@@ -32,7 +32,14 @@ from .schema import (
     SETTINGS,
     TOP_KEYS,
 )
-from .values import DEFAULT_OLLAMA_URL, LOCAL_ID, LOCAL_KIND, Settings, ollama_base_url
+from .values import (
+    DEFAULT_OLLAMA_URL,
+    LOCAL_ID,
+    LOCAL_KIND,
+    VENDOR_URLS,
+    Settings,
+    ollama_base_url,
+)
 
 # A provider key without a field of its own (api_key_env) only says where a value comes from.
 _CONFIG_FIELDS = frozenset(item.name for item in fields(ProviderConfig))
@@ -320,8 +327,11 @@ def provider_config(
                     fatal=False,
                 )
             )
-    if written.get("kind") == LOCAL_KIND:
+    kind = written.get("kind")
+    if kind == LOCAL_KIND:
         config["base_url"] = ""  # the engine manager gives each child its own address
+    elif kind in VENDOR_URLS:
+        config["base_url"] = written.get("base_url") or VENDOR_URLS[kind]
     else:
         config["base_url"] = written.get("base_url") or _ollama_url(env, issues)
     return ProviderConfig(**config)

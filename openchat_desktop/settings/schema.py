@@ -36,7 +36,7 @@ from .values import (
 
 THEMES = ("dark", "light", "system")
 CONTEXT_POLICIES = ("drop", "summarize")
-PROVIDER_KINDS = ("ollama", "openai", LOCAL_KIND)
+PROVIDER_KINDS = ("ollama", "openai", "anthropic", "gemini", LOCAL_KIND)
 
 _PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -562,7 +562,8 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "base_url",
         "string (http or https URL)",
-        "OLLAMA_HOST or http://127.0.0.1:11434 for ollama; required for openai; none for local",
+        "OLLAMA_HOST or http://127.0.0.1:11434 for ollama; required for openai; the vendor's "
+        "root for anthropic and gemini; none for local",
         "Where the server listens.",
         _base_url,
     ),

@@ -18,6 +18,11 @@ from ..tools.mcp.config import McpServerConfig
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 LOCAL_ID = "local"
 LOCAL_KIND = "local"  # the built-in engine: it has no address of its own to configure
+# Where a vendor's own API lives: an entry of that kind without base_url talks to it.
+VENDOR_URLS = {
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+}
 MASK = "…"
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")

@@ -25,6 +25,7 @@ from .models import (
     ChatSession,
     Message,
     OpenAIThread,
+    OutboundRequest,
     Role,
     Summary,
 )
@@ -33,6 +34,7 @@ from .records import (
     AttachmentRecord,
     MessageRecord,
     OpenAIThreadRecord,
+    OutboundRecord,
     RoleRecord,
     SessionRecord,
     SummaryRecord,
@@ -109,5 +111,6 @@ ATTACHMENT_CODEC = RecordCodec(AttachmentRecord, Attachment)
 SUMMARY_CODEC = RecordCodec(SummaryRecord, Summary)
 API_KEY_CODEC = RecordCodec(ApiKeyRecord, ApiKey)
 OPENAI_THREAD_CODEC = RecordCodec(OpenAIThreadRecord, OpenAIThread)
+OUTBOUND_CODEC = RecordCodec(OutboundRecord, OutboundRequest)
 CODECS = (SESSION_CODEC, MESSAGE_CODEC, ROLE_CODEC, ATTACHMENT_CODEC, SUMMARY_CODEC,
-          API_KEY_CODEC, OPENAI_THREAD_CODEC)
+          API_KEY_CODEC, OPENAI_THREAD_CODEC, OUTBOUND_CODEC)

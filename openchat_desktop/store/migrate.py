@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from .errors import StoreError
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 INITIAL_REVISION = "0001"
 # Resolved from this file so it also works from a PyInstaller bundle (scripts ship as data).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -100,6 +100,9 @@ class ChatSession(Base):
     # the tool servers the chat uses (a list of ids; "builtin" for the app's own tools);
     # null = every enabled one
     tool_servers: Mapped[list[str] | None] = mapped_column(JSONText)
+    # the models that answer, in order, when the chat's model fails before its first word (a
+    # list of model ids); null = the settings' fallbacks for the model
+    fallbacks: Mapped[list[str] | None] = mapped_column(JSONText)
 
 
 class Message(Base):
@@ -210,6 +213,31 @@ class OpenAIThread(Base):
         ForeignKey("messages.id", ondelete="CASCADE", name="fk_openai_threads_message_id")
     )
     created_at: Mapped[str] = mapped_column(String)
+
+
+class OutboundRequest(Base):
+    """A request OpenChat made, or refused to make, to a host that is not this machine: when,
+    where and how much, so a person can check what left their computer. Never a key, a query
+    string, a header or a message."""
+
+    __tablename__ = "outbound_requests"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('sent', 'failed', 'refused')", name="ck_outbound_outcome"),
+        Index("ix_outbound_requests_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String)  # when the request started
+    source: Mapped[str] = mapped_column(Text)  # who asked: a provider id, "downloads", "mcp:<id>"
+    method: Mapped[str] = mapped_column(String)
+    host: Mapped[str] = mapped_column(Text)  # with the port when it is not the scheme's own
+    path: Mapped[str] = mapped_column(Text)  # without the query string
+    status: Mapped[int | None] = mapped_column(Integer)  # null: no answer (failed, refused)
+    sent: Mapped[int] = mapped_column(Integer, server_default=text("0"))  # body bytes out
+    received: Mapped[int] = mapped_column(Integer, server_default=text("0"))  # body bytes in
+    # sent: it went out; failed: it was attempted but no answer came; refused: local-only
+    # mode kept it on this machine
+    outcome: Mapped[str] = mapped_column(String)
 
 
 class Attachment(Base):

@@ -33,6 +33,7 @@ class SessionRecord:
     context_policy: dict[str, Any] | None = None
     title_by_person: bool = False
     tool_servers: list[str] | None = None
+    fallbacks: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +115,19 @@ class OpenAIThreadRecord:
     session_id: str
     message_id: str
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRecord:
+    """One request made, attempted or refused to a host that is not this machine."""
+
+    seq: int
+    at: str
+    source: str
+    method: str
+    host: str
+    path: str
+    status: int | None
+    sent: int
+    received: int
+    outcome: str  # "sent" | "failed" | "refused"
