@@ -121,6 +121,17 @@ class Retrying:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FallingBack:
+    """Not from a provider: the model `failed` could not answer (`reason`, a sentence a person
+    can read) before it delivered anything, so the router asks the model `next` instead, with
+    the same request. Both are model ids ("<provider id>/<model name>")."""
+
+    failed: str
+    next: str
+    reason: str
+
+
 class Cancel:
     """Lets another thread abort a running stream at once (Stop, shutdown).
 

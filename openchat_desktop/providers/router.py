@@ -1,4 +1,5 @@
-"""Route "<provider id>/<model name>" to a provider, retry what is worth retrying, list models.
+"""Route "<provider id>/<model name>" to a provider, retry what is worth retrying, fall back
+to the next model when that does not help, list models.
 
 A Router is built from the settings' provider entries and never changes; the app builds a new
 one when the settings change.
@@ -17,6 +18,7 @@ from .base import (
     Cancel,
     ChatRequest,
     Event,
+    FallingBack,
     ModelInfo,
     Provider,
     ProviderConfig,
@@ -40,11 +42,23 @@ BACKOFF_CAP = 8.0
 
 @dataclass(frozen=True, slots=True)
 class ResolvedModel:
-    """A model id looked up once: its provider and the provider's own name for it."""
+    """A model id looked up once: its provider, the provider's own name for it, and the
+    models asked in turn, each with the same request, when it cannot answer."""
 
     id: str
     provider: Provider
     name: str
+    fallbacks: tuple[ResolvedModel, ...] = ()
+
+    @property
+    def chain(self) -> tuple[ResolvedModel, ...]:
+        """Every model that may answer, in the order they are asked."""
+        return (replace(self, fallbacks=()), *self.fallbacks)
+
+    def answered_by(self, model_id: str) -> ResolvedModel:
+        """The model of the chain that answered, without fallbacks: a reply that has begun
+        goes on with the model that began it."""
+        return next(model for model in self.chain if model.id == model_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,24 +122,67 @@ class Router:
             )
         return provider, name
 
-    def model(self, model_id: str) -> ResolvedModel:
-        """The model behind `model_id`, looked up once for a whole send."""
+    def model(self, model_id: str, fallbacks: Sequence[str] = ()) -> ResolvedModel:
+        """The model behind `model_id`, looked up once for a whole send, with its fallbacks
+        in order. The model itself and repeats are left out of them, and so is a fallback
+        whose provider is not configured (the settings warn about it): a fallback missing
+        must not keep the model from being asked."""
         provider, name = self.resolve(model_id)
-        return ResolvedModel(model_id, provider, name)
+        chain: dict[str, ResolvedModel] = {}
+        for fallback_id in fallbacks:
+            if fallback_id == model_id or fallback_id in chain:
+                continue
+            try:
+                fallback_provider, fallback_name = self.resolve(fallback_id)
+            except ModelNotFound:
+                log.info("fallback %s of %s left out: no such provider", fallback_id, model_id)
+                continue
+            chain[fallback_id] = ResolvedModel(fallback_id, fallback_provider, fallback_name)
+        return ResolvedModel(model_id, provider, name, tuple(chain.values()))
 
     def stream_chat(
         self, model: str | ResolvedModel, request: ChatRequest, cancel: Cancel | None = None
+    ) -> Generator[Event | Retrying | FallingBack, None, None]:
+        """The events of the first model of `model`'s chain that answers. A model that fails
+        before it delivered anything (text, reasoning or a tool call), when its retries did
+        not cure it and the reply was not stopped, hands the same request to the next one,
+        announced by a `FallingBack` marker. Once something was delivered the failure stands:
+        another model would start the reply over. When every model fails, the error names
+        each failure."""
+        resolved = model if isinstance(model, ResolvedModel) else self.model(model)
+        cancel = cancel if cancel is not None else Cancel()
+        chain = resolved.chain
+        failures: list[tuple[str, ProviderError]] = []
+        for index, current in enumerate(chain):
+            delivered = False
+            try:
+                for event in self._attempts(current, request, cancel):
+                    if isinstance(event, TextDelta | ReasoningDelta | ToolCall):
+                        delivered = True
+                    yield event
+                return
+            except ProviderError as exc:
+                if delivered or cancel.cancelled or index == len(chain) - 1:
+                    if failures and not delivered and not cancel.cancelled:
+                        raise every_failure([*failures, (current.id, exc)]) from exc
+                    raise
+                failures.append((current.id, exc))
+                following = chain[index + 1].id
+                log.info("falling back from %s to %s after: %s", current.id, following,
+                         exc.detail or exc)
+                yield FallingBack(current.id, following, exc.message)
+
+    def _attempts(
+        self, resolved: ResolvedModel, request: ChatRequest, cancel: Cancel
     ) -> Generator[Event | Retrying, None, None]:
-        """The provider's events for `model_id`. A retryable failure is retried (at most
+        """The provider's events for one model. A retryable failure is retried (at most
         `max_retries` times) only while nothing meaningful has been delivered: never after
         text, reasoning or a tool call, which would duplicate them. Each wait is announced
-        first with a `Retrying` marker (`attempt` 1 for the first retry), so whoever shows the reply
-        can say so. `cancel` ends
-        a backoff at once; closing the generator closes the upstream response."""
-        resolved = model if isinstance(model, ResolvedModel) else self.model(model)
+        first with a `Retrying` marker (`attempt` 1 for the first retry), so whoever shows the
+        reply can say so. `cancel` ends a backoff at once; closing the generator closes the
+        upstream response."""
         provider, model_id = resolved.provider, resolved.id
         request = replace(request, model=resolved.name)
-        cancel = cancel if cancel is not None else Cancel()
         attempt = 0
         while True:
             delivered = False
@@ -175,6 +232,19 @@ class Router:
             retryable=exc.retryable,
             retry_after=exc.retry_after,
         ) from exc
+
+
+def every_failure(failures: Sequence[tuple[str, ProviderError]]) -> ProviderError:
+    """The error of a reply no model of the chain could give: the last failure's kind, with
+    a sentence naming each model and why it did not answer."""
+    last = failures[-1][1]
+    reasons = " ".join(f"{model_id}: {exc.message}" for model_id, exc in failures)
+    return type(last)(
+        f"None of the models could answer. {reasons}",
+        detail=last.detail,
+        retryable=last.retryable,
+        retry_after=last.retry_after,
+    )
 
 
 def _list_one(provider: Provider) -> tuple[list[ModelInfo], ProviderStatus]:
