@@ -15,12 +15,12 @@ Every rule about what each model receives is here, in one place:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from ..engine import NamedText, Phase, StreamEvent, StreamFactory
 from ..errors import InvalidRequest
-from ..providers.base import Cancel, ChatMessage, ChatRequest, TextDelta
+from ..providers.base import Cancel, ChatMessage, ChatRequest, FallingBack, TextDelta
 from ..providers.errors import ProviderError
 from ..providers.router import ResolvedModel, Router
 from .errors import EmptyPlan
@@ -70,6 +70,15 @@ def resolve_plan(models: PlanModels, router: Router) -> ResolvedPlan:
     """The chat's stored Plan Mode: its models were checked when it was set, here only that
     their providers still exist."""
     return ResolvedPlan(router.model(models.planner), router.model(models.executor))
+
+
+def with_fallbacks(plan: ResolvedPlan, router: Router,
+                   fallbacks: Callable[[str], Sequence[str]]) -> ResolvedPlan:
+    """Plan Mode's models, each with its fallbacks (`fallbacks(model id)`)."""
+    return ResolvedPlan(
+        router.model(plan.planner.id, fallbacks(plan.planner.id)),
+        router.model(plan.executor.id, fallbacks(plan.executor.id)),
+    )
 
 
 def planner_messages(context: list[ChatMessage]) -> list[ChatMessage]:
@@ -126,6 +135,8 @@ def plan_and_answer(
             if isinstance(event, TextDelta) and event.text:
                 parts.append(event.text)
                 yield NamedText(PLAN, event.text)
+            elif isinstance(event, FallingBack):
+                yield event  # the plan phase takes the model that answers
         if cancel.cancelled:
             return
         text = "".join(parts).strip()

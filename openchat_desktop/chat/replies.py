@@ -43,11 +43,20 @@ class StoredReplies:
             error=ending.error,
             usage=ending.usage,
             plan=texts.get(PLAN),
-            meta=ending.phases,
+            meta=_meta(ending),
             tools=saved_calls(ending.data, ending.status) if ending.data else None,
+            model=ending.model,
         )
         if ending.html is not None:
             self._store.set_html(ending.message_id, ending.html, RENDER_VERSION)
+
+
+def _meta(ending: Ending) -> dict[str, Any] | None:
+    """What the end adds to the reply's meta: each phase, and how a fallback answered."""
+    meta: dict[str, Any] = dict(ending.phases or {})
+    if ending.fallback is not None:
+        meta["fallback"] = ending.fallback
+    return meta or None
 
 
 def stored_replay(

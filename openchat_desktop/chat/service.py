@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TITLE = "New chat"
 TITLE_CHARS = 60
 ACCEPT_WAIT = 10.0  # seconds the chat request waits for the provider before streaming anyway
+MAX_FALLBACKS = 10
 
 
 def make_title(text: str) -> str:
@@ -278,20 +279,51 @@ class ChatService:
         return text
 
     def resolve_model(
-        self, requested: str | None, session: SessionRecord, router: Router
+        self, requested: str | None, session: SessionRecord, router: Router,
+        *, fallbacks: bool = False,
     ) -> ResolvedModel:
-        """The model asked for, else the chat's, else the default, else the first listed. An
-        unknown provider fails here, before anything is written."""
+        """The model asked for, else the chat's, else the default, else the first listed,
+        with its fallbacks when a new reply is written (`fallbacks`). An unknown provider
+        fails here, before anything is written."""
         model_id = requested or session.model or self._settings.current.default_model
-        if model_id:
-            return router.model(model_id)
-        models, _ = router.list_all()
-        if not models:
-            raise ModelNotFound(
-                "No model is available. Start Ollama and pull a model (for example "
-                "`ollama pull llama3.2`), or add an OpenAI-compatible provider in Settings."
+        if not model_id:
+            models, _ = router.list_all()
+            if not models:
+                raise ModelNotFound(
+                    "No model is available. Start Ollama and pull a model (for example "
+                    "`ollama pull llama3.2`), or add an OpenAI-compatible provider in Settings."
+                )
+            model_id = models[0].id
+        return router.model(model_id, self.fallbacks_for(session, model_id) if fallbacks else ())
+
+    def fallbacks_for(self, session: SessionRecord | None, model_id: str) -> tuple[str, ...]:
+        """The models asked in turn when `model_id` cannot answer: the chat's own list when
+        it has one, else the settings' for that model."""
+        if session is not None and session.fallbacks is not None:
+            return tuple(session.fallbacks)
+        return self._settings.current.fallbacks.get(model_id, ())
+
+    def check_fallbacks(self, value: object) -> list[str] | None:
+        """A chat's `fallbacks` from a request: null (the settings' apply), or a list of model
+        ids, each once, whose providers exist. 422 otherwise."""
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InvalidRequest(
+                '`fallbacks` must be a list of model ids such as ["ollama/llama3.2"], or null '
+                "for the settings' fallbacks."
             )
-        return router.model(models[0].id)
+        if len(value) > MAX_FALLBACKS:
+            raise InvalidRequest(f"`fallbacks` may name at most {MAX_FALLBACKS} models.")
+        if len(set(value)) != len(value):
+            raise InvalidRequest("`fallbacks` names a model twice; name each one once.")
+        router = self._router()
+        for model_id in value:
+            try:
+                router.model(model_id)
+            except ModelNotFound as exc:
+                raise InvalidRequest(f"`fallbacks`: {exc.message}") from None
+        return list(value)
 
     def send(self, request: SendRequest) -> Generation:
         """Save the user's message, then start the reply (see `SendRequest` for what an unset
@@ -326,7 +358,10 @@ class ChatService:
             plan = None
         else:
             plan = planning.check_known(request.plan, router)
-        model = self.resolve_model(request.model, session, router)
+        if plan:
+            plan = planning.with_fallbacks(plan, router,
+                                           lambda model_id: self.fallbacks_for(session, model_id))
+        model = self.resolve_model(request.model, session, router, fallbacks=True)
         answering = plan.executor if plan else model
         attached = self._attachments.for_message(request.attachment_ids)
         if any(a.kind == "image" for a in attached) and not request.ignore_vision_warning:
@@ -367,7 +402,13 @@ class ChatService:
         session = self.session(old.session_id)
         router = self._router()
         plan = self.plan_mode(session, router)
-        chosen = self.resolve_model(model or old.model, session, router)
+        if plan:
+            plan = planning.with_fallbacks(plan, router,
+                                           lambda model_id: self.fallbacks_for(session, model_id))
+        # A reply a fallback wrote is written again by the model that was asked for it.
+        fallback = (old.meta or {}).get("fallback")
+        asked = fallback.get("asked") if isinstance(fallback, dict) else None
+        chosen = self.resolve_model(model or asked or old.model, session, router, fallbacks=True)
         answering = plan.executor if plan else chosen
         used = self.options_for(session, answering, options)
         fitted = self.fit(session, self._store.path_to(old.parent_id), answering, router, used)

@@ -5,7 +5,8 @@ markers: `Phase` (a named step starts, with its model), `NamedText` (text of a s
 its own, sent to clients as events of that name) and `DataEvent` (a named JSON event beside
 the text streams, kept in order with the reply). What the steps mean is the caller's
 business; the engine times them and logs their text. The router's `Retrying` marker (a wait
-before asking the provider again) goes to clients as a `retry` event.
+before asking the provider again) goes to clients as a `retry` event, its `FallingBack` marker
+(another model asked instead) as a `fallback` event.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..providers.base import Cancel, Event, Retrying
+from ..providers.base import Cancel, Event, FallingBack, Retrying
 
 # Event names of the reply's own streams and its rendering.
 CONTENT = "delta"  # the answer's text
 REASONING = "reasoning"  # the model's thinking
 RENDER = "render"  # the answer as HTML: a patch, see `rendering.RenderUpdate`
 RETRY = "retry"  # a wait before the provider is asked again: {"attempt", "seconds", "reason"}
+FALLBACK = "fallback"  # another model asked instead: {"from", "to", "reason"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,5 +54,5 @@ class DataEvent:
     data: dict[str, Any]
 
 
-StreamEvent = Event | Phase | NamedText | DataEvent | Retrying
+StreamEvent = Event | Phase | NamedText | DataEvent | Retrying | FallingBack
 StreamFactory = Callable[[Cancel], Iterator[StreamEvent]]

@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import AppError
-from ..providers.base import Finish, ReasoningDelta, Retrying, TextDelta, Usage
+from ..providers.base import FallingBack, Finish, ReasoningDelta, Retrying, TextDelta, Usage
 from ..providers.errors import InternalError, ProviderError
 from ..rendering import RenderUpdate, StreamRenderer
 from .events import (
     CONTENT,
+    FALLBACK,
     REASONING,
     RENDER,
     RETRY,
@@ -83,6 +84,9 @@ class Generation(Job):
         self._first_token_at: float | None = None
         self._first_text_at: float | None = None  # the answer began: thinking (if any) ended
         self._phases: list[tuple[str, str, float]] = []  # (name, model, start)
+        # Each model that could not answer, with the index of the phase it was asked in
+        # (-1: the reply has no phases).
+        self._fallbacks: list[tuple[int, FallingBack]] = []
         self._end_status: str | None = None  # set by stop()/shutdown before cancelling
         self._claimed = False  # the first ending (worker, stop fallback) wins
         self._dirty = False  # text or a data event arrived since the last checkpoint
@@ -205,6 +209,11 @@ class Generation(Job):
             self._usage_event = event
         elif isinstance(event, Finish):
             self._finish_reason = event.reason
+        elif isinstance(event, FallingBack):
+            self._fall_back(event)
+            # Not a sign of life: the request waits for the next model's first event, so a
+            # reply no model can give is still a plain HTTP error.
+            return
         elif isinstance(event, Retrying):
             self.log.append(RETRY, {"attempt": event.attempt, "seconds": event.seconds,
                                     "reason": event.reason})
@@ -215,6 +224,19 @@ class Generation(Job):
             # Hand the GIL to the request thread waiting for this event now: left to the
             # interpreter, it may wait a whole switch interval (5 ms) while this thread parses.
             time.sleep(0)
+
+    def _fall_back(self, event: FallingBack) -> None:
+        """Another model answers instead: clients hear it at once, the running phase takes
+        its model, and the end records why each earlier model did not answer."""
+        with self.log.lock:
+            self._fallbacks.append((len(self._phases) - 1, event))
+            if self._phases:
+                name, _, started = self._phases[-1]
+                self._phases[-1] = (name, event.next, started)
+            self._dirty = True
+            self.log.add(FALLBACK, {"from": event.failed, "to": event.next,
+                                    "reason": event.reason})
+            self.log.lock.notify_all()
 
     def _add_render(self, update: RenderUpdate) -> None:
         """With `log.lock` held: the patch goes to clients, the merged whole to replays."""
@@ -262,7 +284,16 @@ class Generation(Job):
                 "ms": round((end - started) * 1000, 1),
                 "status": status if last else "complete",
             }
+            record = fallback_record([f for at, f in self._fallbacks if at == index], True)
+            if record is not None:
+                meta[name]["fallback"] = record
         return meta or None
+
+    def _answer_fallback(self, answered: bool) -> dict[str, Any] | None:
+        """How the answer's model was chosen, when it was not the one asked: the answer is
+        the last phase, or the whole reply when it has none."""
+        answer = len(self._phases) - 1
+        return fallback_record([f for at, f in self._fallbacks if at == answer], answered)
 
     def _usage(self, ended_at: float, thought: bool) -> dict[str, Any] | None:
         usage = self._usage_event
@@ -364,6 +395,8 @@ class Generation(Job):
         except Exception:
             log.exception("the measures of %s failed", self.message_id)
             usage = phases = None
+        # A fallback that failed too before writing anything did not answer.
+        fallback = self._answer_fallback(error is None or self._grew(texts))
         ending = Ending(
             message_id=self.message_id,
             texts=texts,
@@ -373,6 +406,8 @@ class Generation(Job):
             phases=phases,
             html=html,
             data=tuple(self._data),
+            model=fallback.get("answered") if fallback else None,
+            fallback=fallback,
         )
         for attempt in (ending, replace(ending, usage=None, phases=None, html=None)):
             try:
@@ -381,6 +416,20 @@ class Generation(Job):
             except Exception:
                 log.exception("final save of %s failed", self.message_id)
         return update, False
+
+
+def fallback_record(fallbacks: list[FallingBack], answered: bool) -> dict[str, Any] | None:
+    """{"asked", "answered", "failures": [{"model", "reason"}]} for models that fell back in
+    turn; without "answered" when the last one failed too."""
+    if not fallbacks:
+        return None
+    record: dict[str, Any] = {
+        "asked": fallbacks[0].failed,
+        "failures": [{"model": f.failed, "reason": f.reason} for f in fallbacks],
+    }
+    if answered:
+        record["answered"] = fallbacks[-1].next
+    return record
 
 
 def worker_failed(detail: str | None = None) -> InternalError:

@@ -35,6 +35,9 @@ class Ending:
     # failed (the reply is rendered again when it is next shown).
     html: str | None
     data: tuple[DataEvent, ...] = ()  # every data event of the reply, in order
+    # Set when a fallback answered: its model id, and {"asked", "answered", "failures"}.
+    model: str | None = None
+    fallback: dict[str, Any] | None = None
 
 
 class Recorder(Protocol):

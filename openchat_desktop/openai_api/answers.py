@@ -29,7 +29,7 @@ from ..chat.recorded import recordable
 from ..engine import Generation, StreamFactory
 from ..engine.generation import worker_failed
 from ..errors import AppError
-from ..providers.base import Cancel, ChatRequest, Event, Retrying
+from ..providers.base import Cancel, ChatRequest, Event, FallingBack, Retrying
 from ..providers.router import ResolvedModel, Router
 from .requests import CompletionRequest
 from .responses import Completion, error_body, sse
@@ -57,7 +57,8 @@ def start_answer(chat: ChatService, router: Router, asked: CompletionRequest, *,
     """The answer to a checked call: recorded as a chat when the call and the caller allow it
     (`record`: the caller's key keeps chats) and its last message can be answered in one,
     otherwise streamed straight from the provider."""
-    model = router.model(asked.model)
+    # The settings' fallbacks answer here too; a call has no chat of its own to set others.
+    model = router.model(asked.model, chat.fallbacks_for(None, asked.model))
     think = asked.think
     if think is not None:
         think = think_parameter(think, chat.capabilities.facts(model), model.name)
@@ -79,7 +80,7 @@ class DirectAnswer:
         self._cancel = Cancel()
         self._stream = router.stream_chat(model, request, self._cancel)
         self._finished = False
-        self._events = opened(self._stream)
+        self._events = opened(self._stream, completion)
 
     @property
     def finished(self) -> bool:
@@ -135,6 +136,9 @@ class RecordedAnswer:
                 break
             if isinstance(item, AppError):
                 raise item
+            if isinstance(item, FallingBack):
+                self.completion.model = item.next
+                continue
             yield item
         if not self.generation.cancel.cancelled:
             self._chat.recorded.remember(self._messages, self.completion.answer(),
@@ -147,10 +151,10 @@ class RecordedAnswer:
 
 def teed(router: Router, model: ResolvedModel, request: ChatRequest,
          heard: queue.Queue[Any]) -> StreamFactory:
-    """The reply's stream, each provider event also put in `heard`, then how it ended: a
-    failure (none for a Stop) and `END`."""
+    """The reply's stream, each provider event (and each fallback) also put in `heard`, then
+    how it ended: a failure (none for a Stop) and `END`."""
 
-    def stream(cancel: Cancel) -> Generator[Event | Retrying, None, None]:
+    def stream(cancel: Cancel) -> Generator[Event | Retrying | FallingBack, None, None]:
         try:
             for event in router.stream_chat(model, request, cancel):
                 if not isinstance(event, Retrying):
@@ -170,10 +174,20 @@ def teed(router: Router, model: ResolvedModel, request: ChatRequest,
     return stream
 
 
-def opened(stream: Iterator[Event | Retrying]) -> Iterator[Event]:
+def opened(stream: Iterator[Event | Retrying | FallingBack],
+           completion: Completion) -> Iterator[Event]:
     """The provider's events, the first one awaited now (a failure before it is raised
-    here); waits before asking again are the server's business, not the client's."""
-    events = (event for event in stream if not isinstance(event, Retrying))
+    here); waits before asking again are the server's business, not the client's. A fallback
+    that answers is named as the completion's model."""
+
+    def provider_events() -> Iterator[Event]:
+        for event in stream:
+            if isinstance(event, FallingBack):
+                completion.model = event.next
+            elif not isinstance(event, Retrying):
+                yield event
+
+    events = provider_events()
     first = next(events, None)
     return iter(()) if first is None else itertools.chain([first], events)
 

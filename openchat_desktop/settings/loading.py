@@ -31,6 +31,7 @@ from .schema import (
     SECTIONS,
     SETTINGS,
     TOP_KEYS,
+    fallback_warnings,
 )
 from .values import (
     DEFAULT_OLLAMA_URL,
@@ -169,6 +170,8 @@ def check_document(
                     fatal=False,
                 )
             )
+    if providers:
+        issues.extend(fallback_warnings(values["fallbacks"], {p.id for p in providers}))
     if any(issue.fatal for issue in issues):
         return None, issues
     return LoadedSettings(_settings_from(values, providers, mcp_servers), written), issues

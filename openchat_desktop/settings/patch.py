@@ -187,9 +187,9 @@ def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> Non
             _set(table, name, value, SETTINGS_BY_NAME[f"{section}.{name}"].check)
 
 
-TABLE_LEVELS = {"options": 1, "models": 2, "presets": 2}
-"""Keys written as [tables]: `[options]`, and `[models."<id>"]` and `[presets."<name>"]` one
-level further down."""
+TABLE_LEVELS = {"options": 1, "fallbacks": 1, "models": 2, "presets": 2}
+"""Keys written as [tables]: `[options]` and `[fallbacks]`, and `[models."<id>"]` and
+`[presets."<name>"]` one level further down."""
 
 
 def _put_tables(container: Any, key: str, value: Any, levels: int) -> None:

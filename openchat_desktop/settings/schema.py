@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from ..providers.addresses import address_refusal
 from ..tools.base import APPROVALS
 from ..tools.mcp.config import DEFAULT_CALL_TIMEOUT
-from .problems import HEADER_NAME, Invalid, KeyPath, quoted_names
+from .problems import HEADER_NAME, Invalid, Issue, KeyPath, quoted_names
 from .values import (
     CONTROL_CHARS,
     LOCAL_KIND,
@@ -264,6 +264,51 @@ def _models_table(value: Any) -> dict[str, ModelSettings]:
     return models
 
 
+def _fallbacks_table(value: Any) -> dict[str, tuple[str, ...]]:
+    fallbacks: dict[str, tuple[str, ...]] = {}
+    example = '"anthropic/claude-sonnet-4-5" = ["gemini/gemini-2.5-flash"]'
+    for model_id, listed in _table(value, f"[fallbacks] with {example}").items():
+        try:
+            _model_id(model_id)
+        except Invalid as error:
+            raise Invalid(error.fix, at=(model_id,), what="is not a model id") from None
+        if not isinstance(listed, list):
+            raise Invalid(f"use a list of model ids, e.g. {example}", at=(model_id,),
+                          value=listed)
+        for index, fallback in enumerate(listed):
+            try:
+                _model_id(fallback)
+            except Invalid as error:
+                raise Invalid(error.fix, at=(model_id, index), value=fallback) from None
+            if fallback == model_id:
+                raise Invalid("leave the model itself out of its fallbacks",
+                              at=(model_id, index), value=fallback)
+            if fallback in listed[:index]:
+                raise Invalid("name each fallback once", at=(model_id, index), value=fallback)
+        fallbacks[model_id] = tuple(listed)
+    return fallbacks
+
+
+def fallback_warnings(
+    fallbacks: Mapping[str, tuple[str, ...]], provider_ids: set[str]
+) -> list[Issue]:
+    """A fallback whose provider is not configured is skipped when a reply is sent: a warning,
+    as for default_model."""
+    issues = []
+    for model_id, listed in fallbacks.items():
+        for index, fallback in enumerate(listed):
+            provider_id = fallback.partition("/")[0]
+            if provider_id not in provider_ids:
+                issues.append(Issue(
+                    ("fallbacks", model_id, index),
+                    f'fallbacks "{model_id}" names "{fallback}", whose provider "{provider_id}" '
+                    f"is not configured, so it is skipped; use one of "
+                    f"{quoted_names(sorted(provider_ids))}.",
+                    fatal=False,
+                ))
+    return issues
+
+
 def _presets_table(value: Any) -> dict[str, dict[str, Any]]:
     presets: dict[str, dict[str, Any]] = {}
     for name, entry in _table(value, '[presets."Short answers"]').items():
@@ -457,6 +502,14 @@ SETTINGS: tuple[Setting, ...] = (
         "A model's own default options (`options = { … }`) and its window (`context_length`).",
         _models_table,
         shown=_model_tables,
+    ),
+    Setting(
+        "fallbacks",
+        'table: "<model id>" = ["<model id>", …]',
+        {},
+        "The models asked in turn, with the same request, when a model fails before its first "
+        "word and retrying did not help; a chat's own list wins.",
+        _fallbacks_table,
     ),
     Setting(
         "presets",

@@ -137,6 +137,8 @@ class Settings:
     local: LocalEngine = field(default_factory=LocalEngine)
     options: Mapping[str, Any] = field(default_factory=dict)  # every chat's default options
     models: Mapping[str, ModelSettings] = field(default_factory=dict)  # by model id
+    # By model id: the models asked in turn when it fails before its first word.
+    fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the person's own
     context: ContextWindow = field(default_factory=ContextWindow)
     chat: Chat = field(default_factory=Chat)

@@ -431,13 +431,14 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows):
         plan: str | None = None,
         meta: dict[str, Any] | None = None,
         tools: list[dict[str, Any]] | None = None,
+        model: str | None = None,
     ) -> bool:
         """Checkpoint a reply in one UPDATE; False when the message is gone.
 
-        Giving `status` also sets `error` (None clears it); `usage`, `plan` and `tools` are
-        kept unless given; `meta` is merged into the stored one (what was known at the start
-        stays). The cached html is dropped since the text changed. Leaving 'streaming' indexes
-        the reply.
+        Giving `status` also sets `error` (None clears it); `usage`, `plan`, `tools` and
+        `model` (another model answered) are kept unless given; `meta` is merged into the
+        stored one (what was known at the start stays). The cached html is dropped since the
+        text changed. Leaving 'streaming' indexes the reply.
         """
         values: dict[str, Any] = {
             "content": content,
@@ -457,6 +458,8 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows):
             values["plan"] = plan
         if tools is not None:
             values["tools"] = tools
+        if model is not None:
+            values["model"] = model
         if meta is not None:
             values["meta"] = func.json_patch(
                 func.coalesce(Message.meta, "{}"), json.dumps(meta, ensure_ascii=False)

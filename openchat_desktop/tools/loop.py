@@ -25,6 +25,7 @@ from ..providers.base import (
     Cancel,
     ChatMessage,
     ChatRequest,
+    FallingBack,
     TextDelta,
     ToolCall,
     ToolDefinition,
@@ -72,11 +73,15 @@ def with_tools(
     def stream(cancel: Cancel) -> Iterator[StreamEvent]:
         messages = list(request.messages)
         written = 0  # characters of the answer so far, where each call is placed
+        asked = model
         for round_number in range(limits.max_rounds + 1):
             calls: list[ToolCall] = []
             said: list[str] = []
+            answering = asked.id
             asking = replace(request, messages=tuple(messages), tools=offered)
-            for event in router.stream_chat(model, asking, cancel):
+            for event in router.stream_chat(asked, asking, cancel):
+                if isinstance(event, FallingBack):
+                    answering = event.next
                 if isinstance(event, ToolCall):
                     calls.append(event)
                     continue
@@ -92,6 +97,9 @@ def with_tools(
             if round_number == limits.max_rounds:
                 yield TextDelta(ROUND_LIMIT.format(rounds=limits.max_rounds))
                 return
+            # Later rounds go on with the model that answered this one, and without fallbacks:
+            # the reply has begun.
+            asked = asked.answered_by(answering)
             messages.append(ChatMessage("assistant", "".join(said), tool_calls=tuple(calls)))
             for call in calls:
                 outcome = yield from run_call(call, written, by_name, approvals, limits, cancel)

@@ -21,7 +21,7 @@ bp = Blueprint("sessions", __name__)
 
 EDITABLE = {
     "title", "model", "role_id", "system_prompt", "pinned", "draft", "plan_mode", "think",
-    "options", "context_policy", "tool_servers",
+    "options", "context_policy", "tool_servers", "fallbacks",
 }
 TEXT_LIMIT = 200_000
 
@@ -68,6 +68,8 @@ def _session_fields(body: dict, stored_options: dict | None = None) -> dict[str,
         values["context_policy"] = policy.to_json() if policy else None
     if "tool_servers" in body:
         values["tool_servers"] = _tool_servers(body["tool_servers"])
+    if "fallbacks" in body:
+        values["fallbacks"] = chat.check_fallbacks(body["fallbacks"])
     return values
 
 
@@ -105,7 +107,8 @@ def list_sessions() -> ResponseReturnValue:
 @bp.post("/api/sessions")
 def create_session() -> ResponseReturnValue:
     body = json_body(required=False)
-    only_fields(body, EDITABLE - {"draft", "pinned", "think", "context_policy", "tool_servers"})
+    only_fields(body, EDITABLE - {"draft", "pinned", "think", "context_policy", "tool_servers",
+                                  "fallbacks"})
     return session_view(services().chat.create_session(_session_fields(body))), 201
 
 
