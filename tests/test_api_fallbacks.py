@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from .fake_provider import Called, FakeProvider, Reply
-from .support import Server, provider_settings, read_events, texts
+from .support import Server, provider_settings, texts
 from .test_router import free_port
 
 FIRST = "first/big"

@@ -31,7 +31,8 @@ def _body(schema: dict, required: bool = True) -> dict:
 ERROR = {"$ref": "#/components/responses/Error"}
 STREAM = {
     "description": "Server-Sent Events: start, retry (`{\"attempt\", \"seconds\", "
-    "\"reason\"}`: a wait before the model server is asked again), plan (Plan Mode), "
+    "\"reason\"}`: a wait before the model server is asked again), fallback (`{\"from\", "
+    "\"to\", \"reason\"}`: another model asked instead), plan (Plan Mode), "
     "reasoning, delta, render, tool_call (`{\"id\", \"name\", \"arguments\", \"at\"}`), "
     "tool_approval (`{\"id\", \"name\", \"arguments\", \"deadline\"}`: waiting for the "
     "person), tool_result (`{\"id\", \"content\", \"is_error\", \"ms\", \"status\"}`), "
@@ -374,7 +375,9 @@ SCHEMAS: dict[str, dict] = {
                      "{\"model\", \"ms\", \"status\"} each. `context`: {\"window\", "
                      "\"prompt_tokens\", \"dropped_messages\", \"summarized_messages\"}, with "
                      "`summary_until` (the summary's message id) when a summary was sent and "
-                     "`summary_error` when one failed."},
+                     "`summary_error` when one failed. `fallback`: {\"asked\", \"answered\", "
+                     "\"failures\": [{\"model\", \"reason\"}]} when a fallback model was "
+                     "asked (`model` is then the one that answered)."},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
             "stream_seq": {"type": "integer", "description": "Live replies only: pass as `after`."},
