@@ -223,6 +223,10 @@ SCHEMAS: dict[str, dict] = {
                              "description": "PATCH only: the ids of the tool sources the chat "
                                             "uses (see GET /api/tools); null: every enabled "
                                             "one."},
+            "fallbacks": {"type": ["array", "null"], "items": {"type": "string"},
+                          "description": "PATCH only: the model ids asked in turn when the "
+                                         "chat's model fails before its first word; null: the "
+                                         "settings' fallbacks."},
         },
         "additionalProperties": False,
     },
