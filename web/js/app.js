@@ -10,6 +10,7 @@ import {
 } from "./messages.js";
 import { initAttachments } from "./attachments.js";
 import { initContextMeter } from "./context-meter.js";
+import { initFallbacks } from "./fallbacks.js";
 import { initLinks } from "./links.js";
 import { initModels, loadModels } from "./models.js";
 import { initModelsPanel } from "./models-panel.js";
@@ -67,6 +68,7 @@ function init() {
   initThinking();
   initParameters();
   initToolChoice();
+  initFallbacks();
   initModelsPanel();
   initWelcome();
   report(loadModels());

@@ -6,6 +6,7 @@
 import { api, openStream } from "./api.js";
 import { attachmentList, takeAttachments } from "./attachments.js";
 import { showContextMarker } from "./context-meter.js";
+import { fallbackArrived, showFallback } from "./fallbacks.js";
 import { returnText, setBusy } from "./composer.js";
 import { liveText } from "./live-text.js";
 import { modelName, selectedModel, showModel } from "./models.js";
@@ -70,6 +71,7 @@ function showFinal(article, message) {
     showThinking(article, message);
     showContextMarker(article, message);
     showTools(article, message);
+    showFallback(article, message);
   }
   renderMeta(article);
 }
@@ -373,6 +375,9 @@ async function follow(response, reply, article) {
       scrollToEnd(true);
     } else if (type === "retry") {
       showRetry(current, data);
+      scrollToEnd();
+    } else if (type === "fallback") {
+      fallbackArrived(current, data);
       scrollToEnd();
     } else if (type === "plan") {
       appendPlan(current, data.text);
