@@ -285,3 +285,26 @@ def test_an_overload_mid_reply_keeps_the_partial_text(app, fake):
     assert saved["status"] == "error" and saved["content"] == "Part of"
     assert saved["error"] == {"code": "provider_unavailable", "message": error["message"]}
     assert len(fake.chat_requests()) == 1, "a reply that had begun must not be retried"
+
+
+SPENT = {"type": "error", "error": {
+    "type": "rate_limit_error", "message": "You have reached your specified API usage limits.",
+    "details": {"error_code": "enforced_spend_limit_reached"}}}
+
+
+@pytest.mark.parametrize(("reply", "status", "code", "message", "tries"), [
+    (Reply(status=403), 502, "provider_auth_failed",
+     "Anthropic refused access (403). Check the API key for “claude” in Settings and that it "
+     "may use this model.", 1),
+    (Reply(status=429, body=SPENT), 429, "provider_rate_limited",
+     "Anthropic says the account is out of quota. Check your plan and billing, then try again.",
+     1),
+    (Reply(status=500), 502, "provider_unavailable",
+     "Anthropic had a server error (500). Try again in a moment; if it keeps happening, "
+     "status.anthropic.com says whether Anthropic knows.", 3),
+])
+def test_other_refusals_are_sentences_and_retried_only_when_it_may_help(
+        app, fake, reply, status, code, message, tries):
+    fake.script(reply, reply, reply)
+    assert send_refused(app) == (status, {"code": code, "message": message})
+    assert len(fake.chat_requests()) == tries
