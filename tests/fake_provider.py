@@ -40,6 +40,12 @@ response early; `open_streams` counts streams in progress and `wait_idle()` wait
 
 `props` (None: 404) is what `GET /props` answers, as a llama.cpp server describes itself.
 
+A request under `/v1/` that carries `anthropic-version` speaks Anthropic's Messages API
+instead: `POST /v1/messages` streams the reply as Messages SSE (thinking only when the body
+asks for it), `GET /v1/models` lists the models `page_size` at a time (`has_more`,
+`after_id`), `GET /v1/models/<name>` describes one, `api_key` is checked in `x-api-key`, and
+errors have Anthropic's shape (`{"type": "error", "error": {"type", "message"}}`).
+
 `/api/pull` streams `pull_steps` progress lines of one layer (`pull_delay` seconds apart);
 `pull_hold_at = n` holds the download after n steps until `release_pull()` (or the client
 hangs up), and `pull_error` sends that error line there (or after the first step) instead.
@@ -69,7 +75,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from requests.structures import CaseInsensitiveDict
@@ -165,6 +171,7 @@ class FakeProvider:
         self.registry = None if registry is None else list(registry)
         self.echo_headers = list(echo_headers)
         self.props: dict[str, object] | None = None  # GET /props, llama.cpp's; None: 404
+        self.page_size = 1000  # models per page of Anthropic's /v1/models
         self.pull_delay = 0.0  # seconds between /api/pull progress lines
         self.pull_steps = 2  # progress lines of the layer after its first (0 of the total)
         self.pull_hold_at: int | None = None  # hold after this many steps until release_pull()
@@ -340,7 +347,7 @@ class FakeProvider:
         return self.context_lengths.get(model, 8192)
 
 
-_CHAT_PATHS = ("/api/chat", "/v1/chat/completions")
+_CHAT_PATHS = ("/api/chat", "/v1/chat/completions", "/v1/messages")
 
 
 class _Server(ThreadingHTTPServer):
@@ -405,13 +412,18 @@ class _Handler(BaseHTTPRequestHandler):
         fake._record(Received(self.path, body, CaseInsensitiveDict(self.headers.items())))
         request = body if isinstance(body, dict) else {}
         dialect = "openai" if path.startswith("/v1/") else "ollama"
-        if dialect == "openai" and fake.api_key is not None:
-            if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+        if dialect == "openai" and "anthropic-version" in self.headers:
+            dialect = "anthropic"
+        if dialect != "ollama" and fake.api_key is not None:
+            if not self._key_accepted(dialect, fake.api_key):
                 self._error(Reply(status=401), dialect, request)
                 return
         failure = fake._failure(path)
         if failure is not None:
             self._error(failure, dialect, request)
+            return
+        if dialect == "anthropic":
+            self._anthropic_route(method, path, request)
             return
         routes = {
             ("GET", "/"): self._root,
@@ -600,6 +612,9 @@ class _Handler(BaseHTTPRequestHandler):
         if dialect == "ollama":
             writer = _OllamaWriter(model)
             thinks = think is not False
+        elif dialect == "anthropic":
+            writer = _AnthropicWriter(model, _prompt_tokens(request))
+            thinks = "thinking" in request
         else:
             options = request.get("stream_options")
             usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -667,6 +682,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._end_chunks()
         finally:
             fake._stream_ended()
+
+    # --- Anthropic's Messages API: a request with `anthropic-version` under /v1/ ------------
+
+    def _key_accepted(self, dialect: str, key: str) -> bool:
+        if dialect == "anthropic":
+            return self.headers.get("x-api-key") == key
+        return self.headers.get("Authorization") == f"Bearer {key}"
+
+    def _anthropic_route(self, method: str, path: str, request: dict) -> None:
+        if (method, path) == ("POST", "/v1/messages"):
+            self._chat("anthropic", request)
+        elif (method, path) == ("GET", "/v1/models"):
+            self._anthropic_models()
+        elif method == "GET" and path.startswith("/v1/models/"):
+            name = unquote(path.removeprefix("/v1/models/"))
+            if name in self.server.fake.models:
+                self._json(200, _anthropic_model(name))
+            else:
+                self._error(Reply(status=404), "anthropic", {"model": name})
+        else:
+            self._error(Reply(status=404, body={"type": "error", "error": {
+                "type": "not_found_error", "message": "Not Found"}}), "anthropic", request)
+
+    def _anthropic_models(self) -> None:
+        """One page of the list: `limit` (at most the fake's `page_size`) after `after_id`."""
+        fake = self.server.fake
+        query = parse_qs(urlsplit(self.path).query)
+        names = list(fake.models)
+        after = query.get("after_id", [""])[0]
+        start = names.index(after) + 1 if after in names else 0
+        size = min(int(query.get("limit", ["20"])[0]), fake.page_size)
+        page = names[start:start + size]
+        self._json(200, {
+            "data": [_anthropic_model(name) for name in page],
+            "has_more": start + size < len(names),
+            "first_id": page[0] if page else None,
+            "last_id": page[-1] if page else None,
+        })
 
     # --- low level ----------------------------------------------------------------------
 
@@ -928,6 +981,102 @@ class _OpenAIWriter(_Writer):
         return lines
 
 
+class _AnthropicWriter(_Writer):
+    """Messages SSE: each run of reasoning or text is a content block of its own (a thinking
+    block ends with its signature), each tool call a `tool_use` block whose input JSON comes
+    in two pieces; the stop reason and output tokens come in `message_delta`."""
+
+    content_type = "text/event-stream"
+    garbage = b"event: content_block_delta\ndata: {this is not json\n\n"
+    calls_finish = "tool_use"
+
+    def __init__(self, model: str, prompt: int) -> None:
+        super().__init__(model)
+        self.preamble = _sse("message_start", {"message": {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "content": [], "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": prompt, "cache_creation_input_tokens": 0,
+                      "cache_read_input_tokens": 0, "output_tokens": 1}}})
+        self._index = -1
+        self._open: str | None = None  # the type of the block being written
+
+    def token(self, kind: str, text: str) -> bytes:
+        return self._encode(kind, text)  # not cached: the lines depend on the blocks so far
+
+    def _encode(self, kind: str, text: str) -> bytes:
+        block = "thinking" if kind == "reasoning" else "text"
+        lines = b""
+        if self._open != block:
+            lines += self._open_block({"type": block, block: ""})
+            self._open = block
+        delta = {"type": f"{block}_delta", block: text}
+        return lines + _sse("content_block_delta", {"index": self._index, "delta": delta})
+
+    def _open_block(self, content: dict[str, object]) -> bytes:
+        lines = self._close_block()
+        self._index += 1
+        return lines + _sse("content_block_start", {"index": self._index,
+                                                    "content_block": content})
+
+    def _close_block(self) -> bytes:
+        if self._open is None:
+            return b""
+        lines = b""
+        if self._open == "thinking":
+            lines = _sse("content_block_delta", {"index": self._index, "delta": {
+                "type": "signature_delta", "signature": "c2lnbmF0dXJl"}})
+        self._open = None
+        return lines + _sse("content_block_stop", {"index": self._index})
+
+    def calls(self, calls: Sequence[Called]) -> list[bytes]:
+        lines = []
+        for number, call in enumerate(calls):
+            lines.append(self._open_block({"type": "tool_use", "id": call.id or f"toolu_{number}",
+                                           "name": call.name, "input": {}}))
+            self._open = "tool_use"
+            text = call.text()
+            for piece in ("", text[: len(text) // 2], text[len(text) // 2:]):
+                lines.append(_sse("content_block_delta", {"index": self._index, "delta": {
+                    "type": "input_json_delta", "partial_json": piece}}))
+        return lines
+
+    def error(self, message: str | None, echo: str = "") -> bytes:
+        return _sse("error", {"error": {"type": "overloaded_error",
+                                        "message": (message or "Overloaded") + echo}})
+
+    def end(self, finish_reason: str, prompt: int, completion: int) -> list[bytes]:
+        reason = "end_turn" if finish_reason == "stop" else finish_reason
+        return [
+            self._close_block(),
+            _sse("message_delta", {"delta": {"stop_reason": reason, "stop_sequence": None},
+                                   "usage": {"output_tokens": completion}}),
+            _sse("message_stop", {}),
+        ]
+
+
+def _sse(kind: str, data: dict[str, object]) -> bytes:
+    """One Anthropic event: its name on the `event:` line and again as `type`."""
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
+
+
+def _anthropic_model(name: str) -> dict[str, object]:
+    return {"type": "model", "id": name, "display_name": name.replace("-", " ").title(),
+            "created_at": CREATED_AT}
+
+
+_ANTHROPIC_ERRORS = {
+    400: ("messages: text content blocks must be non-empty", "invalid_request_error"),
+    401: ("invalid x-api-key", "authentication_error"),
+    403: ("Your API key does not have permission to use the specified resource.",
+          "permission_error"),
+    404: ("model: {model}", "not_found_error"),
+    429: ("Number of request tokens has exceeded your per-minute rate limit.",
+          "rate_limit_error"),
+    500: ("Internal server error", "api_error"),
+    529: ("Overloaded", "overloaded_error"),
+}
+
+
 def last_user_text(request: Mapping[str, object]) -> str:
     """The text of the last user message (string content or OpenAI text parts)."""
     messages = request.get("messages")
@@ -989,6 +1138,10 @@ def _default_error(status: int, dialect: str, model: str, echo: str = "") -> obj
     if dialect == "ollama":
         message = _OLLAMA_ERRORS.get(status, f"error {status}")
         return {"error": message.format(model=model) + echo}
+    if dialect == "anthropic":
+        message, type_ = _ANTHROPIC_ERRORS.get(status, (f"error {status}", "api_error"))
+        return {"type": "error", "error": {"type": type_, "message": message.format(model=model)
+                                           + echo}, "request_id": "req_fake"}
     message, type_, code = _OPENAI_ERRORS.get(status, (f"error {status}", "api_error", None))
     return {
         "error": {

@@ -1,8 +1,9 @@
 """What a model can do, and the rules that depend on it: `think` and images.
 
-Ollama reports each model's capabilities (`/api/show`: "vision", "thinking", "tools"…), so
-for its models they are facts. OpenAI-compatible servers do not say: their capabilities are
-unknown, which is different from "none" — images are not refused for them.
+Ollama reports each model's capabilities (`/api/show`: "vision", "thinking", "tools"…), and
+Anthropic's models are known by family, so for their models they are facts. OpenAI-compatible
+servers do not say: their capabilities are unknown, which is different from "none" — images
+are not refused for them.
 
 - `think` reaches a model only when it has the "thinking" capability; a level ("low",
   "medium", "high") only when the model takes levels (gpt-oss), else it means "on".
@@ -28,10 +29,12 @@ from ..providers.openai_compat import OpenAICompatProvider
 from ..providers.router import ResolvedModel
 
 THINK_LEVELS = ("low", "medium", "high")
-# Models whose `think` takes a level instead of true/false (Ollama's gpt-oss).
-LEVEL_MODELS = ("gpt-oss*",)
-# Provider kinds whose model list states each model's capabilities.
-REPORTING_KINDS = frozenset({"ollama"})
+# Models whose `think` takes a level instead of true/false (Ollama's gpt-oss; Claude, whose
+# levels are thinking budgets).
+LEVEL_MODELS = ("gpt-oss*", "claude-*")
+# Provider kinds whose model list states each model's capabilities (Anthropic's through the
+# rules of anthropic_models.py, which know every Claude family).
+REPORTING_KINDS = frozenset({"ollama", "anthropic"})
 CACHE_SECONDS = 30.0
 # Windows change only when a server restarts with other settings: asked of OpenAI-compatible
 # servers (a model list may be large) less often.

@@ -1,14 +1,24 @@
-"""Anthropic Messages streaming (SSE with `event:` names). The parser stands on its own; the
-provider class that sends requests comes with Anthropic support."""
+"""Anthropic's Messages API: SSE with `event:` names from POST {base_url}/v1/messages, models
+from GET /v1/models. The request body is built in anthropic_messages.py, what a model can do
+is told in anthropic_models.py."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
-from .base import Usage
-from .dialect import DialectParser, as_int, compact_json, load_json
+from .anthropic_messages import messages_body
+from .anthropic_models import model_info
+from .base import Cancel, ChatRequest, Event, JSONValue, ModelInfo, ProviderConfig, Usage
+from .dialect import DialectParser, as_int, as_list, as_object, compact_json, load_json
 from .failure import error_info, normalize_error
 from .sse import SSEDecoder, SSEEvent
+from .transport import Transport, stream_events
+
+API_VERSION = "2023-06-01"
+PAGE_SIZE = 1000  # the most /v1/models gives at once
+MAX_PAGES = 5  # far more models than Anthropic has; a server that never ends the list stops
 
 
 @dataclass(slots=True)
@@ -110,3 +120,63 @@ class AnthropicParser(DialectParser):
             prompt_tokens=sum(known) if known else None,
             completion_tokens=as_int(raw.get("output_tokens")),
         )
+
+
+class AnthropicProvider:
+    """Anthropic's own API (or a server that speaks it); `base_url` is the root, without /v1.
+    The key goes in `x-api-key`, never as a bearer token."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        auth = {"anthropic-version": API_VERSION}
+        if config.api_key:
+            auth["x-api-key"] = config.api_key
+        self._http = Transport(config, auth=auth)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AnthropicProvider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def chat_body(self, request: ChatRequest) -> dict[str, JSONValue]:
+        return messages_body(request)
+
+    def stream_chat(
+        self, request: ChatRequest, cancel: Cancel | None = None
+    ) -> Generator[Event, None, None]:
+        yield from stream_events(
+            self._http,
+            self._http.url("/v1/messages"),
+            self.chat_body(request),
+            AnthropicParser(),
+            model=request.model,
+            cancel=cancel,
+        )
+
+    def list_models(self) -> list[ModelInfo]:
+        """The settings' `models` first, then every page of /v1/models (at most MAX_PAGES)."""
+        listed: dict[str, dict[str, object]] = {}
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            query = f"?limit={PAGE_SIZE}" + (f"&after_id={quote(after)}" if after else "")
+            page = as_object(self._http.request_json("GET", self._http.url("/v1/models" + query)))
+            for entry in as_list(page.get("data")):
+                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                    listed[entry["id"]] = entry
+            last = page.get("last_id")
+            if page.get("has_more") is not True or not isinstance(last, str) or last == after:
+                break
+            after = last
+        names = list(dict.fromkeys([*self.config.models, *listed]))
+        return [model_info(self.config.id, name, listed.get(name)) for name in names]
+
+    def model_info(self, name: str) -> ModelInfo:
+        """From the model's own page, which also resolves aliases such as
+        "claude-sonnet-4-0"."""
+        url = self._http.url(f"/v1/models/{quote(name, safe='')}")
+        entry = as_object(self._http.request_json("GET", url, model=name))
+        return model_info(self.config.id, name, entry)

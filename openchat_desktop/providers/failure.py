@@ -160,6 +160,8 @@ def error_for_status(
     kw: _Extras = {"detail": detail, "retryable": retryable, "retry_after": retry_after}
 
     if status == 401:
+        if origin.kind == "anthropic":
+            return AuthenticationFailed(_anthropic_key(origin), **kw)
         if origin.kind == "ollama" and not origin.has_key:
             return AuthenticationFailed(
                 f"{label} says you are not signed in (401). Run `ollama signin` to use cloud "
@@ -212,7 +214,15 @@ def error_for_status(
             f"{label} is busy with other requests (503). Wait a moment and try again.", **kw
         )
     if status == 529:
-        return ProviderUnavailable(f"{label} is overloaded (529). Try again in a moment.", **kw)
+        return ProviderUnavailable(
+            f"{label} is overloaded right now (529). Try again in a moment.", **kw
+        )
+    if status >= 500 and origin.kind == "anthropic":
+        return ProviderUnavailable(
+            f"{label} had a server error ({status}). Try again in a moment; if it keeps "
+            "happening, status.anthropic.com says whether Anthropic knows.",
+            **kw,
+        )
     if status >= 500:
         return ProviderUnavailable(
             f"{label} had a server error ({status}). Try again; if it keeps happening, "
@@ -240,6 +250,12 @@ def error_from_stream(
         return AuthenticationFailed(
             f"{said} Check the API key for {origin.quoted_id} in Settings.", detail=detail
         )
+    if _matches(codes, "overloaded", "529"):
+        return ProviderUnavailable(
+            f"{origin.label} is overloaded right now, so the reply stopped. Try again in a "
+            "moment.",
+            detail=detail,
+        )
     if _matches(codes, "not_found", "404") and model:
         return ModelNotFound(_missing_model(origin, model), detail=detail)
     if _matches(codes, "invalid_request", "context", "invalid_argument", "400", "413", "422"):
@@ -250,7 +266,6 @@ def error_from_stream(
         )
     if _matches(
         codes,
-        "overloaded",
         "server_error",
         "api_error",
         "internal",
@@ -259,7 +274,6 @@ def error_from_stream(
         "502",
         "503",
         "504",
-        "529",
     ):
         return ProviderUnavailable(f"{said} Try again in a moment.", detail=detail)
     return StreamBroken(f"{said} Try again.", detail=detail)
@@ -281,6 +295,10 @@ def _from_object(obj: dict[str, object]) -> ErrorInfo:
         status = obj.get("status")  # Google puts the symbolic code in `status`
         type_ = status if isinstance(status, str) else None
     code = obj.get("code")
+    if code is None:
+        # Anthropic puts the finer reason (a spent limit) in `details.error_code`.
+        details = obj.get("details")
+        code = details.get("error_code") if isinstance(details, dict) else None
     if not isinstance(code, str | int) or isinstance(code, bool):
         code = None
     return error_info(message, type_, code)
@@ -308,6 +326,18 @@ def _missing_model(origin: Origin, model: str) -> str:
     return (
         f"{origin.label} does not have a model named “{model}”. Check the model name in "
         "Settings, or pick another model."
+    )
+
+
+def _anthropic_key(origin: Origin) -> str:
+    if not origin.has_key:
+        return (
+            f"Anthropic needs an API key for {origin.quoted_id}. Add it in Settings (keys "
+            "are made at console.anthropic.com)."
+        )
+    return (
+        f"Anthropic rejected the API key for {origin.quoted_id} (401). Check the key in "
+        "Settings, or make a new one at console.anthropic.com."
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from .anthropic import AnthropicProvider
 from .base import Provider, ProviderConfig
 from .naming import quote_id
 from .ollama import OllamaProvider
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from ..local.manager import EngineManager
 
 KINDS: Mapping[str, Callable[[ProviderConfig], Provider]] = MappingProxyType(
-    {"ollama": OllamaProvider, "openai": OpenAICompatProvider}
+    {"ollama": OllamaProvider, "openai": OpenAICompatProvider, "anthropic": AnthropicProvider}
 )
 LOCAL = "local"  # the built-in engine: built with the app's engine manager
 
