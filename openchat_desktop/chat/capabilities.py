@@ -1,7 +1,8 @@
 """What a model can do, and the rules that depend on it: `think` and images.
 
-Ollama reports each model's capabilities (`/api/show`: "vision", "thinking", "tools"…), so
-for its models they are facts. OpenAI-compatible servers do not say: their capabilities are
+Ollama reports each model's capabilities (`/api/show`: "vision", "thinking", "tools"…), and
+Gemini's model list says which models think, so for their models they are facts.
+OpenAI-compatible servers do not say: their capabilities are
 unknown, which is different from "none" — images are not refused for them.
 
 - `think` reaches a model only when it has the "thinking" capability; a level ("low",
@@ -31,7 +32,7 @@ THINK_LEVELS = ("low", "medium", "high")
 # Models whose `think` takes a level instead of true/false (Ollama's gpt-oss).
 LEVEL_MODELS = ("gpt-oss*",)
 # Provider kinds whose model list states each model's capabilities.
-REPORTING_KINDS = frozenset({"ollama"})
+REPORTING_KINDS = frozenset({"ollama", "gemini"})
 CACHE_SECONDS = 30.0
 # Windows change only when a server restarts with other settings: asked of OpenAI-compatible
 # servers (a model list may be large) less often.

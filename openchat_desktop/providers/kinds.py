@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .base import Provider, ProviderConfig
+from .gemini import GeminiProvider
 from .naming import quote_id
 from .ollama import OllamaProvider
 from .openai_compat import OpenAICompatProvider
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from ..local.manager import EngineManager
 
 KINDS: Mapping[str, Callable[[ProviderConfig], Provider]] = MappingProxyType(
-    {"ollama": OllamaProvider, "openai": OpenAICompatProvider}
+    {"ollama": OllamaProvider, "openai": OpenAICompatProvider, "gemini": GeminiProvider}
 )
 LOCAL = "local"  # the built-in engine: built with the app's engine manager
 

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 
 from .base import ProviderConfig
 
-# People know an Ollama server by the product's name, whatever id its entry has; the other
-# kind ("openai") covers many products, so those servers go by their settings id.
+# People know an Ollama server by the product's name, whatever id its entry has; the kind
+# "openai" covers many products, so those servers go by their settings id.
 OLLAMA_LABEL = "Ollama"
+# Vendors' own services go by the vendor's name too.
+VENDOR_LABELS = {"ollama": OLLAMA_LABEL, "gemini": "Gemini"}
 
 
 def server_label(kind: str, provider_id: str) -> str:
     """The server's name as the subject of a sentence."""
-    return OLLAMA_LABEL if kind == "ollama" else provider_id
+    return VENDOR_LABELS.get(kind, provider_id)
 
 
 def quote_id(provider_id: str) -> str:
@@ -33,7 +35,7 @@ class Origin:
     its kind. `has_key` tells Ollama's "sign in" 401 from a rejected key."""
 
     provider_id: str
-    kind: str  # "ollama" | "openai"
+    kind: str  # "ollama" | "openai" | "gemini" | …
     base_url: str  # without a trailing slash, as sentences show it
     has_key: bool = False
 
