@@ -163,7 +163,7 @@ def error_for_status(
     # Gemini: a bad key is a 400, and the wait after a 429 is in the body (gemini_failure.py).
     if origin.kind == "gemini":
         if retry_after is None:
-            kw["retry_after"] = retry_delay(error_details(body))
+            retry_after = kw["retry_after"] = retry_delay(error_details(body))
         special = gemini_error(status, message, body, origin, detail=detail, retryable=retryable)
         if special is not None:
             return special
