@@ -18,8 +18,14 @@ import { $, EVENTS, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
 
 const TIMEOUT_KEYS = ["connect_timeout", "first_byte_timeout", "idle_timeout"];
-const KIND_NAMES = { ollama: "Ollama", openai: "OpenAI-compatible" };
-const URL_EXAMPLES = { ollama: "http://127.0.0.1:11434", openai: "https://api.openai.com/v1" };
+const KIND_NAMES = { ollama: "Ollama", openai: "OpenAI-compatible", gemini: "Google Gemini" };
+const URL_EXAMPLES = { ollama: "http://127.0.0.1:11434", openai: "https://api.openai.com/v1",
+                       gemini: "https://generativelanguage.googleapis.com" };
+const URL_HINTS = {
+  ollama: "Where Ollama listens; empty means this computer (or OLLAMA_HOST).",
+  openai: "The part before /chat/completions, usually ending in /v1.",
+  gemini: "Empty means Google's own address. The key comes from Google AI Studio.",
+};
 
 let current = null; // the last GET/PATCH /api/settings answer
 let dialog = null;
@@ -40,7 +46,8 @@ function build() {
           "Letters, digits, - and _. Model ids start with it: <id>/<model>."),
     field("Kind", h("select", { id: "provider-kind", name: "kind" },
                     h("option", { value: "ollama" }, "Ollama"),
-                    h("option", { value: "openai" }, "OpenAI-compatible"))),
+                    h("option", { value: "openai" }, "OpenAI-compatible"),
+                    h("option", { value: "gemini" }, "Google Gemini"))),
     field("Base URL", h("input", { id: "provider-url", name: "base_url", type: "url",
                                    autocomplete: "off", spellcheck: false }),
           "The server's address."),
@@ -230,9 +237,7 @@ function updateUrlHint() {
   const kind = $("provider-kind").value;
   const input = $("provider-url");
   input.placeholder = URL_EXAMPLES[kind];
-  $("provider-url-hint").textContent = kind === "ollama"
-    ? "Where Ollama listens; empty means this computer (or OLLAMA_HOST)."
-    : "The part before /chat/completions, usually ending in /v1.";
+  $("provider-url-hint").textContent = URL_HINTS[kind];
 }
 
 // Whether two provider addresses are the same place however written (case, default port, a
