@@ -16,6 +16,8 @@ answers as generativelanguage.googleapis.com does, for the routes the app uses.
   status when None) and `headers`.
 - `GET /v1beta/models` lists `models` `page_size` at a time, with `nextPageToken`; each model
   is a dict as Google describes one (see `model()`). `GET /v1beta/models/<name>` gives one.
+- With `sign_calls`, each `functionCall` part carries a `thoughtSignature` ("sig-<n>"), and a
+  request whose `model` turns hold a call without its signature gets Gemini 3's 400.
 - With `api_key`, a request without that `x-goog-api-key` gets Google's answer to a bad key:
   400 INVALID_ARGUMENT with the reason API_KEY_INVALID (403 when there is no key at all).
 """
@@ -94,11 +96,14 @@ class FakeGemini:
         *,
         api_key: str | None = None,
         page_size: int = 50,
+        sign_calls: bool = False,
     ) -> None:
         self.models: list[Mapping[str, Any]] = list(models) or [
             model("gemini-2.5-flash", thinking=True), model("gemini-2.0-flash")]
         self.api_key = api_key
         self.page_size = page_size
+        self.sign_calls = sign_calls
+        self.signed = 0  # signatures handed out
         self.requests: list[Received] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -227,6 +232,10 @@ class _Handler(BaseHTTPRequestHandler):
                 reply.status, _STATUS_MESSAGES.get(reply.status, "Error.").format(model=name))
             self._json(reply.status, body, reply.headers)
             return
+        if fake.sign_calls and _unsigned_call(request):
+            self._json(400, google_error(400, "Function call is missing a thought_signature in "
+                                              "functionCall parts."))
+            return
         if not any(m["name"] == f"models/{name}" for m in fake.models):
             self._json(404, google_error(404, _STATUS_MESSAGES[404].format(model=name)))
             return
@@ -243,9 +252,14 @@ class _Handler(BaseHTTPRequestHandler):
             chunks = [*chunks[:reply.after], _event({"error": MIDSTREAM_ERROR})]
         else:
             if reply.tool_calls:
-                chunks.append(_event(_candidate([
-                    {"functionCall": {"name": call.name, "args": call.arguments}}
-                    for call in reply.tool_calls])))
+                parts = [{"functionCall": {"name": call.name, "args": call.arguments}}
+                         for call in reply.tool_calls]
+                if fake.sign_calls:
+                    for part in parts:
+                        with fake._lock:
+                            part["thoughtSignature"] = f"sig-{fake.signed}"
+                            fake.signed += 1
+                chunks.append(_event(_candidate(parts)))
             final = _candidate([{"text": ""}])
             final["candidates"][0]["finishReason"] = reply.finish_reason.upper()
             final["usageMetadata"] = {"promptTokenCount": 7, "candidatesTokenCount": len(chunks),
@@ -287,6 +301,12 @@ def _candidate(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _event(value: Mapping[str, Any]) -> bytes:
     return b"data: " + json.dumps(value).encode() + b"\r\n\r\n"
+
+
+def _unsigned_call(request: Mapping[str, Any]) -> bool:
+    return any("functionCall" in part and "thoughtSignature" not in part
+               for content in request.get("contents") or [] if content.get("role") == "model"
+               for part in content.get("parts", []))
 
 
 def _last_text(request: Mapping[str, Any]) -> str:

@@ -160,6 +160,25 @@ def test_function_calls_run_in_the_tool_loop_and_their_results_go_back(start_ser
     ]
 
 
+def test_each_call_goes_back_with_its_thought_signature_round_after_round(start_server):
+    with FakeGemini(api_key=KEY, sign_calls=True) as gemini:
+        app = start_server(gemini.settings(key=KEY, default_model=FLASH) + ALWAYS)
+        session = app.new_session()
+        gemini.script(Reply(text="", tool_calls=[Called("calculator", {"expression": "1+1"})]),
+                      Reply(text="", tool_calls=[Called("calculator", {"expression": "2+2"})]),
+                      Reply(text="2 and 4."))
+        events = app.chat(session["id"], {"message": "Compute"})
+        assert texts(events) == "2 and 4."
+        last = gemini.chat_requests()[-1].body["contents"]
+    calls = [part for content in last for part in content["parts"] if "functionCall" in part]
+    assert calls == [
+        {"functionCall": {"name": "calculator", "args": {"expression": "1+1"}},
+         "thoughtSignature": "sig-0"},
+        {"functionCall": {"name": "calculator", "args": {"expression": "2+2"}},
+         "thoughtSignature": "sig-1"},
+    ]
+
+
 def test_tool_schemas_lose_only_the_keys_gemini_refuses(gemini):
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

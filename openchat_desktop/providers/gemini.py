@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import threading
+import uuid
 from collections.abc import Generator, Mapping
 from urllib.parse import quote
 
@@ -18,6 +20,7 @@ from .base import (
     JSONValue,
     ModelInfo,
     ProviderConfig,
+    ToolCall,
     ToolDefinition,
     Usage,
 )
@@ -61,6 +64,7 @@ _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 PAGE_SIZE = 1000  # the most the listing gives at once
 MAX_PAGES = 10  # Google lists a few dozen models; a listing that goes on is not believed
 FINISH_NAMES = {"STOP": "stop", "MAX_TOKENS": "length"}  # as the rest of the app says them
+SIGNATURES_KEPT = 512  # calls whose thought signatures a provider remembers, newest last
 
 
 class GeminiParser(DialectParser):
@@ -71,8 +75,9 @@ class GeminiParser(DialectParser):
     def __init__(self) -> None:
         super().__init__(think_tags="off")
         self._events = SSEDecoder()
-        self._calls = 0
-        self.blocked_prompt = False  # the prompt was refused: the finish reason says why
+        self.blocked_prompt = False
+        # A call's `thoughtSignature`, by the call's id: Gemini wants it back with the call.
+        self.signatures: dict[str, str] = {}  # the prompt was refused: the finish reason says why
 
     @property
     def complete(self) -> bool:
@@ -125,8 +130,11 @@ class GeminiParser(DialectParser):
             self._content(part.get("text"))
         call = part.get("functionCall")
         if isinstance(call, dict):
-            call_id = call.get("id") if isinstance(call.get("id"), str) else f"call_{self._calls}"
-            self._calls += 1
+            # Ids unique across a reply's rounds, as they key the calls' signatures.
+            call_id = call.get("id") if isinstance(call.get("id"), str) else (
+                f"call_{uuid.uuid4().hex[:16]}")
+            if isinstance(part.get("thoughtSignature"), str):
+                self.signatures[str(call_id)] = str(part["thoughtSignature"])
             self._tool_call(
                 str(call_id), str(call.get("name", "")), compact_json(call.get("args") or {})
             )
@@ -150,6 +158,10 @@ class GeminiProvider:
         self.config = config
         auth = {"x-goog-api-key": config.api_key} if config.api_key else {}
         self._http = Transport(config, auth=auth)
+        # Thinking models sign each function call; Gemini 3 refuses the next round of the tool
+        # loop unless every call of the turn comes back with its signature.
+        self._signatures: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
@@ -164,7 +176,9 @@ class GeminiProvider:
 
     def chat_body(self, request: ChatRequest) -> dict[str, JSONValue]:
         system = [m.content for m in request.messages if m.role == "system" and m.content]
-        body: dict[str, JSONValue] = {"contents": contents(request.messages)}
+        with self._lock:
+            signatures = dict(self._signatures)
+        body: dict[str, JSONValue] = {"contents": contents(request.messages, signatures)}
         if system:
             body["systemInstruction"] = {"parts": [{"text": text} for text in system]}
         config = generation_config(request.options)
@@ -187,12 +201,20 @@ class GeminiProvider:
             self._http, url, self.chat_body(request), parser, model=request.model, cancel=cancel
         )
         for event in events:
+            if isinstance(event, ToolCall) and event.id in parser.signatures:
+                self._remember(event.id, parser.signatures[event.id])
             if isinstance(event, Finish):
                 reason = event.reason or ""
                 if parser.blocked_prompt or reason in BLOCKED:
                     raise blocked_error(reason, self._http.origin, prompt=parser.blocked_prompt)
                 event = Finish(FINISH_NAMES.get(reason, reason.lower() or None))
             yield event
+
+    def _remember(self, call_id: str, signature: str) -> None:
+        with self._lock:
+            self._signatures[call_id] = signature
+            while len(self._signatures) > SIGNATURES_KEPT:
+                del self._signatures[next(iter(self._signatures))]
 
     # --- models ----------------------------------------------------------------
 
@@ -243,7 +265,9 @@ class GeminiProvider:
         )
 
 
-def contents(messages: tuple[ChatMessage, ...]) -> list[JSONValue]:
+def contents(
+    messages: tuple[ChatMessage, ...], signatures: Mapping[str, str] | None = None
+) -> list[JSONValue]:
     """The conversation as Gemini's `contents`: the assistant is "model", and a tool's result
     goes back as a `functionResponse` part of a "user" turn, the results of one round of
     calls together in one turn, as Gemini wants one response per call."""
@@ -262,7 +286,7 @@ def contents(messages: tuple[ChatMessage, ...]) -> list[JSONValue]:
             else:
                 turns.append({"role": "user", "parts": [part]})
             continue
-        parts = message_parts(message)
+        parts = message_parts(message, signatures or {})
         if parts:
             turns.append({"role": "model" if message.role == "assistant" else "user",
                           "parts": parts})
@@ -276,10 +300,10 @@ def _responses_only(turn: Mapping[str, JSONValue]) -> bool:
     )
 
 
-def message_parts(message: ChatMessage) -> list[JSONValue]:
+def message_parts(message: ChatMessage, signatures: Mapping[str, str]) -> list[JSONValue]:
     """A message's parts: its images first (Google's advice for a question about an image),
-    then its text, then the calls an assistant turn made. Empty text is left out: Gemini
-    refuses a part without data."""
+    then its text, then the calls an assistant turn made, each with the signature it came
+    with. Empty text is left out: Gemini refuses a part without data."""
     parts: list[JSONValue] = [
         {"inlineData": {"mimeType": media_type(image),
                         "data": base64.b64encode(image).decode("ascii")}}
@@ -288,7 +312,11 @@ def message_parts(message: ChatMessage) -> list[JSONValue]:
     if message.content:
         parts.append({"text": message.content})
     for call in message.tool_calls:
-        parts.append({"functionCall": {"name": call.name, "args": arguments_object(call)}})
+        part: dict[str, JSONValue] = {
+            "functionCall": {"name": call.name, "args": arguments_object(call)}}
+        if call.id in signatures:
+            part["thoughtSignature"] = signatures[call.id]
+        parts.append(part)
     return parts
 
 
