@@ -265,39 +265,28 @@ class GeminiProvider:
         )
 
 
-def contents(
-    messages: tuple[ChatMessage, ...], signatures: Mapping[str, str] | None = None
-) -> list[JSONValue]:
+def contents(messages: tuple[ChatMessage, ...], signatures: Mapping[str, str]) -> list[JSONValue]:
     """The conversation as Gemini's `contents`: the assistant is "model", and a tool's result
     goes back as a `functionResponse` part of a "user" turn, the results of one round of
     calls together in one turn, as Gemini wants one response per call."""
-    turns: list[dict[str, JSONValue]] = []
+    turns: list[JSONValue] = []
+    responses: list[JSONValue] | None = None  # the turn the last tool results went into
     for message in messages:
         if message.role == "system":
             continue
         if message.role == "tool":
-            part: JSONValue = {"functionResponse": {
-                "name": message.tool_name or "", "response": {"result": message.content}}}
-            last = turns[-1] if turns else None
-            if last is not None and last.get("role") == "user" and _responses_only(last):
-                parts = last["parts"]
-                assert isinstance(parts, list)
-                parts.append(part)
-            else:
-                turns.append({"role": "user", "parts": [part]})
+            if responses is None:
+                responses = []
+                turns.append({"role": "user", "parts": responses})
+            responses.append({"functionResponse": {
+                "name": message.tool_name or "", "response": {"result": message.content}}})
             continue
-        parts = message_parts(message, signatures or {})
+        responses = None
+        parts = message_parts(message, signatures)
         if parts:
             turns.append({"role": "model" if message.role == "assistant" else "user",
                           "parts": parts})
-    return list(turns)
-
-
-def _responses_only(turn: Mapping[str, JSONValue]) -> bool:
-    parts = turn.get("parts")
-    return isinstance(parts, list) and all(
-        isinstance(part, dict) and "functionResponse" in part for part in parts
-    )
+    return turns
 
 
 def message_parts(message: ChatMessage, signatures: Mapping[str, str]) -> list[JSONValue]:
