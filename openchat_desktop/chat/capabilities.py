@@ -1,9 +1,9 @@
 """What a model can do, and the rules that depend on it: `think` and images.
 
 Ollama reports each model's capabilities (`/api/show`: "vision", "thinking", "tools"…), and
-Anthropic's models are known by family, so for their models they are facts. OpenAI-compatible
-servers do not say: their capabilities are unknown, which is different from "none" — images
-are not refused for them.
+Anthropic's models are known by family, and Gemini's model list says which models think, so for
+their models they are facts. OpenAI-compatible servers do not say: their capabilities are
+unknown, which is different from "none" — images are not refused for them.
 
 - `think` reaches a model only when it has the "thinking" capability; a level ("low",
   "medium", "high") only when the model takes levels (gpt-oss), else it means "on".
@@ -34,7 +34,7 @@ THINK_LEVELS = ("low", "medium", "high")
 LEVEL_MODELS = ("gpt-oss*", "claude-*")
 # Provider kinds whose model list states each model's capabilities (Anthropic's through the
 # rules of anthropic_models.py, which know every Claude family).
-REPORTING_KINDS = frozenset({"ollama", "anthropic"})
+REPORTING_KINDS = frozenset({"ollama", "anthropic", "gemini"})
 CACHE_SECONDS = 30.0
 # Windows change only when a server restarts with other settings: asked of OpenAI-compatible
 # servers (a model list may be large) less often.

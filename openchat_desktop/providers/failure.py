@@ -23,6 +23,7 @@ from .errors import (
     RateLimited,
     StreamBroken,
 )
+from .gemini_failure import error_details, gemini_error, retry_delay
 from .naming import Origin
 from .redaction import redact
 
@@ -158,6 +159,14 @@ def error_for_status(
     detail = f"{status_line(status, reason)}: {message}"
     label = origin.label
     kw: _Extras = {"detail": detail, "retryable": retryable, "retry_after": retry_after}
+
+    # Gemini: a bad key is a 400, and the wait after a 429 is in the body (gemini_failure.py).
+    if origin.kind == "gemini":
+        if retry_after is None:
+            retry_after = kw["retry_after"] = retry_delay(error_details(body))
+        special = gemini_error(status, message, body, origin, detail=detail, retryable=retryable)
+        if special is not None:
+            return special
 
     if status == 401:
         if origin.kind == "anthropic":

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .anthropic import AnthropicProvider
 from .base import Provider, ProviderConfig
+from .gemini import GeminiProvider
 from .naming import quote_id
 from .ollama import OllamaProvider
 from .openai_compat import OpenAICompatProvider
@@ -16,7 +17,12 @@ if TYPE_CHECKING:
     from ..local.manager import EngineManager
 
 KINDS: Mapping[str, Callable[[ProviderConfig], Provider]] = MappingProxyType(
-    {"ollama": OllamaProvider, "openai": OpenAICompatProvider, "anthropic": AnthropicProvider}
+    {
+        "ollama": OllamaProvider,
+        "openai": OpenAICompatProvider,
+        "anthropic": AnthropicProvider,
+        "gemini": GeminiProvider,
+    }
 )
 LOCAL = "local"  # the built-in engine: built with the app's engine manager
 

@@ -15,8 +15,7 @@ from .base import ProviderConfig
 # People know an Ollama server or a vendor's API by the product's name, whatever id its entry
 # has; the kind "openai" covers many products, so those servers go by their settings id.
 OLLAMA_LABEL = "Ollama"
-ANTHROPIC_LABEL = "Anthropic"
-LABELS = {"ollama": OLLAMA_LABEL, "anthropic": ANTHROPIC_LABEL}
+LABELS = {"ollama": OLLAMA_LABEL, "anthropic": "Anthropic", "gemini": "Gemini"}
 
 
 def server_label(kind: str, provider_id: str) -> str:
@@ -35,7 +34,7 @@ class Origin:
     its kind. `has_key` tells Ollama's "sign in" 401 from a rejected key."""
 
     provider_id: str
-    kind: str  # "ollama" | "openai" | "anthropic" | …
+    kind: str  # "ollama" | "openai" | "anthropic" | "gemini" | …
     base_url: str  # without a trailing slash, as sentences show it
     has_key: bool = False
 

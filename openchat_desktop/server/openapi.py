@@ -663,7 +663,8 @@ PATHS: dict[str, dict] = {
                  "entry without `api_key` uses the stored key of the provider with its id, "
                  "only at that provider's saved address.",
                  "requestBody": _body({"type": "object", "properties": {
-                     "id": {"type": "string"}, "kind": {"enum": ["ollama", "openai", "anthropic"]},
+                     "id": {"type": "string"},
+                     "kind": {"enum": ["ollama", "openai", "anthropic", "gemini"]},
                      "base_url": {"type": "string"}, "api_key": {"type": "string"},
                      "api_key_env": {"type": "string"}, "headers": {"type": "object"},
                      "models": {"type": "array", "items": {"type": "string"}}},

@@ -18,14 +18,17 @@ import { $, EVENTS, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
 
 const TIMEOUT_KEYS = ["connect_timeout", "first_byte_timeout", "idle_timeout"];
-const KIND_NAMES = { ollama: "Ollama", openai: "OpenAI-compatible", anthropic: "Anthropic" };
+const KIND_NAMES = { ollama: "Ollama", openai: "OpenAI-compatible", anthropic: "Anthropic",
+                     gemini: "Google Gemini" };
 const URL_EXAMPLES = { ollama: "http://127.0.0.1:11434", openai: "https://api.openai.com/v1",
-                       anthropic: "https://api.anthropic.com" };
+                       anthropic: "https://api.anthropic.com",
+                       gemini: "https://generativelanguage.googleapis.com" };
 // What the address field says per kind; a vendor's kind needs no address at all.
 const URL_HINTS = {
   ollama: "Where Ollama listens; empty means this computer (or OLLAMA_HOST).",
   openai: "The part before /chat/completions, usually ending in /v1.",
   anthropic: "Leave empty for Anthropic's own address (https://api.anthropic.com).",
+  gemini: "Empty means Google's own address. The key comes from Google AI Studio.",
 };
 
 let current = null; // the last GET/PATCH /api/settings answer
@@ -48,7 +51,8 @@ function build() {
     field("Kind", h("select", { id: "provider-kind", name: "kind" },
                     h("option", { value: "ollama" }, "Ollama"),
                     h("option", { value: "openai" }, "OpenAI-compatible"),
-                    h("option", { value: "anthropic" }, "Anthropic"))),
+                    h("option", { value: "anthropic" }, "Anthropic"),
+                    h("option", { value: "gemini" }, "Google Gemini"))),
     field("Base URL", h("input", { id: "provider-url", name: "base_url", type: "url",
                                    autocomplete: "off", spellcheck: false }),
           "The server's address."),
