@@ -253,6 +253,11 @@ def test_attribution_false_is_a_setting(start_server, fake, tmp_path):
     stored = app.get("/api/settings").json()["settings"]["providers"][0]
     assert stored["attribution"] is False
     assert app.runtime.settings.current.providers[0].attribution is False
+    # Saved back as the page shows it, the entry keeps it; a default stays unwritten.
+    saved = app.patch("/api/settings", {"providers": [stored, {**stored, "id": "other",
+                                                               "attribution": True}]})
+    assert saved.status_code == 200, saved.text
+    assert app.settings_path.read_text().count("attribution") == 1
     wrong = start_server(
         f'[[providers]]\nid = "openrouter"\nkind = "openai"\nbase_url = "{fake.openai_url}"\n'
         'attribution = "no"\n',
