@@ -296,9 +296,7 @@ class OpenAICompatProvider:
         """Whether to ask for the usage chunk: not of a server that refused `stream_options`."""
         return self.config not in self._refusals
 
-    def chat_body(
-        self, request: ChatRequest, *, include_usage: bool | None = None
-    ) -> dict[str, JSONValue]:
+    def chat_body(self, request: ChatRequest) -> dict[str, JSONValue]:
         messages: list[dict[str, JSONValue]] = []
         for message in request.messages:
             content: JSONValue = message.content
@@ -311,7 +309,7 @@ class OpenAICompatProvider:
                 content = parts
             messages.append(chat_message(message, content))
         body: dict[str, JSONValue] = {"model": request.model, "messages": messages, "stream": True}
-        if self.sends_usage() if include_usage is None else include_usage:
+        if self.sends_usage():
             body["stream_options"] = {"include_usage": True}
         if isinstance(request.think, str):
             body["reasoning_effort"] = request.think
@@ -329,7 +327,9 @@ class OpenAICompatProvider:
         (Mistral's 422, others' 400 naming it), which is then remembered."""
         include_usage = self.sends_usage()
         while True:
-            body = self.chat_body(request, include_usage=include_usage)
+            body = self.chat_body(request)
+            if not include_usage:
+                body.pop("stream_options", None)  # this server refused it just now
             parser = OpenAIChatParser(
                 think_tags=mode_for(request.model, self.config.bare_think_models)
             )
