@@ -15,7 +15,8 @@ def test_ok_lists_the_servers_models(server, fake):
         response = server.post("/api/providers/test", {"id": "try", "kind": kind, "base_url": url})
         assert response.status_code == 200, response.text
         assert response.json() == {"status": "ok", "message": None,
-                                   "models": ["llama3.2:3b", "qwen3:8b"], "note": None}
+                                   "models": ["llama3.2:3b", "qwen3:8b"], "note": None,
+                                   "address": None}
     # Nothing is saved by a test.
     assert (server.settings_path.exists() and server.settings_path.read_text()) == before
     assert "try" not in server.get("/api/models").text
@@ -43,7 +44,7 @@ def test_wrong_key_is_unauthorized_and_the_right_one_is_ok(server):
         assert "sk-wrong" not in wrong.text
         right = server.post("/api/providers/test", {**entry, "api_key": KEY})
         assert right.json() == {"status": "ok", "message": None, "models": ["gpt-x"],
-                                "note": None}
+                                "note": None, "address": None}
         assert KEY not in right.text
         sent = [r for r in locked.requests if r.path.endswith("/models")]
         assert sent[-1].headers["Authorization"] == f"Bearer {KEY}"

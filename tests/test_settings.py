@@ -639,6 +639,7 @@ def test_public_masks_keys_and_secret_headers(path, monkeypatch):
             "X-Title": "OpenChat",
         },
         "bare_think_models": [],
+        "attribution": True,
         "api_key_env": None,
         "api_key_set": True,
         "api_key": "…cdef",

@@ -182,13 +182,18 @@ def provider_status_view(status: ProviderStatus) -> dict[str, Any]:
             "message": status.message}
 
 
-def provider_check_view(status: ProviderStatus, models: Sequence[ModelInfo]) -> dict[str, Any]:
-    """How trying a provider entry went, with the models it listed."""
+def provider_check_view(
+    status: ProviderStatus, models: Sequence[ModelInfo], address: str | None = None
+) -> dict[str, Any]:
+    """How trying a provider entry went, with the models it listed; `address`: where the
+    server answered when that is not the entry's address (the page offers to use it)."""
+    ok = status.status == "ok"
     return {
         "status": status.status,
         "message": status.message,
         # Only what the server itself listed: configured names prove nothing about it.
-        "models": [m.name for m in models] if status.status == "ok" else [],
+        "models": [m.name for m in models] if ok else [],
+        "address": address if ok else None,
     }
 
 

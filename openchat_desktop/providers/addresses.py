@@ -104,3 +104,12 @@ def same_address(first: str, second: str) -> bool:
         return _place(first) == _place(second)
     except ValueError:  # a port that is not a number: no address to compare
         return False
+
+
+def with_v1(url: str) -> str | None:
+    """The address with `/v1` appended, where OpenAI-compatible servers (LM Studio, llama.cpp,
+    vLLM, Ollama) serve their API; None if it ends in `/v1` already, so it is never doubled."""
+    base = url.strip().rstrip("/")
+    if urlsplit(base).path.lower().endswith("/v1"):
+        return None
+    return f"{base}/v1"

@@ -30,6 +30,8 @@ class ProviderConfig:
     # Model-name patterns (fnmatch, case-insensitive) whose chat template opens `<think>` in
     # the prompt, so the reply starts inside reasoning and a bare `</think>` ends it.
     bare_think_models: tuple[str, ...] = ()
+    # OpenRouter's attribution headers (the app's name and site) on requests to openrouter.ai.
+    attribution: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,15 +3,24 @@
 One class serves every compatible server (LM Studio, llama.cpp, vLLM, OpenRouter, Ollama /v1…);
 each `[[providers]]` entry is one instance. The parser copes with the reasoning variants of
 PROTOCOLS §4 and the quirks of §5.
+
+The conventions people expect of such a client are kept here too: an address missing its
+`/v1` is found at `/v1` (and the person told), `stream_options` is dropped for a server that
+refuses it, and OpenRouter gets the app's attribution headers.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import ipaddress
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
+import re
+import threading
+from collections.abc import Collection, Generator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
 from urllib.parse import urlsplit
 
+from .addresses import with_v1
 from .base import (
     Cancel,
     ChatMessage,
@@ -19,12 +28,20 @@ from .base import (
     Event,
     JSONValue,
     ModelInfo,
+    Provider,
     ProviderConfig,
     ToolCall,
     Usage,
 )
 from .dialect import DialectParser, as_int, as_list, compact_json, load_json, tool_definitions
-from .errors import AuthenticationFailed, ProviderError, ProviderUnavailable, StreamBroken
+from .errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ModelNotFound,
+    ProviderError,
+    ProviderUnavailable,
+    StreamBroken,
+)
 from .failure import ErrorInfo, error_info, normalize_error
 from .images import data_url
 from .sse import SSEDecoder, SSEEvent
@@ -40,6 +57,33 @@ STANDARD_OPTIONS = ("temperature", "top_p", "seed", "stop", "presence_penalty",
 # LM Studio, vLLM, Ollama's /v1, koboldcpp); the window is the server's own, set when it starts.
 SAMPLER_OPTIONS = ("top_k", "min_p", "repeat_penalty")
 OPENAI_HOST = "api.openai.com"  # where `max_tokens` is deprecated, and refused by o-series
+# Hosts that rank the apps calling them by the X-Title and HTTP-Referer headers (a subdomain
+# counts too).
+ATTRIBUTED_HOSTS = frozenset({"openrouter.ai"})
+APP_TITLE = "OpenChat Desktop"
+DISTRIBUTION = "openchat-desktop"
+# The status line every non-2xx error's `detail` starts with (failure.error_for_status).
+_STATUS = re.compile(r"(\d{3})\b")
+
+
+class UsageRefusals:
+    """The servers that refused `stream_options`, by provider id and address: remembered for
+    the process' life, so a router rebuilt after a settings change does not ask again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._refused: set[tuple[str, str]] = set()
+
+    def add(self, config: ProviderConfig) -> None:
+        with self._lock:
+            self._refused.add(_usage_key(config))
+
+    def __contains__(self, config: ProviderConfig) -> bool:
+        with self._lock:
+            return _usage_key(config) in self._refused
+
+
+USAGE_REFUSALS = UsageRefusals()
 
 
 @dataclass(slots=True)
@@ -199,7 +243,9 @@ class OpenAIChatParser(DialectParser):
 
 class OpenAICompatProvider:
     """A server that speaks OpenAI Chat Completions; `base_url` already ends in /v1 (or the
-    vendor's equivalent), so paths are joined without adding another.
+    vendor's equivalent), so paths are joined without adding another. A server that answers
+    404 there but lists its models at `<base_url>/v1` is used at that address from then on,
+    and `notice` says so.
 
     Thinking: Chat Completions has no portable on/off switch, and strict servers reject the
     vendor ones. So `think` as a level string ("low", "medium", "high"…) is sent as
@@ -208,9 +254,34 @@ class OpenAICompatProvider:
     options go out as `option_fields` says.
     """
 
-    def __init__(self, config: ProviderConfig) -> None:
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        attributed_hosts: Collection[str] = ATTRIBUTED_HOSTS,
+        refusals: UsageRefusals = USAGE_REFUSALS,
+    ) -> None:
         self.config = config
-        self._http = Transport(config)
+        self._attributed_hosts = attributed_hosts
+        self._refusals = refusals
+        self._lock = threading.Lock()
+        self._http = self._transport(config.base_url)
+        # What the person should know about this provider although it works: a sentence.
+        self.notice: str | None = None
+
+    def _transport(self, base_url: str) -> Transport:
+        config = replace(self.config, base_url=base_url)
+        headers = attribution_headers(config, self._attributed_hosts, project_site())
+        return Transport(replace(config, headers=headers))
+
+    @property
+    def address(self) -> str:
+        """Where the server answers: the settings' address, or that with /v1 appended."""
+        return self._http.base_url
+
+    @property
+    def moved(self) -> bool:
+        return self.address != self.config.base_url.rstrip("/")
 
     def close(self) -> None:
         self._http.close()
@@ -220,6 +291,10 @@ class OpenAICompatProvider:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def sends_usage(self) -> bool:
+        """Whether to ask for the usage chunk: not of a server that refused `stream_options`."""
+        return self.config not in self._refusals
 
     def chat_body(self, request: ChatRequest) -> dict[str, JSONValue]:
         messages: list[dict[str, JSONValue]] = []
@@ -233,12 +308,9 @@ class OpenAICompatProvider:
                     parts.append({"type": "image_url", "image_url": {"url": data_url(image)}})
                 content = parts
             messages.append(chat_message(message, content))
-        body: dict[str, JSONValue] = {
-            "model": request.model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        body: dict[str, JSONValue] = {"model": request.model, "messages": messages, "stream": True}
+        if self.sends_usage():
+            body["stream_options"] = {"include_usage": True}
         if isinstance(request.think, str):
             body["reasoning_effort"] = request.think
         body.update(option_fields(request.options, self.config.base_url))
@@ -249,33 +321,95 @@ class OpenAICompatProvider:
     def stream_chat(
         self, request: ChatRequest, cancel: Cancel | None = None
     ) -> Generator[Event, None, None]:
-        parser = OpenAIChatParser(think_tags=mode_for(request.model, self.config.bare_think_models))
-        yield from stream_events(
-            self._http,
-            self._http.url("/chat/completions"),
-            self.chat_body(request),
-            parser,
-            model=request.model,
-            cancel=cancel,
-        )
+        """The reply's events. Refused before its first event, the request is sent again,
+        once per cause: at `<address>/v1` when the address has nothing (404) and the server
+        lists its models there; without `stream_options` when the server refuses that field
+        (Mistral's 422, others' 400 naming it), which is then remembered."""
+        include_usage = self.sends_usage()
+        while True:
+            body = self.chat_body(request)
+            if not include_usage:
+                body.pop("stream_options", None)  # this server refused it just now
+            parser = OpenAIChatParser(
+                think_tags=mode_for(request.model, self.config.bare_think_models)
+            )
+            delivered = False
+            try:
+                for event in stream_events(
+                    self._http,
+                    self._http.url("/chat/completions"),
+                    body,
+                    parser,
+                    model=request.model,
+                    cancel=cancel,
+                ):
+                    if not delivered and not include_usage:
+                        self._refusals.add(self.config)  # accepted without it
+                    delivered = True
+                    yield event
+                return
+            except ProviderError as exc:
+                if delivered or (cancel is not None and cancel.cancelled):
+                    raise
+                if include_usage and refuses_stream_options(exc):
+                    include_usage = False
+                elif isinstance(exc, ModelNotFound) or not answered(exc, 404):
+                    raise
+                elif self._find_v1() is None:
+                    raise
 
     def list_models(self) -> list[ModelInfo]:
         """The settings' `models` first, then what GET /models lists. Many servers have no
-        usable /models (404, 405, odd JSON): the settings' list is then the answer. Only an
-        unreachable server or a rejected key raises."""
+        usable /models (404, 405, odd JSON): the settings' list is then the answer, and
+        `notice` says where to name the models when there is none. Only an unreachable server
+        or a rejected key raises."""
         try:
             data = self._http.request_json("GET", self._http.url("/models"))
         except (AuthenticationFailed, ProviderUnavailable):
             raise
-        except ProviderError:
-            data = None
+        except ProviderError as exc:
+            data = self._find_v1() if answered(exc, 404) else None
         listed: dict[str, int | None] = {}
         entries = data.get("data") if isinstance(data, dict) else data
         for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                 listed[entry["id"]] = _context_length(entry)
         names = list(dict.fromkeys([*self.config.models, *listed]))
+        self.notice = self._describe(bool(names))
         return [ModelInfo(self.config.id, name, context_length=listed.get(name)) for name in names]
+
+    def _find_v1(self) -> object:
+        """After a 404: the model list at `<address>/v1`, whose address is used from then on;
+        None when the server is not there either."""
+        alternative = with_v1(self.address)
+        if alternative is None:
+            return None
+        probe = self._transport(alternative)
+        try:
+            data = probe.request_json("GET", probe.url("/models"))
+        except ProviderError:
+            probe.close()
+            return None
+        with self._lock:
+            old, self._http = self._http, probe
+        old.close()
+        self.notice = self._describe(True)
+        return data
+
+    def _describe(self, has_models: bool) -> str | None:
+        """The sentence for `notice`: where the server answers, and whether it named models."""
+        sentences = []
+        if self.moved:
+            sentences.append(
+                f"The server answers at {self.address}, not at {self.config.base_url}: use "
+                "that address in Settings."
+            )
+        if not has_models:
+            sentences.append(
+                f"{self._http.origin.label} lists no models at {self.address}. Name the models "
+                "it serves under Models in its Settings entry (`models` in the settings file)."
+            )
+        return " ".join(sentences) or None
 
     def model_info(self, name: str) -> ModelInfo:
         """From the model list; a model the server does not list gets the defaults, since
@@ -297,6 +431,60 @@ class OpenAICompatProvider:
         except ProviderError:
             window = None  # not llama.cpp
         return window or self.model_info(name).context_length
+
+
+def working_address(provider: Provider) -> str | None:
+    """Where an OpenAI-compatible provider found its server, when that is not the address
+    its settings give; None otherwise."""
+    if isinstance(provider, OpenAICompatProvider) and provider.moved:
+        return provider.address
+    return None
+
+
+def answered(error: ProviderError, status: int) -> bool:
+    """Whether the server answered the request with this HTTP status."""
+    found = _STATUS.match(error.detail or "")
+    return found is not None and int(found.group(1)) == status
+
+
+def refuses_stream_options(error: ProviderError) -> bool:
+    """Whether a refused request was refused for `stream_options`: Mistral answers 422 "Extra
+    inputs are not permitted" to any field it does not take; others answer 400 naming it."""
+    if not isinstance(error, BadRequest):
+        return False
+    detail = error.detail or ""
+    return answered(error, 422) or "stream_options" in detail or "include_usage" in detail
+
+
+def attribution_headers(
+    config: ProviderConfig, hosts: Collection[str], site: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The headers a provider sends: the settings' own, and for the `hosts` that rank apps
+    (OpenRouter) the app's name and site, unless `attribution = false` or the settings set
+    those headers themselves."""
+    host = (urlsplit(config.base_url).hostname or "").lower().rstrip(".")
+    if not config.attribution or not any(
+        host == known or host.endswith(f".{known}") for known in hosts
+    ):
+        return config.headers
+    own = {name.lower() for name, _ in config.headers}
+    added = [("X-Title", APP_TITLE)] + ([("HTTP-Referer", site)] if site else [])
+    return (*((name, value) for name, value in added if name.lower() not in own), *config.headers)
+
+
+@cache
+def project_site() -> str | None:
+    """The project's homepage, as pyproject.toml's [project.urls] names it (through the
+    installed package's metadata); None when it names none."""
+    try:
+        urls = importlib.metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("homepage", "home", "repository", "source"):
+            return url.strip() or None
+    return None
 
 
 def _props_window(data: object) -> int | None:
@@ -346,6 +534,10 @@ def runs_nearby(host: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_private
+
+
+def _usage_key(config: ProviderConfig) -> tuple[str, str]:
+    return config.id, config.base_url.strip().rstrip("/").lower()
 
 
 def _context_length(entry: dict[str, object]) -> int | None:

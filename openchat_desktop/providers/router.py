@@ -265,4 +265,6 @@ def _list_one(provider: Provider) -> tuple[list[ModelInfo], ProviderStatus]:
             f"({redact(repr(exc))})."
         )
         return configured, ProviderStatus(config.id, config.kind, "error", message)
-    return models, ProviderStatus(config.id, config.kind, "ok")
+    # A provider that works may still have something to say (found at another address…).
+    notice = getattr(provider, "notice", None)
+    return models, ProviderStatus(config.id, config.kind, "ok", notice)

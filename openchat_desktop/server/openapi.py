@@ -473,6 +473,8 @@ SCHEMAS: dict[str, dict] = {
                        "description": "The models the server listed (empty unless ok)."},
             "note": {**_NULLABLE_STR, "description": "Which stored secrets were not sent "
                      "because the entry names another address than the saved one."},
+            "address": {**_NULLABLE_STR, "description": "Where the server answered when "
+                        "that is not the entry's address (the address with /v1 appended)."},
         },
         "required": ["status", "message", "models"],
     },

@@ -360,6 +360,8 @@ def _update_provider(table: Any, entry: Mapping[str, Any]) -> None:
                 _set(table, name, entry[name] or None)
             continue
         value = entry.get(name)
+        if name not in table and value == setting.default:
+            continue  # a default the file does not write stays unwritten (attribution = true)
         if name == "headers" and isinstance(value, Mapping):
             stored = _plain(table.get("headers")) or {}
             lowered = {str(k).lower(): v for k, v in stored.items()}

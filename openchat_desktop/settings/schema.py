@@ -653,6 +653,13 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
         _models,
     ),
     Setting(
+        "attribution",
+        "true or false",
+        True,
+        "Send OpenRouter the app's name and site (X-Title, HTTP-Referer) with each request.",
+        _boolean,
+    ),
+    Setting(
         "connect_timeout",
         "number (seconds)",
         None,

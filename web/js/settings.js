@@ -20,26 +20,42 @@ import { initialSettings, saveTheme, showTheme } from "./theme.js";
 const TIMEOUT_KEYS = ["connect_timeout", "first_byte_timeout", "idle_timeout"];
 const KIND_NAMES = { ollama: "Ollama", openai: "OpenAI-compatible", anthropic: "Anthropic",
                      gemini: "Google Gemini" };
-const URL_EXAMPLES = { ollama: "http://127.0.0.1:11434", openai: "https://api.openai.com/v1",
-                       anthropic: "https://api.anthropic.com",
-                       gemini: "https://generativelanguage.googleapis.com" };
-// What the address field says per kind; a vendor's kind needs no address at all.
-const URL_HINTS = {
-  ollama: "Where Ollama listens; empty means this computer (or OLLAMA_HOST).",
-  openai: "The part before /chat/completions, usually ending in /v1.",
-  anthropic: "Leave empty for Anthropic's own address (https://api.anthropic.com).",
-  gemini: "Empty means Google's own address. The key comes from Google AI Studio.",
+// What picking a kind fills in: an id, and the address (the vendors' roots are also what an
+// empty address means for those kinds).
+const KIND_DEFAULTS = {
+  ollama: { id: "ollama", url: "http://127.0.0.1:11434" },
+  openai: { id: "", url: "" },
+  anthropic: { id: "anthropic", url: "https://api.anthropic.com" },
+  gemini: { id: "gemini", url: "https://generativelanguage.googleapis.com" },
 };
+// Common OpenAI-compatible services and servers, with the addresses their own docs give.
+const SERVICES = [
+  { name: "OpenAI", id: "openai", url: "https://api.openai.com/v1" },
+  { name: "OpenRouter", id: "openrouter", url: "https://openrouter.ai/api/v1" },
+  { name: "Groq", id: "groq", url: "https://api.groq.com/openai/v1" },
+  { name: "Mistral", id: "mistral", url: "https://api.mistral.ai/v1" },
+  { name: "LM Studio", id: "lmstudio", url: "http://127.0.0.1:1234/v1" },
+  { name: "llama.cpp server", id: "llamacpp", url: "http://127.0.0.1:8080/v1" },
+  { name: "vLLM", id: "vllm", url: "http://127.0.0.1:8000/v1" },
+];
 
 let current = null; // the last GET/PATCH /api/settings answer
 let dialog = null;
 let panel = null; // dialogs.js's handle: show()
 let editing = null; // the stored provider being edited, or null for a new one
 let problemTimer = null;
+let filled = { id: "", url: "" }; // what the form last filled in itself (kind or service)
 
 // --- the panel's markup, built once --------------------------------------------------------
 
 function build() {
+  // OpenAI-compatible only: a known service fills in the id and the address.
+  const serviceRow = field("Service",
+    h("select", { id: "provider-service" },
+      h("option", { value: "" }, "Other (type the address)"),
+      ...SERVICES.map((service) => h("option", { value: service.id }, service.name))),
+    "Fills in the id and the address; change them if yours differ.");
+  serviceRow.id = "provider-service-row";
   const form = h(
     "form",
     { id: "provider-form", className: "provider-form", hidden: true, noValidate: true,
@@ -49,10 +65,9 @@ function build() {
                              spellcheck: false, maxLength: 64, placeholder: "e.g. openrouter" }),
           "Letters, digits, - and _. Model ids start with it: <id>/<model>."),
     field("Kind", h("select", { id: "provider-kind", name: "kind" },
-                    h("option", { value: "ollama" }, "Ollama"),
-                    h("option", { value: "openai" }, "OpenAI-compatible"),
-                    h("option", { value: "anthropic" }, "Anthropic"),
-                    h("option", { value: "gemini" }, "Google Gemini"))),
+                    ...Object.entries(KIND_NAMES).map(([value, name]) =>
+                      h("option", { value }, name)))),
+    serviceRow,
     field("Base URL", h("input", { id: "provider-url", name: "base_url", type: "url",
                                    autocomplete: "off", spellcheck: false }),
           "The server's address."),
@@ -73,6 +88,8 @@ function build() {
     h("p", { id: "provider-error", className: "form-error", role: "alert" }),
     h("div", { className: "actions" },
       h("button", { type: "button", id: "provider-test" }, "Test connection"),
+      h("button", { type: "button", id: "provider-use-address", hidden: true },
+        "Use this address"),
       h("span", { className: "spacer" }),
       h("button", { type: "button", id: "provider-cancel" }, "Cancel"),
       h("button", { type: "submit", className: "primary", id: "provider-save" }, "Save provider")),
@@ -129,7 +146,16 @@ function build() {
     hideForm();
     $("add-provider").focus();
   });
-  $("provider-kind").addEventListener("change", updateUrlHint);
+  $("provider-kind").addEventListener("change", () => {
+    $("provider-service").value = "";
+    fillIn(KIND_DEFAULTS[$("provider-kind").value]);
+    updateUrlHint();
+  });
+  $("provider-service").addEventListener("change", () => {
+    const service = SERVICES.find((s) => s.id === $("provider-service").value);
+    if (service) fillIn(service);
+  });
+  $("provider-use-address").addEventListener("click", useTestedAddress);
   $("provider-url").addEventListener("input", updateKeyFields);
   $("provider-test").addEventListener("click", testConnection);
   form.addEventListener("submit", (event) => {
@@ -241,8 +267,56 @@ function renderDefaultModel() {
 function updateUrlHint() {
   const kind = $("provider-kind").value;
   const input = $("provider-url");
-  input.placeholder = URL_EXAMPLES[kind];
-  $("provider-url-hint").textContent = URL_HINTS[kind];
+  input.placeholder = kind === "openai" ? "https://api.openai.com/v1" : KIND_DEFAULTS[kind].url;
+  $("provider-url-hint").textContent = {
+    ollama: "Where Ollama listens; empty means this computer (or OLLAMA_HOST).",
+    openai: "The part before /chat/completions, usually ending in /v1.",
+    anthropic: "Leave empty for Anthropic's own address (https://api.anthropic.com).",
+    gemini: "Empty means Google's own address. The key comes from Google AI Studio.",
+  }[kind];
+  $("provider-service-row").hidden = kind !== "openai" || Boolean(editing);
+}
+
+// An id no other provider has: the suggestion itself, else with -2, -3… after it.
+function freeId(id) {
+  const taken = new Set(current ? current.settings.providers.map((p) => p.id) : []);
+  let candidate = id;
+  for (let n = 2; taken.has(candidate); n++) candidate = `${id}-${n}`;
+  return candidate;
+}
+
+// Fill in a new provider's id and address from a kind or a service, leaving alone what the
+// person typed themselves (a field is theirs once it differs from what was filled in).
+function fillIn(choice) {
+  if (editing || !choice) return;
+  const id = $("provider-id");
+  const url = $("provider-url");
+  if (!id.value.trim() || id.value === filled.id) {
+    id.value = choice.id ? freeId(choice.id) : "";
+    filled.id = id.value;
+  }
+  if (!url.value.trim() || url.value === filled.url) {
+    url.value = choice.url;
+    filled.url = url.value;
+  }
+  clearTestResult();
+}
+
+function clearTestResult() {
+  $("provider-test-result").textContent = "";
+  $("provider-test-result").className = "test-result";
+  $("provider-use-address").hidden = true;
+}
+
+// "Use this address": the address the server answered at goes into the field.
+function useTestedAddress() {
+  const button = $("provider-use-address");
+  $("provider-url").value = button.dataset.address;
+  updateKeyFields();
+  button.hidden = true;
+  $("provider-test-result").textContent = `The address is now ${button.dataset.address}: ` +
+    "save the provider to keep it.";
+  $("provider-url").focus();
 }
 
 // Whether two provider addresses are the same place however written (case, default port, a
@@ -306,8 +380,9 @@ function showForm(provider) {
   $("provider-key-env").value = provider && provider.api_key_env ? provider.api_key_env : "";
   updateKeyFields();
   $("provider-models").value = provider ? provider.models.join("\n") : "";
-  $("provider-test-result").textContent = "";
-  $("provider-test-result").className = "test-result";
+  $("provider-service").value = "";
+  filled = { id: "", url: "" };
+  clearTestResult();
   setError("provider-error", "");
   updateUrlHint();
   (provider ? $("provider-url") : id).focus();
@@ -329,6 +404,7 @@ function storedEntry(provider) {
   if ((provider.bare_think_models || []).length) entry.bare_think_models = provider.bare_think_models;
   if (Object.keys(provider.headers || {}).length) entry.headers = provider.headers;
   if (provider.api_key_env) entry.api_key_env = provider.api_key_env;
+  if (provider.attribution === false) entry.attribution = false;
   for (const key of TIMEOUT_KEYS) if (provider[key] != null) entry[key] = provider[key];
   return entry;
 }
@@ -367,17 +443,26 @@ async function testConnection() {
   const result = $("provider-test-result");
   const button = $("provider-test");
   setError("provider-error", "");
-  result.className = "test-result";
+  clearTestResult();
   result.textContent = "Testing…";
   button.disabled = true;
   try {
     const answer = await api("POST", "/api/providers/test", formEntry());
     if (answer.status === "ok") {
       result.className = "test-result ok";
-      const names = answer.models.slice(0, 8).join(", ") + (answer.models.length > 8 ? ", …" : "");
-      result.textContent = answer.models.length
-        ? `Connection ok: ${answer.models.length} model${answer.models.length === 1 ? "" : "s"} (${names}).`
-        : "Connection ok, but the server lists no models; name them under Models.";
+      const count = answer.models.length;
+      const names = answer.models.slice(0, 8).join(", ") + (count > 8 ? ", …" : "");
+      // The server's own sentence says where it answered, or where to name models.
+      result.textContent = [
+        count ? `Connection ok: ${count} model${count === 1 ? "" : "s"} (${names}).`
+          : "Connection ok.",
+        answer.message || "",
+      ].join(" ").trim();
+      if (answer.address) {
+        const use = $("provider-use-address");
+        use.dataset.address = answer.address;
+        use.hidden = false;
+      }
     } else {
       result.className = "test-result bad";
       result.textContent = `${statusText(answer)}: ${answer.message || "no answer"}`;
