@@ -271,8 +271,8 @@ function updateUrlHint() {
   $("provider-url-hint").textContent = {
     ollama: "Where Ollama listens; empty means this computer (or OLLAMA_HOST).",
     openai: "The part before /chat/completions, usually ending in /v1.",
-    anthropic: "Leave empty for Anthropic's own address (https://api.anthropic.com).",
-    gemini: "Empty means Google's own address. The key comes from Google AI Studio.",
+    anthropic: "Optional: leave empty for Anthropic's own address (https://api.anthropic.com).",
+    gemini: "Optional: empty means Google's own address. The key comes from Google AI Studio.",
   }[kind];
   $("provider-service-row").hidden = kind !== "openai" || Boolean(editing);
 }
