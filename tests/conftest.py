@@ -38,6 +38,23 @@ def isolated_env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def keychain(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A usable keychain (tests/json_keyring.py) for the app in this process and in any child
+    it starts: the path of the JSON file holding its keys."""
+    import keyring
+    from keyring.backends import fail
+
+    from .json_keyring import ENV, JsonKeyring
+
+    path = tmp_path / "keychain.json"
+    monkeypatch.setenv(ENV, str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.json_keyring.JsonKeyring")
+    keyring.set_keyring(JsonKeyring())
+    yield path
+    keyring.set_keyring(fail.Keyring())
+
+
+@pytest.fixture
 def start_server(tmp_path) -> Iterator[Callable[..., Server]]:
     """Start `openchat` on a free port with the given settings text; stopped after the test."""
     from openchat_desktop.runtime import Runtime

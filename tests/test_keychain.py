@@ -1,17 +1,12 @@
 """API keys in the system keychain: saved there by default when one is usable, read back after a
 restart, moved out of the file in one go, and kept in the file without a keychain or in portable
-mode. A keychain here is tests/json_keyring.py: the same keyring API over a JSON file."""
+mode. A keychain here is tests/json_keyring.py (conftest's `keychain` fixture): the same keyring
+API over a JSON file."""
 
 from __future__ import annotations
 
 import sqlite3
 import tomllib
-from collections.abc import Iterator
-from pathlib import Path
-
-import keyring
-import pytest
-from keyring.backends import fail
 
 from openchat_desktop import paths
 from openchat_desktop.providers.redaction import redact
@@ -23,17 +18,6 @@ from .test_cli import Serve
 
 KEY = "sk-keychain-0123456789abcdef"
 OTHER_KEY = "sk-other-9876543210fedcba"
-
-
-@pytest.fixture
-def keychain(tmp_path, monkeypatch) -> Iterator[Path]:
-    """A usable keychain for the app in this process and any child: the JSON file's path."""
-    path = tmp_path / "keychain.json"
-    monkeypatch.setenv(json_keyring.ENV, str(path))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.json_keyring.JsonKeyring")
-    keyring.set_keyring(json_keyring.JsonKeyring())
-    yield path
-    keyring.set_keyring(fail.Keyring())
 
 
 def _provider(fake: FakeProvider, provider_id: str = "remote", **extra: object) -> dict:
