@@ -20,7 +20,7 @@ export function keyStorageSection({ moved }) {
   return h("div", { id: "key-storage", className: "key-storage", hidden: true },
     h("p", { id: "key-storage-note", className: "hint" }),
     button,
-    h("p", { id: "key-storage-status", className: "test-result", role: "status" }));
+    h("p", { id: "key-storage-status", role: "status" }));
 }
 
 /** A provider's key line: where the key comes from, or null when it has none. */
