@@ -63,9 +63,11 @@ def test_a_provider_from_the_environment_is_marked_and_its_key_never_shown(
     shoot(page, "settings-provider-from-environment")
     assert key not in page.content()
     # Saving another change leaves the environment's provider out of the file.
-    dialog.get_by_label("Light").check()
-    dialog.locator(".provider-item[data-id=ollama]").get_by_role("button", name="Edit ollama").click()
+    dialog.get_by_role("button", name="Edit ollama").click()
+    dialog.get_by_label("Models").fill("extra-model")
     dialog.get_by_role("button", name="Save provider").click()
-    expect(dialog.get_by_role("status").first).to_have_text("Saved.")
+    expect(dialog.locator("#provider-form")).to_be_hidden()
+    expect(dialog.locator("#settings-status")).to_have_text("Saved.")
+    assert "extra-model" in app.settings_path.read_text()
     text = app.settings_path.read_text()
     assert "anthropic" not in text and key not in text
