@@ -18,6 +18,9 @@ from .fake_provider import FakeProvider
 from .support import CHROMIUM, CHROMIUM_FLAGS, TOKEN, Server, provider_settings
 
 DEFAULT_FAKE_MODELS = ("llama3.2:3b", "qwen3:8b")
+VENDOR_VARIABLES = (
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OLLAMA_API_KEY",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +30,28 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENCHAT_SETTINGS", str(tmp_path / "settings.toml"))
     monkeypatch.delenv("OPENCHAT_TOKEN", raising=False)
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    for name in VENDOR_VARIABLES:  # each would add a provider, or a key, to every test
+        monkeypatch.delenv(name, raising=False)
+    # Never the person's keychain: keys go to the file unless a test gives a keychain.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return tmp_path
+
+
+@pytest.fixture
+def keychain(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A usable keychain (tests/json_keyring.py) for the app in this process and in any child
+    it starts: the path of the JSON file holding its keys."""
+    import keyring
+    from keyring.backends import fail
+
+    from .json_keyring import ENV, JsonKeyring
+
+    path = tmp_path / "keychain.json"
+    monkeypatch.setenv(ENV, str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.json_keyring.JsonKeyring")
+    keyring.set_keyring(JsonKeyring())
+    yield path
+    keyring.set_keyring(fail.Keyring())
 
 
 @pytest.fixture

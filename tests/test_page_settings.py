@@ -118,7 +118,7 @@ def test_add_an_openai_compatible_provider_test_it_and_use_its_models(open_page,
         item = dialog.locator(".provider-item[data-id=cloud]")
         expect(item).to_contain_text("OpenAI-compatible")
         expect(item.locator(".status")).to_have_text("connected")
-        expect(item).to_contain_text("API key set (…cdef)")
+        expect(item).to_contain_text("API key in the settings file (…cdef)")
         text = app.settings_path.read_text()
         assert 'id = "cloud"' in text and f'api_key = "{KEY}"' in text
         shoot(page, "settings-provider-added")

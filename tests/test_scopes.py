@@ -19,6 +19,7 @@ from .support import Server
 # built-in engine, tool servers, the instance and the window's Save dialogs.
 ADMIN = {
     ("GET", "/api/settings"), ("PATCH", "/api/settings"),
+    ("GET", "/api/settings/keys"), ("POST", "/api/settings/keys/move"),
     ("POST", "/api/providers/test"),
     ("GET", "/api/keys"), ("POST", "/api/keys"), ("DELETE", "/api/keys/<name>"),
     ("POST", "/api/providers/<provider_id>/models/pull"),

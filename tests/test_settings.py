@@ -23,6 +23,7 @@ from openchat_desktop.settings import (
     Timeouts,
     ollama_base_url,
 )
+from openchat_desktop.settings.key_source import VIEW_FIELDS
 from openchat_desktop.settings.schema import SECTIONS
 from openchat_desktop.settings.values import Chat, ContextWindow, LocalEngine, Tools
 
@@ -643,6 +644,11 @@ def test_public_masks_keys_and_secret_headers(path, monkeypatch):
         "api_key_env": None,
         "api_key_set": True,
         "api_key": "…cdef",
+        "keychain": False,
+        "key_place": "file",
+        "key_variable": None,
+        "from_environment": None,
+        "key_problem": None,
         "connect_timeout": None,
         "first_byte_timeout": None,
         "idle_timeout": None,
@@ -1093,7 +1099,8 @@ def test_the_settings_object_has_a_field_for_every_key_and_no_other():
         }
     provider_keys = {s.name for s in PROVIDER_SETTINGS}
     config_fields = {f.name for f in dataclasses.fields(ProviderConfig)}
-    assert provider_keys - config_fields == {"api_key_env"}  # only says where api_key comes from
+    # Keys that only say where api_key comes from.
+    assert provider_keys - config_fields == {"api_key_env", "keychain"}
     assert config_fields - provider_keys == set()
     app_wide = {s.name for s in SETTINGS}
     assert all(s.inherits in app_wide for s in PROVIDER_SETTINGS if s.inherits)
@@ -1121,7 +1128,8 @@ def test_the_api_shows_every_key_of_the_table(path):
         else:
             shown.add(name)
     declared = {s.name for s in SETTINGS} | {f"providers.{s.name}" for s in PROVIDER_SETTINGS}
-    assert shown == declared | {"providers.api_key_set"}
+    where_keys_are = {f"providers.{name}" for name in VIEW_FIELDS}
+    assert shown == declared | {"providers.api_key_set"} | where_keys_are
 
 
 def test_documented_defaults_match_the_declaration():

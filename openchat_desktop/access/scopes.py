@@ -53,6 +53,8 @@ ROUTE_SCOPES: dict[str, dict[str, Scope]] = {
     "/v1/chat/completions": {"POST": "chat"},
     # how OpenChat runs
     "/api/settings": {"GET": "admin", "PATCH": "admin"},
+    "/api/settings/keys": {"GET": "admin"},
+    "/api/settings/keys/move": {"POST": "admin"},
     "/api/providers/test": {"POST": "admin"},
     "/api/keys": {"GET": "admin", "POST": "admin"},
     "/api/keys/<name>": {"DELETE": "admin"},

@@ -660,6 +660,24 @@ PATHS: dict[str, dict] = {
                   "requestBody": _body({"type": "object"}),
                   "responses": {"200": _json(_ref("Settings")), "422": ERROR, "409": ERROR}},
     },
+    "/api/settings/keys": {
+        "get": {"summary": "Where a new API key would be kept: `keychain` (usable or not, "
+                "`keychain_name`, `reason` when not), and `file_keys`, how many keys the "
+                "settings file holds.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "keychain": {"type": "boolean"}, "keychain_name": {"type": "string"},
+                    "reason": {"type": ["string", "null"]}, "file_keys": {"type": "integer"}},
+                    "required": ["keychain", "keychain_name", "reason", "file_keys"]})}},
+    },
+    "/api/settings/keys/move": {
+        "post": {"summary": "Move every API key of the settings file to the keychain; "
+                 "`moved` says how many, `message` what happened, with the settings after.",
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "moved": {"type": "integer"}, "message": {"type": "string"},
+                     "path": {"type": "string"}, "settings": {"type": "object"}},
+                     "required": ["moved", "message", "settings"]}),
+                     "409": ERROR}},
+    },
     "/api/providers/test": {
         "post": {"summary": "Try a provider entry (as in `[[providers]]`) before saving it; an "
                  "entry without `api_key` uses the stored key of the provider with its id, "

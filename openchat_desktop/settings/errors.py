@@ -4,7 +4,8 @@
     ├── InvalidRequest
     │   └── SettingsError        422 invalid_settings: a change was refused; nothing was written
     └── Conflict
-        └── SettingsFileInvalid  409 settings_file_invalid: the file must be fixed by hand first
+        ├── SettingsFileInvalid  409 settings_file_invalid: the file must be fixed by hand first
+        └── KeychainFailed       409 keychain_failed: the keychain is locked, refused or absent
 
 A problem found while reading the file is no error: it is a `SettingsProblem` the settings
 report, and the app keeps running on the last good settings.
@@ -26,3 +27,7 @@ class SettingsError(InvalidRequest):
 
 class SettingsFileInvalid(Conflict):
     code = "settings_file_invalid"
+
+
+class KeychainFailed(Conflict):
+    code = "keychain_failed"

@@ -12,6 +12,10 @@ from ..providers.base import ProviderConfig
 from ..providers.redaction import remember_credentials
 from ..tools.base import BUILTIN
 from ..tools.mcp.config import McpServerConfig
+from .environment import ProviderEntry, with_environment
+from .errors import KeychainFailed
+from .key_source import ENVIRONMENT, FILE, KEYCHAIN, NO_KEY, KeySource
+from .keychain import read_key
 from .problems import (
     Invalid,
     Issue,
@@ -53,6 +57,20 @@ class LoadedSettings:
 
     settings: Settings
     written: tuple[Mapping[str, Any], ...]  # one per provider: its checked values by key
+    sources: tuple[KeySource, ...] = ()  # one per provider; none read yet: no keys at all
+
+    def key_sources(self) -> dict[str, KeySource]:
+        """Where each provider's key comes from, by provider id."""
+        sources = self.sources or tuple(NO_KEY for _ in self.settings.providers)
+        return {p.id: s for p, s in zip(self.settings.providers, sources, strict=True)}
+
+    def environment(self) -> dict[str, Mapping[str, Any]]:
+        """The providers the environment creates, as written entries by id."""
+        return {
+            config.id: written
+            for config, written in zip(self.settings.providers, self.written, strict=True)
+            if self.key_sources()[config.id].created
+        }
 
     def public(self) -> dict[str, Any]:
         """The settings as the settings API shows them, secrets masked."""
@@ -63,8 +81,9 @@ class LoadedSettings:
             section, _, key = setting.name.rpartition(".")
             table = view.setdefault(section, {}) if section else view
             table.update(setting.shown(key, _value(self.settings, setting.name)))
+        sources = self.key_sources()
         view["providers"] = [
-            _provider_view(config, written)
+            {**_provider_view(config, written), **sources[config.id].public()}
             for config, written in zip(self.settings.providers, self.written, strict=True)
         ]
         view["mcp_servers"] = [mcp_server_view(server) for server in self.settings.mcp_servers]
@@ -155,7 +174,13 @@ def check_document(
         except Invalid as error:
             issues.append(invalid_issue(path, table[name], error))
 
-    providers, written = _check_providers(data, env, values, issues)
+    entries = with_environment(
+        _check_providers(data, env, values, issues),
+        env,
+        lambda entry: provider_config(entry, ("providers",), values, env, issues),
+        issues,
+    )
+    providers = tuple(config for config, _, _ in entries)
     mcp_servers = _check_mcp_servers(data, issues)
 
     default_model = values["default_model"]
@@ -174,7 +199,9 @@ def check_document(
         issues.extend(fallback_warnings(values["fallbacks"], {p.id for p in providers}))
     if any(issue.fatal for issue in issues):
         return None, issues
-    return LoadedSettings(_settings_from(values, providers, mcp_servers), written), issues
+    settings = _settings_from(values, providers, mcp_servers)
+    written = tuple(entry for _, _, entry in entries)
+    return LoadedSettings(settings, written, tuple(source for _, source, _ in entries)), issues
 
 
 def _check_providers(
@@ -182,8 +209,9 @@ def _check_providers(
     env: Mapping[str, str],
     app_values: Mapping[str, Any],
     issues: list[Issue],
-) -> tuple[tuple[ProviderConfig, ...], tuple[Mapping[str, Any], ...]]:
-    """Check the [[providers]] entries; none at all means the default Ollama."""
+) -> list[ProviderEntry]:
+    """Check the [[providers]] entries; none at all means the default Ollama and the built-in
+    engine."""
     entries = data.get("providers", [])
     if isinstance(entries, Mapping):
         issues.append(
@@ -193,7 +221,7 @@ def _check_providers(
                 "[[providers]] section, with two square brackets.",
             )
         )
-        return (), ()
+        return []
     if not isinstance(entries, list):
         issues.append(
             Issue(
@@ -202,17 +230,16 @@ def _check_providers(
                 "[[providers]] section with id, kind and base_url.",
             )
         )
-        return (), ()
+        return []
     if not entries:
         # The default providers are entries like any other: they take the app-wide timeouts.
         defaults = ({"id": "ollama", "kind": "ollama"}, {"id": LOCAL_ID, "kind": LOCAL_KIND})
-        return tuple(
-            provider_config(entry, ("providers", index), app_values, env, issues)
+        return [
+            (*provider_with_key(entry, ("providers", index), app_values, env, issues), {})
             for index, entry in enumerate(defaults)
-        ), ({}, {})
+        ]
 
-    configs: list[ProviderConfig] = []
-    written: list[Mapping[str, Any]] = []
+    found: list[ProviderEntry] = []
     first_index: dict[str, int] = {}
     for index, entry in enumerate(entries):
         path: KeyPath = ("providers", index)
@@ -228,7 +255,7 @@ def _check_providers(
         checked = check_provider(entry, path, issues, strict=False)
         if checked is None:
             continue
-        config = provider_config(checked, path, app_values, env, issues)
+        config, source = provider_with_key(checked, path, app_values, env, issues)
         if config.id in first_index:
             issues.append(
                 Issue(
@@ -239,9 +266,8 @@ def _check_providers(
             )
             continue
         first_index[config.id] = index
-        configs.append(config)
-        written.append(checked)
-    return tuple(configs), tuple(written)
+        found.append((config, source, checked))
+    return found
 
 
 def _ollama_url(env: Mapping[str, str], issues: list[Issue]) -> str:
@@ -311,16 +337,36 @@ def provider_config(
     env: Mapping[str, str],
     issues: list[Issue],
 ) -> ProviderConfig:
-    """A checked provider entry as it runs: the key from api_key_env if the entry has none,
-    Ollama's address from OLLAMA_HOST, and the app-wide value of each timeout left unset."""
+    """A checked provider entry as it runs: its key from the file, the keychain or
+    api_key_env, Ollama's address from OLLAMA_HOST, and the app-wide value of each timeout
+    left unset."""
+    return provider_with_key(written, path, app_values, env, issues)[0]
+
+
+def provider_with_key(
+    written: Mapping[str, Any],
+    path: KeyPath,
+    app_values: Mapping[str, Any],
+    env: Mapping[str, str],
+    issues: list[Issue],
+) -> tuple[ProviderConfig, KeySource]:
+    """provider_config, and where its key came from. The file's api_key wins, then the
+    keychain (`keychain = true`), then the variable api_key_env names."""
     config: dict[str, Any] = {name: v for name, v in written.items() if name in _CONFIG_FIELDS}
     for setting in PROVIDER_SETTINGS:
         if setting.inherits and setting.name not in written:
             config[setting.name] = app_values[setting.inherits]
+    source = NO_KEY
     env_name = written.get("api_key_env")
-    if written.get("api_key") is None and env_name:
+    if written.get("api_key") is not None:
+        source = KeySource(FILE)
+    elif written.get("keychain"):
+        config["api_key"], source = _from_keychain(written["id"])
+    elif env_name:
         config["api_key"] = (env.get(env_name) or "").strip() or None
-        if config["api_key"] is None:
+        if config["api_key"] is not None:
+            source = KeySource(ENVIRONMENT, env_name)
+        else:
             issues.append(
                 Issue(
                     path + ("api_key_env",),
@@ -337,7 +383,22 @@ def provider_config(
         config["base_url"] = written.get("base_url") or VENDOR_URLS[kind]
     else:
         config["base_url"] = written.get("base_url") or _ollama_url(env, issues)
-    return ProviderConfig(**config)
+    return ProviderConfig(**config), source
+
+
+def _from_keychain(provider_id: str) -> tuple[str | None, KeySource]:
+    """The provider's key from the keychain; a failure is its status, not the file's problem."""
+    try:
+        key = read_key(provider_id)
+    except KeychainFailed as error:
+        return None, KeySource(KEYCHAIN, problem=error.message)
+    if key is None:
+        return None, KeySource(
+            KEYCHAIN,
+            problem=f"The keychain has no key for “{provider_id}”; enter the key again in "
+            "Settings.",
+        )
+    return key, KeySource(KEYCHAIN)
 
 
 # [[mcp_servers]]: an entry that is wrong is left out with a warning; the rest of the file,

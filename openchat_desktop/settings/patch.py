@@ -4,7 +4,11 @@ it is saved. Masked secrets sent back mean the stored ones.
 
 A stored secret (`api_key`, the variable `api_key_env` names, a secret-looking header value) is
 bound to the address it was saved with: it goes only there. An entry that changes the address
-carries only the secrets it sends in the clear itself."""
+carries only the secrets it sends in the clear itself.
+
+A typed key goes to the keychain when one is usable (the table then says `keychain = true`),
+else to the file; a provider of the environment sent back unchanged is not copied into the
+file, so its key never is either."""
 
 from __future__ import annotations
 
@@ -20,7 +24,10 @@ from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 from ..providers.addresses import same_address
 from ..providers.base import ProviderConfig
 from ..tools.mcp.config import McpServerConfig
+from .environment import unchanged_from_environment
 from .errors import SettingsError
+from .key_source import VIEW_FIELDS
+from .key_storage import KeyChanges, file_only
 from .loading import (
     check_mcp_server,
     check_provider,
@@ -102,11 +109,16 @@ def _refused(issue: Issue) -> SettingsError:
     return SettingsError(issue.text, key=key_name(issue.path))
 
 
+# What the view adds to a provider, and `keychain`, which only OpenChat sets when it stores a
+# key: a change sending them back changes nothing.
+_VIEW_ONLY = frozenset({"api_key_set", "keychain", *VIEW_FIELDS})
+
+
 def _as_written(entry: Mapping[str, Any]) -> dict[str, Any]:
     """A provider from a change as it will be checked: no empty values, no masked secrets."""
     written: dict[str, Any] = {}
     for key, value in entry.items():
-        if key == "api_key_set" or _is_empty(value) or (key == "api_key" and _is_masked(value)):
+        if key in _VIEW_ONLY or _is_empty(value) or (key == "api_key" and _is_masked(value)):
             continue
         if key == "headers" and isinstance(value, Mapping):
             # A masked value is replaced by the stored one, which was checked when it was read.
@@ -160,8 +172,15 @@ def _check_patch_entries(value: Any, entries: EntryList) -> None:
         seen[entry_id] = index
 
 
-def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> None:
-    """Edit the parsed file in place; only what the change touches is rewritten."""
+def apply_patch(
+    document: tomlkit.TOMLDocument,
+    patch: Mapping[str, Any],
+    keys: KeyChanges | None = None,
+    environment: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Edit the parsed file in place; only what the change touches is rewritten. `keys`
+    collects what the change does to the keychain; `environment` holds the providers the
+    environment creates (by id, as written), which are not copied into the file."""
     for setting in SETTINGS:
         if setting.check is not None and "." not in setting.name and setting.name in patch:
             if setting.name in TABLE_LEVELS:
@@ -169,7 +188,12 @@ def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> Non
             else:
                 _set(document, setting.name, patch[setting.name], setting.check)
     if "providers" in patch:
-        _apply_providers(document, patch["providers"])
+        entries = [
+            entry
+            for entry in patch["providers"]
+            if not unchanged_from_environment(_checked(entry), environment or {})
+        ]
+        _apply_providers(document, entries, keys or file_only())
     if "mcp_servers" in patch:
         _apply_mcp_servers(document, patch["mcp_servers"])
     for section in SECTIONS:
@@ -285,11 +309,20 @@ def _table_id(table: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _apply_providers(document: tomlkit.TOMLDocument, entries: list[Mapping[str, Any]]) -> None:
+def _checked(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A provider entry of a change (checked already) with its values as the file reads them."""
+    return check_provider(_as_written(entry), ("providers",), [], strict=True) or {}
+
+
+def _apply_providers(
+    document: tomlkit.TOMLDocument, entries: list[Mapping[str, Any]], keys: KeyChanges
+) -> None:
     """Update provider tables in place by id, append new ones, remove the ones not sent."""
     existing = document.get("providers")
     if not entries:
         if existing is not None:
+            for table in existing:
+                _forget_keychain_key(table, keys)
             _remove_providers(document)
         return
     gap = False  # whether the first table of a new array needs a blank line above it
@@ -308,24 +341,25 @@ def _apply_providers(document: tomlkit.TOMLDocument, entries: list[Mapping[str, 
             entry = wanted[provider_id]
             if not same_address(_address(table), _address(entry)):
                 entry = _moved(table, entry)
-            _update_provider(table, entry)
+            _update_provider(table, entry, keys)
             present.add(provider_id)
     for entry in entries:
         if entry["id"] in present:
             continue
         if isinstance(existing, AoT):
             table = tomlkit.table()
-            _update_provider(table, entry)
+            _update_provider(table, entry, keys)
             if len(existing) == 0 and gap:
                 table.trivia.indent = "\n"  # a blank line between the keys above and the table
             _append_table(existing, table)
         else:
             inline = tomlkit.inline_table()
-            _update_provider(inline, entry)
+            _update_provider(inline, entry, keys)
             existing.append(inline)
     # Removing last lets a removed table hand its trailing comments to a neighbour that stays.
     for index in reversed(range(len(existing))):
         if _table_id(existing[index]) not in wanted:
+            _forget_keychain_key(existing[index], keys)
             _remove_entry(existing, index)
 
 
@@ -351,13 +385,34 @@ def _moved(table: Any, entry: Mapping[str, Any]) -> dict[str, Any]:
     return moved
 
 
-def _update_provider(table: Any, entry: Mapping[str, Any]) -> None:
+def _forget_keychain_key(table: Any, keys: KeyChanges) -> None:
+    """A provider leaving the file takes its keychain key along."""
+    provider_id = _table_id(table)
+    if provider_id is not None and _plain(table.get("keychain")) is True:
+        keys.remove(provider_id)
+
+
+def _put_key(table: Any, provider_id: str, key: str | None, keys: KeyChanges) -> None:
+    """Store a typed key (None: remove the stored one) in the keychain or the file."""
+    if key and keys.to_keychain():
+        _set(table, "api_key", None)
+        _set(table, "keychain", True)
+        keys.save(provider_id, key)
+        return
+    _forget_keychain_key(table, keys)
+    _set(table, "keychain", None)
+    _set(table, "api_key", key)
+
+
+def _update_provider(table: Any, entry: Mapping[str, Any], keys: KeyChanges) -> None:
     """Make a provider table say what the entry says; API keys and masked values stay put."""
     for setting in PROVIDER_SETTINGS:
         name = setting.name
+        if name == "keychain":
+            continue  # only _put_key says where a key is
         if name == "api_key":
             if name in entry and not _is_masked(entry[name]):
-                _set(table, name, entry[name] or None)
+                _put_key(table, entry["id"], entry[name] or None, keys)
             continue
         value = entry.get(name)
         if name not in table and value == setting.default:

@@ -52,6 +52,11 @@ def _write_only(name: str, secret: str | None) -> dict[str, Any]:
     return {f"{name}_set": secret is not None, name: mask_secret(secret)}
 
 
+def _flag(name: str, value: bool | None) -> dict[str, Any]:
+    """A flag the file may leave out, which then means false."""
+    return {name: bool(value)}
+
+
 def _masked_headers(name: str, headers: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """Headers as a table, values that look like credentials masked like API keys."""
     return {name: {header: mask_header(header, value) for header, value in headers}}
@@ -629,6 +634,14 @@ PROVIDER_SETTINGS: tuple[Setting, ...] = (
         None,
         "The name of an environment variable holding the API key; used when api_key is unset.",
         _env_name,
+    ),
+    Setting(
+        "keychain",
+        "boolean",
+        False,
+        "Whether the API key is kept in the system keychain; set by OpenChat when it saves one.",
+        _boolean,
+        shown=_flag,
     ),
     Setting(
         "models",

@@ -15,7 +15,10 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
 
-from .errors import SettingsError
+from .errors import KeychainFailed, SettingsError
+from .key_source import KeySource
+from .key_storage import KeyChanges, Moved, file_keys, move_file_keys
+from .keychain import keychain_state
 from .loading import LoadedSettings, check_document
 from .patch import apply_patch, check_patch
 from .problems import (
@@ -206,24 +209,79 @@ class SettingsStore:
             "settings": loaded.public(),
         }
 
+    def key_sources(self) -> dict[str, KeySource]:
+        """Where each provider's key comes from (the file, the keychain, the environment)."""
+        with self._lock:
+            self._refresh()
+            return self._loaded.key_sources()
+
+    def file_key_count(self) -> int:
+        """How many API keys the file itself holds."""
+        with self._lock:
+            self._refresh()
+            return len(file_keys(tomlkit.parse(self._source or "")))
+
+    def _refuse_broken(self) -> None:
+        if self._problem is not None and self._problem.fatal:
+            raise SettingsError(
+                f"Fix the settings file first; OpenChat will not overwrite it while "
+                f"it is broken. {self._problem.message}",
+                key=self._problem.key,
+                line=self._problem.line,
+            )
+
     def update(self, patch: Mapping[str, Any]) -> Settings:
         """Change settings and save the file, keeping the user's comments, order and layout.
 
         The whole result is checked first; on any problem SettingsError names the key and
-        nothing is written. A file that is broken on disk is never overwritten.
+        nothing is written. A file that is broken on disk is never overwritten. A typed key
+        goes to the keychain when one is usable, before the file is written.
         """
         with self._lock:
             self._refresh(force=True)
-            if self._problem is not None and self._problem.fatal:
-                raise SettingsError(
-                    f"Fix the settings file first; OpenChat will not overwrite it while "
-                    f"it is broken. {self._problem.message}",
-                    key=self._problem.key,
-                    line=self._problem.line,
-                )
+            self._refuse_broken()
             check_patch(patch)
             document = tomlkit.parse(self._source or "")
-            apply_patch(document, patch)
+            keys = KeyChanges(lambda: keychain_state().usable)
+            apply_patch(document, patch, keys, self._loaded.environment())
+            return self._save(document, keys)
+
+    def move_keys_to_keychain(self) -> Moved:
+        """Move every key the file holds to the keychain, in the file's order, and save the
+        file without them. Raises KeychainFailed when no keychain can take them, or when the
+        first key already fails."""
+        with self._lock:
+            self._refresh(force=True)
+            self._refuse_broken()
+            state = keychain_state()
+            if not state.usable:
+                raise KeychainFailed(f"The keys were not moved: {state.reason}")
+            document = tomlkit.parse(self._source or "")
+
+            def forget(table: Any) -> None:
+                del table["api_key"]
+                table["keychain"] = True
+
+            moved = move_file_keys(document, forget)
+            if not moved.moved:
+                if moved.failure is not None:
+                    raise moved.failure
+                return moved
+            keys = KeyChanges(lambda: True)
+            try:
+                self._save(document, keys, keychain_changed=True)
+            except Exception:
+                # The file still holds them: the copies in the keychain go, one place each.
+                keys.removals.update(moved.moved)
+                keys.remove_all()
+                raise
+            return moved
+
+    def _save(
+        self, document: tomlkit.TOMLDocument, keys: KeyChanges, *, keychain_changed: bool = False
+    ) -> Settings:
+        """Check and write an edited document, the keychain first (see update)."""
+        with self._lock:
             text = document.as_string() if self._source else _NEW_FILE + document.as_string()
             if len(text.encode("utf-8")) > MAX_FILE_BYTES:
                 raise self._refusal(
@@ -244,11 +302,12 @@ class SettingsStore:
             if loaded is None:
                 assert first is not None
                 raise SettingsError(first.text, key=key_name(first.path))
-            if text == self._source:
+            if text == self._source and not keys.pending:
                 return loaded.settings  # nothing to change: leave the file and its time alone
             if self._stat() != self._signature:
                 self._load()
                 raise self._refusal("the file changed on disk meanwhile; try again")
+            keys.save_all()
             target = Path(os.path.realpath(self.path))  # a symlinked file stays a symlink
             try:
                 _write_private(target, text)
@@ -260,6 +319,11 @@ class SettingsStore:
             self._signature = self._stat()
             self._checked_at = self._clock()
             self._source = text
+            keys.remove_all()
+            if keys.pending or keychain_changed:
+                # The keys just saved are read back, as at the next start.
+                reread, issues = check_document(written.unwrap(), os.environ)
+                loaded = reread or loaded
             self._take(loaded, issues, text)
             return loaded.settings
 

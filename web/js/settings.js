@@ -12,6 +12,7 @@
 import { api } from "./api.js";
 import { apiKeysSection, forgetShownKey, hideKeyForm, loadKeys } from "./api-keys.js";
 import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
+import { keyLine, keyStorageSection, renderKeyStorage } from "./key-storage.js";
 import { hideMcpForm, mcpSection, renderMcp } from "./mcp-settings.js";
 import { modelGroups, statusText } from "./models.js";
 import { $, EVENTS, emit, on, state } from "./state.js";
@@ -38,6 +39,8 @@ const SERVICES = [
   { name: "llama.cpp server", id: "llamacpp", url: "http://127.0.0.1:8080/v1" },
   { name: "vLLM", id: "vllm", url: "http://127.0.0.1:8000/v1" },
 ];
+const KEY_HINT = "Kept in the system keychain when there is one, else in the settings file " +
+  "(readable by you only). Never shown again.";
 
 let current = null; // the last GET/PATCH /api/settings answer
 let dialog = null;
@@ -73,7 +76,7 @@ function build() {
           "The server's address."),
     field("API key", h("input", { id: "provider-key", name: "api_key", type: "password",
                                   autocomplete: "new-password", spellcheck: false }),
-          "Stored in the settings file (readable by you only). Never shown again."),
+          KEY_HINT),
     h("div", { className: "field check", id: "provider-key-clear-row", hidden: true },
       h("input", { id: "provider-key-clear", type: "checkbox" }),
       h("label", { htmlFor: "provider-key-clear" }, "Remove the stored key")),
@@ -117,6 +120,7 @@ function build() {
           h("h3", { id: "providers-title" }, "Providers"),
           h("ul", { id: "provider-list", className: "provider-list" }),
           h("p", { id: "providers-error", className: "form-error", role: "alert" }),
+          keyStorageSection({ moved: keysMoved }),
           h("button", { type: "button", id: "add-provider" }, "Add provider"),
           form),
         mcpSection({ onSaved: mcpSaved }),
@@ -200,6 +204,7 @@ function renderSettings() {
   }
   $("settings-editable").disabled = fatal();
   renderProviders();
+  renderKeyStorage(current.settings);
   renderMcp(current);
   renderDefaultModel();
   const theme = current.settings.theme;
@@ -216,17 +221,14 @@ function renderProviders() {
       const status = state.providers.find((p) => p.id === provider.id);
       const word = status ? (status.status === "ok" ? "connected" : statusText(status)) : "checking…";
       const models = state.models.filter((m) => m.provider === provider.id);
-      const key = provider.api_key_set
-        ? `API key set (${provider.api_key})`
-        : provider.api_key_env
-          ? `API key from $${provider.api_key_env} (not set)`
-          : null;
+      const key = keyLine(provider);
       const edit = h("button", { type: "button", "data-action": "edit",
                                  "aria-label": `Edit ${provider.id}` }, "Edit");
       const remove = h("button", { type: "button", className: "danger", "data-action": "remove",
                                    "aria-label": `Remove ${provider.id}` }, "Remove");
       edit.addEventListener("click", () => showForm(provider));
       remove.addEventListener("click", () => removeProvider(provider, remove));
+      remove.hidden = Boolean(provider.from_environment); // it comes back while the variable is set
       return h(
         "li",
         { className: "provider-item", "data-id": provider.id },
@@ -351,7 +353,7 @@ function updateKeyFields() {
       "address (or name its variable again after saving)."
     : keySet
       ? `A key is set (${provider.api_key}). Leave this empty to keep it.`
-      : "Stored in the settings file (readable by you only). Never shown again.";
+      : KEY_HINT;
   $("provider-key-clear-row").hidden = !keySet || moved;
   if (moved) {
     $("provider-key-clear").checked = false;
@@ -541,6 +543,11 @@ function mcpSaved(body) {
   setStatus("Saved.");
   showBanner();
   render();
+}
+
+function keysMoved(body, message) {
+  mcpSaved(body);
+  setStatus(message);
 }
 
 async function saveDefaultModel() {

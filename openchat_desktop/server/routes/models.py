@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
@@ -14,7 +16,17 @@ bp = Blueprint("models", __name__)
 
 @bp.get("/api/models")
 def list_models() -> ResponseReturnValue:
-    models, statuses = services().router().list_all()
+    models, listed = services().router().list_all()
+    # A key the keychain would not give is why a provider fails, whatever its server said.
+    problems = {
+        provider_id: source.problem
+        for provider_id, source in services().settings.key_sources().items()
+        if source.problem
+    }
+    statuses = [
+        replace(s, status="unauthorized", message=problems[s.id]) if s.id in problems else s
+        for s in listed
+    ]
     kinds = {s.id: s.kind for s in statuses}
     return {
         "models": [
