@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from ..outbound.gate import Gate
 
 # What a request body may hold: whatever json.dumps writes. The containers are the read-only
 # kinds, so a body built as `dict[str, str]` or `list[dict[str, JSONValue]]` fits as it is.
@@ -30,6 +33,9 @@ class ProviderConfig:
     # Model-name patterns (fnmatch, case-insensitive) whose chat template opens `<think>` in
     # the prompt, so the reply starts inside reasoning and a bare `</think>` ends it.
     bare_think_models: tuple[str, ...] = ()
+    # Set by the app, not the file: what every request to another host passes (local-only
+    # mode and the outbound log). None: nothing checked, nothing logged.
+    outbound: Gate | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
