@@ -1,5 +1,5 @@
 """The gate in front of a `requests` session: an HTTPAdapter that asks before it connects and
-ends the log's row when the response's body is done (read to its end, or closed)."""
+ends the log's row when the response is closed."""
 
 from __future__ import annotations
 
@@ -61,23 +61,22 @@ def body_size(request: requests.PreparedRequest) -> int:
 
 
 def watch_body(response: requests.Response, passage: Passage) -> None:
-    """End the passage when urllib3 lets go of the body: at its end (it releases the
-    connection) or when it is closed early; a response nobody closes ends when collected."""
+    """End the passage when the response is closed (every caller here closes its streamed
+    responses), or when it is collected if nobody did. Not when urllib3 releases the
+    connection at the body's end: it does so before it counts the last bytes read."""
     raw: Any = response.raw
+    close = raw.close
 
     def ended() -> None:
         passage.end(received_of(raw))
 
-    for name in ("release_conn", "close"):
-        original = getattr(raw, name)
+    def closed() -> None:
+        try:
+            close()
+        finally:
+            ended()
 
-        def wrapped(original: Any = original) -> Any:
-            try:
-                return original()
-            finally:
-                ended()
-
-        setattr(raw, name, wrapped)
+    raw.close = closed
     weakref.finalize(response, ended)
 
 
