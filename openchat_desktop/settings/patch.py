@@ -166,7 +166,8 @@ def apply_patch(document: tomlkit.TOMLDocument, patch: Mapping[str, Any]) -> Non
         if setting.check is not None and "." not in setting.name and setting.name in patch:
             if setting.name in TABLE_LEVELS:
                 _put_tables(document, setting.name, patch[setting.name], TABLE_LEVELS[setting.name])
-            else:
+            elif setting.name in document or patch[setting.name] != setting.default:
+                # A default the file does not write stays unwritten (`local_only = false`).
                 _set(document, setting.name, patch[setting.name], setting.check)
     if "providers" in patch:
         _apply_providers(document, patch["providers"])
