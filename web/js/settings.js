@@ -14,6 +14,7 @@ import { apiKeysSection, forgetShownKey, hideKeyForm, loadKeys } from "./api-key
 import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
 import { hideMcpForm, mcpSection, renderMcp } from "./mcp-settings.js";
 import { modelGroups, statusText } from "./models.js";
+import { outboundSection, renderOutbound } from "./outbound.js";
 import { $, EVENTS, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
 
@@ -92,6 +93,7 @@ function build() {
           form),
         mcpSection({ onSaved: mcpSaved }),
         apiKeysSection(),
+        outboundSection({ onSaved: (body) => { current = body; setStatus("Saved."); } }),
         h("section", { "aria-labelledby": "default-model-title" },
           h("h3", { id: "default-model-title" }, "Default model"),
           field("Model for new chats", h("select", { id: "default-model" })),
@@ -164,6 +166,7 @@ function renderSettings() {
   renderProviders();
   renderMcp(current);
   renderDefaultModel();
+  renderOutbound(current);
   const theme = current.settings.theme;
   for (const radio of dialog.querySelectorAll("input[name=theme]")) {
     radio.checked = radio.value === theme;
