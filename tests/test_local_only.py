@@ -307,3 +307,36 @@ def test_with_local_only_off_the_requests_go_out_and_the_log_lists_them(tmp_path
     mcp = [row for row in rows if row["source"] == "mcp:remote"]
     assert mcp and mcp[0]["status"] == 404 and mcp[0]["host"] == "mcp.example.com"
     assert [row["seq"] for row in rows] == sorted((row["seq"] for row in rows), reverse=True)
+
+
+def test_the_log_completes_each_row_and_keeps_only_the_newest(store):
+    from openchat_desktop.outbound import Gate, LocalOnlyRefused, OutboundLog, Requester
+
+    log = OutboundLog(store, limit=150)
+    local_only = False
+    gate = Gate(lambda: local_only, log)
+    asker = Requester.provider("claude")
+    assert gate.enter(asker, "GET", "http://127.0.0.1:11434/api/tags") is None  # not logged
+    passage = gate.enter(asker, "POST", "https://api.example.com/v1/chat?key=k", sent=42)
+    assert passage is not None
+    log.flush()
+    [started] = store.outbound_page()
+    assert (started.path, started.status, started.sent, started.outcome) == (
+        "/v1/chat", None, 42, "sent")
+    passage.answered(200)
+    passage.end(received=1000)
+    passage.end(received=5)  # ended once
+    log.flush()
+    [done] = store.outbound_page()
+    assert (done.seq, done.status, done.received, done.outcome) == (started.seq, 200, 1000, "sent")
+
+    local_only = True
+    for number in range(299):
+        with pytest.raises(LocalOnlyRefused):
+            gate.enter(asker, "GET", f"https://api.example.com/{number}")
+    log.close()
+    rows = store.outbound_page(limit=1000)
+    assert len(rows) == 150
+    assert rows[0].path == "/298" and rows[-1].path == "/149"
+    assert {row.outcome for row in rows} == {"refused"}
+    assert store.outbound_page(before=rows[0].seq, limit=2) == rows[1:3]
