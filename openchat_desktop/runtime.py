@@ -34,6 +34,7 @@ from .server.security import allowed_hosts
 from .server.wsgi import PooledWSGIServer
 from .settings import SettingsStore
 from .store import Store
+from .store.clock import utc_now
 from .tools.mcp import McpServers
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class Runtime:
         self.store = Store(paths.database_path(self.data_dir))
         # Every request to another host passes this gate: refused while local-only mode is
         # on (read per request, so the switch applies at once), logged either way.
-        self.outbound_log = OutboundLog(self.store)
+        self.outbound_log = OutboundLog(self.store, clock=utc_now)
         self.outbound = Gate(lambda: self.settings.current.local_only, self.outbound_log)
         interrupted = self.store.mark_interrupted()
         if interrupted:

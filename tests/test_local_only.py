@@ -311,8 +311,9 @@ def test_with_local_only_off_the_requests_go_out_and_the_log_lists_them(tmp_path
 
 def test_the_log_completes_each_row_and_keeps_only_the_newest(store):
     from openchat_desktop.outbound import Gate, LocalOnlyRefused, OutboundLog, Requester
+    from openchat_desktop.store.clock import utc_now
 
-    log = OutboundLog(store, limit=150)
+    log = OutboundLog(store, clock=utc_now, limit=150)
     local_only = False
     gate = Gate(lambda: local_only, log)
     asker = Requester.provider("claude")

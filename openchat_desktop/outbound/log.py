@@ -10,10 +10,10 @@ import itertools
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..store.clock import utc_now
 from .policy import Destination
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,12 @@ class _Item:
 
 
 class OutboundLog:
-    def __init__(self, rows: OutboundRows, *, limit: int = LIMIT) -> None:
+    def __init__(
+        self, rows: OutboundRows, *, clock: Callable[[], str], limit: int = LIMIT
+    ) -> None:
+        """`clock` stamps a request as it starts, in the store's format (store.clock)."""
         self._rows = rows
+        self._clock = clock
         self._limit = limit
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._entries = itertools.count(1)
@@ -103,7 +107,7 @@ class OutboundLog:
         self, source: str, method: str, destination: Destination, sent: int, outcome: str
     ) -> dict[str, Any]:
         return {
-            "at": utc_now(), "source": source, "method": method.upper(),
+            "at": self._clock(), "source": source, "method": method.upper(),
             "host": destination.host, "path": destination.path, "sent": sent,
             "outcome": outcome,
         }
