@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +24,7 @@ from .local.adding import clear_abandoned
 from .local.downloads import HubDownloads, hub_address, hub_token
 from .local.manager import EngineManager, EngineSettings, effective_settings
 from .local_models import LocalModels
+from .outbound import Gate, OutboundLog
 from .providers.base import Provider, ProviderConfig
 from .providers.kinds import build_provider
 from .providers.redaction import guard_logs
@@ -32,6 +34,7 @@ from .server.security import allowed_hosts
 from .server.wsgi import PooledWSGIServer
 from .settings import SettingsStore
 from .store import Store
+from .store.clock import utc_now
 from .tools.mcp import McpServers
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,10 @@ class Runtime:
     def _open(self, settings_path: Path, host: str, port: int) -> None:
         self.settings = SettingsStore(settings_path)
         self.store = Store(paths.database_path(self.data_dir))
+        # Every request to another host passes this gate: refused while local-only mode is
+        # on (read per request, so the switch applies at once), logged either way.
+        self.outbound_log = OutboundLog(self.store, clock=utc_now)
+        self.outbound = Gate(lambda: self.settings.current.local_only, self.outbound_log)
         interrupted = self.store.mark_interrupted()
         if interrupted:
             log.info("%d repl%s cut off when OpenChat last stopped: kept, marked interrupted",
@@ -106,13 +113,16 @@ class Runtime:
             lambda: self.local_settings().models_dir,
             hub_url=lambda: hub_address(self.settings.current.local.hub_url),
             token=lambda: hub_token(self.settings.current.local.hub_token_env),
+            gate=self.outbound,
         )
         self.local_models = LocalModels(
             self.router, self.chat.capabilities.forget, self.hub_downloads
         )
         # MCP servers start when a chat first needs their tools; their stderr goes to
         # mcp-<id>.log in the data folder, what to read when one fails.
-        self.mcp_servers = McpServers(lambda: self.settings.current.mcp_servers, self.data_dir)
+        self.mcp_servers = McpServers(
+            lambda: self.settings.current.mcp_servers, self.data_dir, self.outbound
+        )
         self.tool_sources = self.chat.tool_sources  # the built-in tools, then the servers'
         self.tool_sources.add_group(self.mcp_servers.sources)
         self.rate_limits = RateLimits()  # per API key, in memory
@@ -170,7 +180,7 @@ class Runtime:
 
     def build_provider(self, config: ProviderConfig) -> Provider:
         """A provider for a settings entry; the built-in engine's shares the engine manager."""
-        return build_provider(config, self.local_engine)
+        return build_provider(replace(config, outbound=self.outbound), self.local_engine)
 
     def local_settings(self) -> EngineSettings:
         """The built-in engine's settings in effect, the machine's defaults filled in."""
@@ -226,5 +236,6 @@ class Runtime:
         self.server.server_close()
         if self._router is not None:
             self._router.close()
+        self.outbound_log.close()  # what it still holds goes into the table first
         self.store.close()
         self.instance.release()

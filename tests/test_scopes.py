@@ -32,6 +32,7 @@ ADMIN = {
     ("GET", "/api/instance"), ("POST", "/api/instance/show"),
     ("POST", "/api/attachments/<attachment_id>/save"),
     ("POST", "/api/sessions/<session_id>/export/save"),
+    ("GET", "/api/outbound"), ("DELETE", "/api/outbound"),
 }
 
 

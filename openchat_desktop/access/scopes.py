@@ -58,6 +58,7 @@ ROUTE_SCOPES: dict[str, dict[str, Scope]] = {
     "/api/providers/test": {"POST": "admin"},
     "/api/keys": {"GET": "admin", "POST": "admin"},
     "/api/keys/<name>": {"DELETE": "admin"},
+    "/api/outbound": {"GET": "admin", "DELETE": "admin"},
     "/api/providers/<provider_id>/models/pull": {"POST": "admin"},
     "/api/providers/<provider_id>/models/<path:name>": {"DELETE": "admin"},
     "/api/pulls": {"GET": "admin"},

@@ -39,6 +39,7 @@ import urllib3.exceptions
 
 from ..errors import AppError
 from ..local_models import PullJob
+from ..outbound.gate import Gate
 from ..providers.transport import abort
 from . import catalog
 from .errors import (
@@ -100,11 +101,13 @@ class HubDownloads:
         hub_url: Callable[[], str] = hub_address,
         token: Callable[[], str | None] = hub_token,
         free_space: Callable[[Path], int] = disk_free,
+        gate: Gate | None = None,
     ) -> None:
         self.models_dir = models_dir
         self.hub_url = hub_url
         self._token = token
         self.free_space = free_space
+        self.gate = gate  # local-only mode and the outbound log
         self._lock = threading.Lock()
         self._writing: set[Path] = set()  # targets a download is writing now
 
@@ -127,7 +130,7 @@ class HubDownloads:
         return target.is_file(), sum(part.stat().st_size for part in parts)
 
     def hub(self) -> Hub:
-        return Hub(self.hub_url(), self._token())
+        return Hub(self.hub_url(), self._token(), self.gate)
 
     def claim(self, target: Path) -> bool:
         with self._lock:

@@ -30,6 +30,8 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import requests
 
 from .. import __version__
+from ..outbound.adapter import guard
+from ..outbound.gate import DOWNLOADS, Gate
 from ..providers.redaction import remember_credentials
 from .errors import HubNeedsToken, HubNotFound, HubUnreachable, NotAHubModel
 
@@ -169,7 +171,9 @@ def default_file(files: list[HubFile]) -> HubFile | None:
 class Hub:
     """One hub's API and files. `token` opens gated and private repositories."""
 
-    def __init__(self, base_url: str = DEFAULT_HUB_URL, token: str | None = None) -> None:
+    def __init__(
+        self, base_url: str = DEFAULT_HUB_URL, token: str | None = None, gate: Gate | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(self.base_url)
         self._token = (token or "").strip() or None
@@ -177,6 +181,8 @@ class Hub:
             remember_credentials(self._token, ())
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"OpenChat/{__version__}"
+        if gate is not None:
+            guard(self.session, gate, DOWNLOADS)
 
     @property
     def has_token(self) -> bool:

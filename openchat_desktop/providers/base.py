@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from ..outbound.gate import Gate
 
 # What a request body may hold: whatever json.dumps writes. The containers are the read-only
 # kinds, so a body built as `dict[str, str]` or `list[dict[str, JSONValue]]` fits as it is.
@@ -32,6 +35,9 @@ class ProviderConfig:
     bare_think_models: tuple[str, ...] = ()
     # OpenRouter's attribution headers (the app's name and site) on requests to openrouter.ai.
     attribution: bool = True
+    # Set by the app, not the file: what every request to another host passes (local-only
+    # mode and the outbound log). None: nothing checked, nothing logged.
+    outbound: Gate | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
+from ..outbound.adapter import guard
+from ..outbound.errors import LocalOnlyRefused, ProviderLocalOnly
+from ..outbound.gate import Requester
 from .base import Cancel, Event, JSONValue, ProviderConfig
 from .dialect import DialectParser
 from .errors import ProviderError, ProviderUnavailable, StreamBroken
@@ -56,6 +59,8 @@ class Transport:
         if _is_local(self.base_url):
             # A proxy from the environment must never see traffic meant for this machine.
             self.session.trust_env = False
+        if config.outbound is not None:
+            guard(self.session, config.outbound, Requester.provider(config.id))
         self.session.headers.update(dict(config.headers))
         # From here on these values are on the wire: whatever a server says back, they are
         # removed from it (and from every log line).
@@ -93,6 +98,8 @@ class Transport:
                 allow_redirects=False,
                 timeout=(config.connect_timeout, read_timeout or config.first_byte_timeout),
             )
+        except LocalOnlyRefused as exc:
+            raise ProviderLocalOnly(exc.message) from None
         except requests.exceptions.ConnectTimeout as exc:
             raise self._unreachable(exc) from None
         except requests.exceptions.ReadTimeout as exc:

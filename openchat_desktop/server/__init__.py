@@ -15,9 +15,11 @@ from ..chat.attachments import AttachmentService
 from ..local.downloads import HubDownloads
 from ..local.manager import EngineManager
 from ..local_models import LocalModels
+from ..outbound import OutboundLog
 from ..providers.base import Provider, ProviderConfig
 from ..providers.router import Router
 from ..settings import SettingsStore
+from ..store import Store
 from ..tools.mcp import McpServers
 from ..tools.registry import ToolSources
 
@@ -35,6 +37,8 @@ class Services(Protocol):
     tool_sources: ToolSources
     rate_limits: RateLimits
     api_keys: ApiKeys
+    store: Store
+    outbound_log: OutboundLog
     web_dir: Path
     window: Any  # runtime.WindowHooks, or None without a window
 
@@ -79,6 +83,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         ollama,
         openai,
         options,
+        outbound,
         page,
         providers,
         roles,
@@ -100,7 +105,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     websockets.init_app(app)
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, options, tools, keys, openai, websocket, page,
+        catalog, export, instance, local, options, tools, keys, outbound, openai, websocket, page,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(openapi_bp)

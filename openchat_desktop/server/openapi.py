@@ -512,6 +512,26 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["ok", "tools", "message"],
     },
+    "OutboundRequest": {
+        "type": "object",
+        "description": "A request OpenChat made, or refused to make, to another host: never a "
+                       "header, key, query string or message.",
+        "properties": {
+            "seq": {"type": "integer", "description": "Orders the rows; page on with `before`."},
+            "at": {"type": "string", "description": "When the request started (UTC)."},
+            "source": {"type": "string",
+                       "description": "What asked: a provider id, \"downloads\" or "
+                                      "\"mcp:<server id>\"."},
+            "method": {"type": "string"},
+            "host": {"type": "string", "description": "With the port when not the scheme's."},
+            "path": {"type": "string", "description": "Without the query string."},
+            "status": {"type": ["integer", "null"], "description": "null: no answer."},
+            "sent": {"type": "integer", "description": "Body bytes sent."},
+            "received": {"type": "integer", "description": "Body bytes received."},
+            "outcome": {"enum": ["sent", "failed", "refused"],
+                        "description": "refused: local-only mode kept it on this machine."},
+        },
+    },
     "SearchResult": {
         "type": "object",
         "properties": {
@@ -933,6 +953,21 @@ PATHS: dict[str, dict] = {
                      "key": {"type": "string", "description": "oc_ and 43 characters."},
                      "api_key": _ref("ApiKey")}, "required": ["key", "api_key"]}, "Created"),
                      "409": ERROR}},
+    },
+    "/api/outbound": {
+        "get": {"summary": "The outbound log: every request to another host, newest first.",
+                "parameters": [
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
+                           "At most this many (100 unless given)."),
+                    _query("before", {"type": "integer", "minimum": 1},
+                           "Only rows older than this `seq` (the previous page's `next`).")],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "local_only": {"type": "boolean"},
+                    "requests": {"type": "array", "items": _ref("OutboundRequest")},
+                    "next": {"type": ["integer", "null"],
+                             "description": "`before` for the next page; null: no more."}}}),
+                    "422": ERROR}},
+        "delete": {"summary": "Empty the outbound log.", "responses": {"204": NO_CONTENT}},
     },
     "/api/keys/{name}": {
         "parameters": [_id_param("name")],

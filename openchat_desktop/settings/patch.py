@@ -185,7 +185,8 @@ def apply_patch(
         if setting.check is not None and "." not in setting.name and setting.name in patch:
             if setting.name in TABLE_LEVELS:
                 _put_tables(document, setting.name, patch[setting.name], TABLE_LEVELS[setting.name])
-            else:
+            elif setting.name in document or patch[setting.name] != setting.default:
+                # A default the file does not write stays unwritten (`local_only = false`).
                 _set(document, setting.name, patch[setting.name], setting.check)
     if "providers" in patch:
         entries = [

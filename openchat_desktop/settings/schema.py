@@ -387,6 +387,14 @@ SETTINGS: tuple[Setting, ...] = (
         "theme", quoted_names(THEMES), "dark", "The colour theme of the window.", _one_of(THEMES)
     ),
     Setting(
+        "local_only",
+        "true or false",
+        False,
+        "Refuse every request to another computer: only this machine's model servers, tool "
+        "servers and the built-in engine are used.",
+        _boolean,
+    ),
+    Setting(
         "providers",
         "array of tables",
         "Ollama and the built-in engine",

@@ -131,6 +131,8 @@ class Settings:
 
     default_model: str | None = None
     theme: str = "dark"
+    # No request to another host: providers, downloads and tool servers elsewhere are refused.
+    local_only: bool = False
     providers: tuple[ProviderConfig, ...] = field(default_factory=_default_providers)
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)

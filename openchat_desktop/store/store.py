@@ -36,6 +36,7 @@ from .keys import KeyRows
 from .migrate import prepare
 from .models import KEPT_BY_STORE, ChatSession, Message, Role
 from .openai_threads import OpenAIThreadRows
+from .outbound import OutboundRows
 from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
 from .summaries import SummaryRows
 
@@ -130,7 +131,7 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows):
+class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows):
     """One SQLite file of chats; every call is one short transaction on a pooled connection."""
 
     def __init__(self, path: Path) -> None:

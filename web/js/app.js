@@ -17,6 +17,7 @@ import { initModelsPanel } from "./models-panel.js";
 import { initParameters } from "./parameters.js";
 import { initPlan } from "./plan.js";
 import { initRoles } from "./roles.js";
+import { initOutbound } from "./outbound.js";
 import { initSettings } from "./settings.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initSidebar, refreshSessions } from "./sidebar.js";
@@ -61,6 +62,7 @@ function init() {
   initShortcuts();
   initModels();
   initSettings();
+  initOutbound();
   initRoles();
   initPlan();
   initSlash();

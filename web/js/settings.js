@@ -15,6 +15,7 @@ import { field, h, keepingFocus, modalPanel } from "./dialogs.js";
 import { keyLine, keyStorageSection, renderKeyStorage } from "./key-storage.js";
 import { hideMcpForm, mcpSection, renderMcp } from "./mcp-settings.js";
 import { modelGroups, statusText } from "./models.js";
+import { outboundSection, renderOutbound } from "./outbound.js";
 import { $, EVENTS, emit, on, state } from "./state.js";
 import { initialSettings, saveTheme, showTheme } from "./theme.js";
 
@@ -125,6 +126,7 @@ function build() {
           form),
         mcpSection({ onSaved: mcpSaved }),
         apiKeysSection(),
+        outboundSection({ onSaved: (body) => { current = body; setStatus("Saved."); } }),
         h("section", { "aria-labelledby": "default-model-title" },
           h("h3", { id: "default-model-title" }, "Default model"),
           field("Model for new chats", h("select", { id: "default-model" })),
@@ -207,6 +209,7 @@ function renderSettings() {
   renderKeyStorage(current.settings);
   renderMcp(current);
   renderDefaultModel();
+  renderOutbound(current);
   const theme = current.settings.theme;
   for (const radio of dialog.querySelectorAll("input[name=theme]")) {
     radio.checked = radio.value === theme;

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from ...outbound.gate import Gate, Requester
 from ...providers.base import Cancel
 from ...providers.redaction import excerpt, remember_credentials
 from ..base import ToolOutcome
@@ -48,9 +49,14 @@ class ServerConnection:
     """A server's connection and what the Settings panel shows of it (`status`, `message`)."""
 
     def __init__(
-        self, config: McpServerConfig, loop: EventLoopThread, log_path: Path | None = None
+        self,
+        config: McpServerConfig,
+        loop: EventLoopThread,
+        log_path: Path | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.config = config
+        self._gate = gate  # local-only mode and the outbound log, for a server at an address
         self._loop = loop
         self._log_path = log_path  # where a command's stderr goes
         self._lock = threading.Lock()  # one start or stop at a time
@@ -203,10 +209,16 @@ class ServerConnection:
         from mcp.client.streamable_http import streamable_http_client
 
         assert config.url is not None
+        hooks: dict[str, list[Any]] = {"request": [], "response": [self._note_status]}
+        if self._gate is not None:
+            from ...outbound.hooks import GatedHooks
+
+            gated = GatedHooks(self._gate, Requester.tool_server(config.id)).event_hooks()
+            hooks = {"request": gated["request"], "response": gated["response"] + hooks["response"]}
         http = httpx2.AsyncClient(
             headers=dict(config.headers),
             timeout=httpx2.Timeout(30.0, read=300.0),
-            event_hooks={"response": [self._note_status]},
+            event_hooks=hooks,
         )
         url = config.url
 

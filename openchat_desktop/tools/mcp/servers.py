@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from ...outbound.gate import Gate
 from .config import McpServerConfig
 from .connection import RemoteTool, ServerConnection
 from .errors import UnknownToolServer
@@ -19,9 +20,13 @@ class McpServers:
     """Every configured server as a tool source, and a trial run of an entry not saved."""
 
     def __init__(
-        self, configs: Callable[[], tuple[McpServerConfig, ...]], log_dir: Path | None = None
+        self,
+        configs: Callable[[], tuple[McpServerConfig, ...]],
+        log_dir: Path | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._configs = configs
+        self._gate = gate
         self._log_dir = log_dir
         self._loop = EventLoopThread("mcp")
         self._lock = threading.Lock()
@@ -41,7 +46,9 @@ class McpServers:
                     stale.append(source.connection)
                     source = None
                 if source is None:
-                    source = McpSource(ServerConnection(config, self._loop, self._log(config.id)))
+                    source = McpSource(
+                        ServerConnection(config, self._loop, self._log(config.id), self._gate)
+                    )
                 else:
                     source.connection.config = config  # approval, enabled, timeout
                 if not config.enabled and source.connection.running:
@@ -65,7 +72,9 @@ class McpServers:
         Raises McpServerError with the sentence to show."""
         with tempfile.TemporaryDirectory(prefix="openchat-mcp-") as folder:
             # Its stderr, for the sentence when it fails; a trial keeps no log.
-            connection = ServerConnection(config, self._loop, Path(folder) / "stderr.log")
+            connection = ServerConnection(
+                config, self._loop, Path(folder) / "stderr.log", self._gate
+            )
             try:
                 return connection.start()
             finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...outbound.errors import LocalOnlyRefused
 from ...providers.redaction import excerpt
 from .config import McpServerConfig
 from .errors import ServerGone
@@ -30,6 +31,8 @@ def failure_sentence(config: McpServerConfig, error: BaseException, detail: Deta
     from mcp import MCPError
     from mcp_types import CONNECTION_CLOSED
 
+    if isinstance(error, LocalOnlyRefused):
+        return Failure(error.message)
     name = f'The server "{config.id}"'
     if isinstance(error, ServerGone) or (
         isinstance(error, MCPError) and error.code == CONNECTION_CLOSED
