@@ -202,7 +202,7 @@ def test_test_connection_lists_the_models_with_the_key_in_its_header(server, fak
     assert wrong.json()["message"].startswith("Anthropic rejected the API key for “claude” (401).")
     right = server.post("/api/providers/test", {**entry, "api_key": KEY})
     assert right.json() == {"status": "ok", "message": None, "models": [SONNET, HAIKU, OPUS],
-                            "note": None}
+                            "note": None, "address": None}
     assert fake.requests[-1].headers["x-api-key"] == KEY
 
 
