@@ -33,14 +33,18 @@ def settings(second: FakeProvider, third: FakeProvider) -> str:
 def test_the_note_under_a_reply_a_fallback_answered(open_page, start_server, servers):
     second, _ = servers
     app = start_server(settings(*servers))
-    second.script(Reply(text="Hello from the fallback."))
+    second.script(Reply(chunks=["Hello ", "from ", "the ", "fallback."], delay=0.4))
     page = open_page(app)
     send(page, "Is anyone there?")
     reply = page.locator("article.message.assistant").last
-    expect(reply.locator(".body")).to_have_text("Hello from the fallback.")
+    expect(reply.locator(".body")).to_contain_text("Hello")  # the fallback's first words
     note = reply.locator(".fallback-note")
     expect(note).to_be_visible(timeout=PERSON_MS)
     expect(note).to_contain_text(f"Answered by {SECOND} — {FIRST} could not answer:")
+    # While it streams, the reply's line names the model writing it, not the one asked.
+    expect(reply.locator(".meta .info")).to_contain_text(SECOND, timeout=PERSON_MS)
+    expect(reply.locator(".meta .info")).not_to_contain_text(FIRST)
+    expect(reply.locator(".body")).to_have_text("Hello from the fallback.")
     wait_done(page, 1)
     expect(reply.locator(".meta .info")).to_contain_text(SECOND)
     shoot(page, "fallback-note")

@@ -378,6 +378,12 @@ async function follow(response, reply, article) {
       scrollToEnd();
     } else if (type === "fallback") {
       fallbackArrived(current, data);
+      // The reply now comes from the next model: its line says so while it streams.
+      const message = known.get(current.dataset.id);
+      if (message) {
+        message.model = data.to;
+        renderMeta(current);
+      }
       scrollToEnd();
     } else if (type === "plan") {
       appendPlan(current, data.text);
