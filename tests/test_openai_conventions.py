@@ -265,3 +265,17 @@ def test_attribution_false_is_a_setting(start_server, fake, tmp_path):
     )
     problem = wrong.get("/api/settings").json()["problem"]
     assert "attribution" in problem["message"] and "true or false" in problem["message"]
+
+
+def test_a_validation_report_reads_as_words_not_as_code(fake):
+    """Mistral answers a field it does not take with a validation report as its `message`:
+    the person reads what was refused, not a dump of the report."""
+    config = ProviderConfig(id="mistral", kind="openai", base_url=fake.openai_url)
+    report = {**MISTRAL_422, "message": {"detail": [
+        {"type": "extra_forbidden", "loc": ["body", "top_k"],
+         "msg": "Extra inputs are not permitted", "input": 40}]}}
+    fake.script(Reply(status=422, body=report), Reply(status=422, body=report))
+    with OpenAICompatProvider(config) as provider, pytest.raises(BadRequest) as caught:
+        list(provider.stream_chat(ask()))
+    assert "Extra inputs are not permitted (top_k)" in caught.value.message
+    assert "{" not in caught.value.message and "'detail'" not in caught.value.message

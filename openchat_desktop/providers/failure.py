@@ -72,8 +72,7 @@ def normalize_error(payload: object) -> ErrorInfo | None:
     if isinstance(detail, str) and detail.strip():
         return error_info(detail)
     if isinstance(detail, list) and detail:
-        parts = [str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail]
-        return error_info("; ".join(parts))
+        return error_info(_detail_text(detail))
     if "message" in payload:
         return _from_object(payload)  # Mistral {"object":"error","message":…}
     return None
@@ -293,12 +292,29 @@ def error_info(message: str, type_: str | None = None, code: str | int | None = 
     return {"message": message, "type": type_, "code": code}
 
 
+def _detail_text(detail: list[object]) -> str:
+    """A FastAPI-style validation report ({"loc", "msg"} items) as words: "Extra inputs are
+    not permitted (stream_options)"."""
+    parts = []
+    for item in detail:
+        if not isinstance(item, dict):
+            parts.append(str(item))
+            continue
+        said = str(item.get("msg") or json.dumps(item, ensure_ascii=False))
+        loc = item.get("loc")
+        where = [str(part) for part in loc if part != "body"] if isinstance(loc, list) else []
+        parts.append(f"{said} ({'.'.join(where)})" if where else said)
+    return "; ".join(parts)
+
+
 def _from_object(obj: dict[str, object]) -> ErrorInfo:
     said = obj.get("message")
     if isinstance(said, str) and said:
         message = said
+    elif isinstance(said, dict) and isinstance(said.get("detail"), list) and said["detail"]:
+        message = _detail_text(said["detail"])  # Mistral's 422: a validation report
     else:
-        message = json.dumps(obj, ensure_ascii=False) if said is None else str(said)
+        message = json.dumps(obj if said is None else said, ensure_ascii=False)
     type_ = obj.get("type")
     if not isinstance(type_, str):
         status = obj.get("status")  # Google puts the symbolic code in `status`
