@@ -10,7 +10,6 @@ what urllib3 reads with.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import socket
 import weakref
@@ -24,6 +23,7 @@ import urllib3.exceptions
 from ..outbound.adapter import guard
 from ..outbound.errors import LocalOnlyRefused, ProviderLocalOnly
 from ..outbound.gate import Requester
+from ..outbound.policy import is_this_machine
 from .base import Cancel, Event, JSONValue, ProviderConfig
 from .dialect import DialectParser
 from .errors import ProviderError, ProviderUnavailable, StreamBroken
@@ -374,13 +374,7 @@ def _refused(exc: requests.exceptions.ConnectionError) -> bool:
 
 
 def _is_local(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_this_machine(urlsplit(url).hostname or "")
 
 
 def _fmt(seconds: float) -> str:

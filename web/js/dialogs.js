@@ -116,6 +116,20 @@ export function h(tag, props = {}, ...children) {
   return element;
 }
 
+/** A panel in the settings' look: `<name>-dialog` with its title `<name>-title`, a Close
+ * button `<name>-close` and a body holding `children`; appended to the page. */
+export function panelDialog(name, title, ...children) {
+  const dialog = h("dialog",
+    { id: `${name}-dialog`, className: `settings-dialog ${name}-dialog`,
+      "aria-labelledby": `${name}-title`, "aria-modal": "true" },
+    h("header", { className: "settings-head" },
+      h("h2", { id: `${name}-title` }, title),
+      h("button", { type: "button", id: `${name}-close` }, "Close")),
+    h("div", { className: "settings-body" }, ...children));
+  document.body.append(dialog);
+  return dialog;
+}
+
 /** A labelled form field: the label, the control (which has an id) and an optional hint. */
 export function field(label, control, hint) {
   const hintId = hint ? `${control.id}-hint` : null;

@@ -5,7 +5,7 @@
 // (null), or saved as the settings' list for the model in every chat ([fallbacks]).
 
 import { api } from "./api.js";
-import { h, keepingFocus, modalPanel } from "./dialogs.js";
+import { h, keepingFocus, modalPanel, panelDialog } from "./dialogs.js";
 import { modelGroups, selectedModel } from "./models.js";
 import { $, EVENTS, notify, on, state } from "./state.js";
 
@@ -49,14 +49,7 @@ let panel = null;
 let settingsLists = {}; // the settings' [fallbacks], by model id
 
 function build() {
-  dialog = h(
-    "dialog",
-    { id: "fallbacks-dialog", className: "settings-dialog fallbacks-dialog",
-      "aria-labelledby": "fallbacks-title", "aria-modal": "true" },
-    h("header", { className: "settings-head" },
-      h("h2", { id: "fallbacks-title" }, "Fallback models"),
-      h("button", { type: "button", id: "fallbacks-close" }, "Close")),
-    h("div", { className: "settings-body" },
+  dialog = panelDialog("fallbacks", "Fallback models",
       h("p", { id: "fallbacks-hint", className: "hint" }),
       h("ol", { id: "fallbacks-list", className: "fallbacks-list", "aria-label": "Fallback models" }),
       h("label", { className: "fallbacks-add" }, "Add ",
@@ -64,9 +57,7 @@ function build() {
       h("div", { className: "actions" },
         h("button", { type: "button", id: "fallbacks-settings-list" }, "Use the settings' list"),
         h("button", { type: "button", id: "fallbacks-every-chat" }, "Save for every chat")),
-      h("p", { id: "fallbacks-status", className: "hint", role: "status" })),
-  );
-  document.body.append(dialog);
+      h("p", { id: "fallbacks-status", className: "hint", role: "status" }));
   panel = modalPanel(dialog, { closeButton: $("fallbacks-close"),
                                fallback: () => $("message-input") });
   $("fallbacks-add").addEventListener("change", (event) => {

@@ -3,7 +3,7 @@
 // lists every request to another host, newest first, with a Clear button.
 
 import { api } from "./api.js";
-import { h, modalPanel } from "./dialogs.js";
+import { h, modalPanel, panelDialog } from "./dialogs.js";
 import { $, EVENTS, emit } from "./state.js";
 import { initialSettings } from "./theme.js";
 
@@ -57,13 +57,7 @@ function showChip(on) {
 // --- the log panel ---------------------------------------------------------------------------
 
 function build() {
-  dialog = h("dialog",
-    { id: "outbound-dialog", className: "settings-dialog outbound-dialog", "aria-labelledby": "outbound-title",
-      "aria-modal": "true" },
-    h("header", { className: "settings-head" },
-      h("h2", { id: "outbound-title" }, "What left this computer"),
-      h("button", { type: "button", id: "outbound-close" }, "Close")),
-    h("div", { className: "settings-body" },
+  dialog = panelDialog("outbound", "What left this computer",
       h("p", { id: "outbound-mode", className: "hint" }),
       h("p", { id: "outbound-empty", className: "outbound-empty", hidden: true },
         "Nothing has been sent to another computer."),
@@ -75,8 +69,7 @@ function build() {
       h("div", { className: "actions" },
         h("button", { type: "button", id: "outbound-refresh" }, "Refresh"),
         h("span", { className: "spacer" }),
-        h("button", { type: "button", id: "outbound-clear", className: "danger" }, "Clear"))));
-  document.body.append(dialog);
+        h("button", { type: "button", id: "outbound-clear", className: "danger" }, "Clear")));
   panel = modalPanel(dialog, { closeButton: $("outbound-close"),
                                fallback: () => $("open-settings") });
   $("outbound-refresh").addEventListener("click", () => load());
