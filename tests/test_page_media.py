@@ -8,7 +8,7 @@ import base64
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from .fake_provider import Reply
 from .files import pdf, png, sunset_png
@@ -243,3 +243,27 @@ def test_the_limits_are_checked_before_uploading(page, app):
     ready_chips(page, 10)
     # Only the ten that fit were uploaded.
     assert sum(url.endswith("/api/attachments") for url in page.requested) == 10
+
+
+def test_a_think_level_chosen_right_before_send_reaches_the_model(page, app, fake):
+    """The chat's new level is still on its way to the server when the person presses Send:
+    the message goes with it all the same."""
+    page.locator("#model-select").select_option("ollama/gpt-oss:20b")
+    send(page, "First")
+    wait_done(page, 1)
+    held: list[Route] = []
+
+    def hold_changes(route: Route) -> None:
+        if route.request.method == "PATCH":
+            held.append(route)  # answered only after the reply
+        else:
+            route.continue_()
+
+    page.route("**/api/sessions/*", hold_changes)
+    page.get_by_role("combobox", name="Thinking level").select_option("high")
+    send(page, "Think hard")
+    wait_done(page, 2)
+    assert held, "the level's change was answered before the message was sent"
+    assert fake.chat_requests()[-1].body["think"] == "high"
+    for route in held:
+        route.continue_()

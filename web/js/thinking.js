@@ -93,6 +93,9 @@ function currentModel() {
   return state.models.find((m) => m.id === id) || null;
 }
 
+// A chat's Think setting changed in the page whose PATCH has not answered yet, by chat id.
+const unsaved = new Map();
+
 function setting() {
   return state.current ? state.current.think ?? null : pending;
 }
@@ -133,6 +136,7 @@ async function change(value) {
   }
   const id = state.current.id;
   state.current = { ...state.current, think: value };
+  unsaved.set(id, value);
   render();
   try {
     const saved = await api("PATCH", `/api/sessions/${id}`, { think: value });
@@ -140,12 +144,15 @@ async function change(value) {
   } catch (error) {
     notify(error.message);
   }
+  if (unsaved.get(id) === value) unsaved.delete(id);
   render();
 }
 
-/** What a chat request adds: a new chat's setting (an existing chat's is on the server). */
+/** What a chat request adds: a new chat's setting, or an existing chat's while its change is
+ * still on its way to the server (a person may press Send right after choosing). */
 export function thinkForRequest() {
-  return !state.current && pending !== null ? { think: pending } : {};
+  if (!state.current) return pending !== null ? { think: pending } : {};
+  return unsaved.has(state.current.id) ? { think: unsaved.get(state.current.id) } : {};
 }
 
 export function initThinking() {
