@@ -10,6 +10,7 @@ from collections.abc import Generator, Iterator, Sequence
 import pytest
 
 from openchat_desktop.providers.base import (
+    WAITING,
     Cancel,
     ChatMessage,
     ChatRequest,
@@ -281,7 +282,7 @@ def test_no_retry_after_text_from_a_real_stream(fake_server):
         with pytest.raises(StreamBroken):
             for event in router.stream_chat("ollama/llama3.2:3b", REQUEST):
                 received.append(event)
-    assert received == [TextDelta("a")]
+    assert received == [TextDelta("a"), WAITING]
     assert len(fake_server.chat_requests()) == 1
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from ..engine import NamedText, Phase, StreamEvent, StreamFactory
 from ..errors import InvalidRequest
-from ..providers.base import Cancel, ChatMessage, ChatRequest, FallingBack, TextDelta
+from ..providers.base import Cancel, ChatMessage, ChatRequest, FallingBack, TextDelta, Waiting
 from ..providers.errors import ProviderError
 from ..providers.router import ResolvedModel, Router
 from .errors import EmptyPlan
@@ -135,8 +135,8 @@ def plan_and_answer(
             if isinstance(event, TextDelta) and event.text:
                 parts.append(event.text)
                 yield NamedText(PLAN, event.text)
-            elif isinstance(event, FallingBack):
-                yield event  # the plan phase takes the model that answers
+            elif isinstance(event, FallingBack | Waiting):
+                yield event  # the plan phase takes the model that answers; a read ended
         if cancel.cancelled:
             return
         text = "".join(parts).strip()

@@ -46,9 +46,9 @@ class StoredReplies:
             meta=_meta(ending),
             tools=saved_calls(ending.data, ending.status) if ending.data else None,
             model=ending.model,
+            # One write for the end, html included: it stands between the last token and `done`.
+            html=(ending.html, RENDER_VERSION) if ending.html is not None else None,
         )
-        if ending.html is not None:
-            self._store.set_html(ending.message_id, ending.html, RENDER_VERSION)
 
 
 def _meta(ending: Ending) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import rendering
-from ..engine import CONTENT, REASONING, Engine, Generation, StreamFactory
+from ..engine import CONTENT, REASONING, EndHook, Engine, Generation, StreamFactory
 from ..errors import AppError, InvalidRequest
 from ..providers.base import ChatMessage, ChatRequest
 from ..providers.errors import InternalError, ModelNotFound
@@ -560,15 +560,19 @@ class ChatService:
         """Whether the chat's model is writing its title now."""
         return self._titles.pending(session_id)
 
-    def _after_reply(self, user: MessageRecord, reply_id: str) -> Callable[[str], None] | None:
+    def _after_reply(self, user: MessageRecord, reply_id: str) -> EndHook | None:
         """What follows a reply to the chat's first message: when it completes, and the
-        setting `chat.auto_title` is on, its model writes the chat's title in the background."""
+        setting `chat.auto_title` is on, its model writes the chat's title in the background.
+        The chat shows as waiting for its title before the reply's clients hear of the end;
+        the title's request starts after, so it never delays the end."""
         if user.parent_id is not None:
             return None
 
-        def ended(status: str) -> None:
+        def ended(status: str) -> Callable[[], None] | None:
             if status == "complete" and self._settings.current.chat.auto_title:
-                self._titles.start(user.session_id, lambda: self._write_title(user, reply_id))
+                return self._titles.start(user.session_id,
+                                          lambda: self._write_title(user, reply_id))
+            return None
 
         return ended
 

@@ -86,16 +86,21 @@ class TitleWriter:
         with self._lock:
             return session_id in self._pending
 
-    def start(self, session_id: str, job: Callable[[], None]) -> None:
-        """Run `job` for the chat `session_id` in the background; the chat is pending from
-        now until it ends. A chat already waiting for a title gets no second job."""
+    def start(self, session_id: str, job: Callable[[], None]) -> Callable[[], None] | None:
+        """Mark the chat `session_id` pending from now until `job` ends; returns what runs
+        `job` in the background, for the caller to call when it suits it (a reply's end
+        reaches its clients first). A chat already waiting for a title gets no second job."""
         with self._lock:
             if session_id in self._pending:
-                return
+                return None
             self._pending.add(session_id)
-        threading.Thread(
-            target=self._run, args=(session_id, job), name="title", daemon=True
-        ).start()
+
+        def run() -> None:
+            threading.Thread(
+                target=self._run, args=(session_id, job), name="title", daemon=True
+            ).start()
+
+        return run
 
     def _run(self, session_id: str, job: Callable[[], None]) -> None:
         try:

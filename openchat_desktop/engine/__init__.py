@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .engine import Engine
 from .events import CONTENT, REASONING, DataEvent, NamedText, Phase, StreamEvent, StreamFactory
-from .generation import Generation, LiveReply
+from .generation import EndHook, Generation, LiveReply
 from .job import Job, Jobs
 from .log import EventLog
 from .recording import Checkpoint, Ending, Recorder
@@ -24,6 +24,7 @@ __all__ = [
     "REASONING",
     "Checkpoint",
     "DataEvent",
+    "EndHook",
     "Ending",
     "Engine",
     "EventLog",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from .events import StreamFactory
-from .generation import Generation
+from .generation import EndHook, Generation
 from .job import Jobs
 from .recording import Recorder
 
@@ -47,7 +47,7 @@ class Engine:
         stream: StreamFactory,
         describe: Callable[[], dict | None],
         seed: Mapping[str, str] | None = None,
-        on_end: Callable[[str], None] | None = None,
+        on_end: EndHook | None = None,
     ) -> Generation:
         """Run `stream` as the reply `message_id`. `start` is the first event's data;
         `describe()` gives the saved reply as the `done` event carries it; `seed` and
@@ -62,6 +62,7 @@ class Engine:
             describe=describe,
             seed=seed,
             on_end=on_end,
+            continue_elsewhere=self._workers.submit,
         )
         with self._lock:
             if self._closed:

@@ -9,12 +9,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import AppError
-from ..providers.base import FallingBack, Finish, ReasoningDelta, Retrying, TextDelta, Usage
+from ..providers.base import (
+    FallingBack,
+    Finish,
+    ReasoningDelta,
+    Retrying,
+    TextDelta,
+    Usage,
+    Waiting,
+)
 from ..providers.errors import InternalError, ProviderError
 from ..rendering import RenderUpdate, StreamRenderer
 from .events import (
@@ -30,7 +38,9 @@ from .events import (
     StreamFactory,
 )
 from .job import Job
+from .log import KEEPALIVE_INTERVAL
 from .recording import Checkpoint, Ending, Recorder
+from .sse import KEEPALIVE
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,25 @@ log = logging.getLogger(__name__)
 # backoffs) pass unseen: the request still waits for the provider, and a failure after them is
 # an HTTP error rather than an `error` event.
 SHOWN_WAIT = 1.0  # seconds
+
+# Who pulls a reply's stream (see `Generation.relay`).
+WORKER = "worker"  # a worker thread
+PARKED = "parked"  # nobody: the worker stopped where the relay can go on
+RELAY = "relay"  # the thread of the client that asked for the reply
+ENDED = "ended"  # the stream is over
+
+# Events a relay may gather before it sends: the text of one read of the model server.
+TEXT_EVENTS = (TextDelta, ReasoningDelta, NamedText)
+
+EndHook = Callable[[str], Callable[[], None] | None]
+
+
+def nothing() -> None:
+    """What follows an end that nothing follows."""
+
+
+def run_here(work: Callable[[], None]) -> None:
+    work()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +93,14 @@ class Generation(Job):
         recorder: Recorder,
         describe: Callable[[], dict | None],
         seed: Mapping[str, str] | None = None,
-        on_end: Callable[[str], None] | None = None,
+        on_end: EndHook | None = None,
+        continue_elsewhere: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         """`seed`: the texts the reply already has, by stream (a reply being continued): kept,
         and the stream's text is appended to them. `on_end(status)` runs once the end is
-        saved, before clients hear of it; it must return quickly."""
+        saved, before clients hear of it, and must return quickly; what it returns runs once
+        they have. `continue_elsewhere(work)` runs `work` on a worker thread: the pulling a
+        relay held when its client went away."""
         super().__init__()
         self.message_id = message_id
         self.session_id = session_id
@@ -77,6 +109,10 @@ class Generation(Job):
         self._describe = describe  # the saved reply as clients see it, for `done`
         self._seed = dict(seed or {})
         self._on_end = on_end
+        self._continue_elsewhere = continue_elsewhere or run_here
+        self._pulling = self._pull()
+        self._puller = WORKER  # who pulls the stream; changed with `log.lock` held
+        self._relay_waits = False  # the relay of the client that asked waits to pull
         self._renderer = StreamRenderer()
         self._render_state: RenderUpdate | None = None
         self._usage_event: Usage | None = None
@@ -122,28 +158,126 @@ class Generation(Job):
 
     def force_end(self) -> None:
         """Save and close the reply even though the worker is still blocked somewhere."""
-        self._finalize(self._end_status or "stopped", None)
+        self._finalize(self._end_status or "stopped", None)()
 
     def fail(self, error: AppError) -> None:
         """End the reply with `error` without a worker (none could be given to it)."""
         self.cancel.cancel()
-        self._finalize("error", error)
+        self._finalize("error", error)()
 
-    # --- the worker -------------------------------------------------------------------------
+    # --- pulling: on a worker, or on the thread of the client that asked -------------------
 
     def run(self) -> None:
-        """Pull the stream's events until the reply ends, then save its end. The end is
-        saved whatever happens here, even for an exception no handler expects: a worker
-        that dies must not leave its reply `streaming` and its followers waiting."""
-        status: str = "error"
-        error: ProviderError | None = worker_failed()
-        try:
-            status, error = self._pull()
-        finally:
-            self._finalize(status, error)
+        """The worker: pull the stream until the reply ends (then save its end) or until the
+        client that asked for the reply takes the pulling over (see `relay`)."""
+        self._drive()
 
-    def _pull(self) -> tuple[str, ProviderError | None]:
-        """How the stream ended: (status, error)."""
+    def _drive(self) -> None:
+        """Pull on this thread from where the stream is. The end is saved whatever happens
+        here, even for an exception no handler expects: a worker that dies must not leave its
+        reply `streaming` and its followers waiting."""
+        outcome: tuple[str, ProviderError | None] = ("error", worker_failed())
+        parked = False
+        try:
+            while True:
+                next(self._pulling)
+                if self._relay_waits and self._park():
+                    parked = True
+                    return
+        except StopIteration as stop:
+            outcome = stop.value or outcome
+        finally:
+            if not parked:
+                self._end_pulling(outcome)()
+
+    def _park(self) -> bool:
+        """At a point where everything pulled is in the log: leave the pulling to the relay
+        that waits for it. False when it no longer waits."""
+        with self.log.lock:
+            if not self._relay_waits:
+                return False
+            self._puller = PARKED
+            self.log.lock.notify_all()
+            return True
+
+    def _end_pulling(self, outcome: tuple[str, ProviderError | None]) -> Callable[[], None]:
+        """Save the end; returns what follows it, to run once clients have heard of it."""
+        with self.log.lock:
+            self._puller = ENDED
+        return self._finalize(*outcome)
+
+    def relay(self) -> Iterator[bytes]:
+        """SSE bytes for the client that asked for the reply: what happened so far, then each
+        event as it comes. As soon as the worker reaches a point where all it pulled is in the
+        log, this thread pulls the stream itself and sends what each read of the model server
+        brought as soon as it is applied: no hand-off between threads per token. When the
+        client goes away, a worker takes the pulling back: a client leaving never ends a
+        reply. A second relay of the same reply only follows."""
+        events = self.log
+        with events.lock:
+            chunk = events.replay(0)
+            position = events.last_seq
+            ended = events.closed
+            mine = not ended and not self._relay_waits and self._puller == WORKER
+            if mine:
+                self._relay_waits = True
+            events.join()
+        pulling = False
+        after: Callable[[], None] | None = None
+        try:
+            if chunk:
+                yield chunk
+            while not ended:
+                if pulling:
+                    try:
+                        next(self._pulling)
+                    except StopIteration as stop:
+                        pulling = False
+                        after = self._end_pulling(stop.value or ("error", worker_failed()))
+                waited = False
+                with events.lock:
+                    if not pulling:
+                        pulling = self._take_pulling(mine)
+                        if not (pulling or events.closed) and position == events.last_seq:
+                            events.lock.wait(KEEPALIVE_INTERVAL)
+                            waited = True
+                            pulling = self._take_pulling(mine)
+                    chunk, position = events.since(position)
+                    ended = events.closed
+                if chunk:
+                    yield chunk
+                elif waited and not ended and not pulling:
+                    yield KEEPALIVE
+        finally:
+            events.leave()
+            if after is not None:
+                after()
+            self._leave_relay(mine)
+
+    def _take_pulling(self, mine: bool) -> bool:
+        """With `log.lock` held: whether the worker parked for this relay, now taken over."""
+        if mine and self._puller == PARKED:
+            self._puller = RELAY
+            return True
+        return False
+
+    def _leave_relay(self, mine: bool) -> None:
+        """The relay's client went away (or the reply ended): a worker goes on pulling if the
+        relay held the pulling, or was about to be given it."""
+        if not mine:
+            return
+        with self.log.lock:
+            self._relay_waits = False
+            resume = self._puller in (PARKED, RELAY)
+            if resume:
+                self._puller = WORKER
+        if resume:
+            self._continue_elsewhere(self._drive)
+
+    def _pull(self) -> Generator[None, None, tuple[str, ProviderError | None]]:
+        """Apply the stream's events, pausing at each point where all that was pulled is in
+        the log: the provider is about to wait for the network, or an event other than text
+        arrived. Returns how the stream ended: (status, error)."""
         error: ProviderError | None = None
         try:
             # Stopped while it waited for a worker: the provider is never asked.
@@ -151,7 +285,12 @@ class Generation(Job):
                 for event in self._stream(self.cancel):
                     if self._claimed:
                         break
+                    if isinstance(event, Waiting):
+                        yield
+                        continue
                     self._apply(event)
+                    if not isinstance(event, TEXT_EVENTS):
+                        yield
         except ProviderError as exc:
             error = exc
         except Exception as exc:  # a bug or an unexpected transport failure: keep the text
@@ -325,21 +464,22 @@ class Generation(Job):
             "finish_reason": self._finish_reason,
         }
 
-    def _finalize(self, status: str, error: AppError | None) -> None:
+    def _finalize(self, status: str, error: AppError | None) -> Callable[[], None]:
         """Save the reply's end once, then send its last event and close its log. The log
         closes even when saving or rendering fails, so no follower waits forever."""
         with self.log.lock:
             if self._claimed:
-                return
+                return nothing
             self._claimed = True
         texts = self.log.texts()
         update: RenderUpdate | None = None
         message: dict | None = None
+        after: Callable[[], None] = nothing
         try:
             update, saved = self._save_end(texts, status, error)
             if saved:
                 message = self._describe()
-                self._ended(status)
+                after = self._ended(status)
             elif error is None:
                 error = unsaved()
         except Exception:
@@ -362,18 +502,31 @@ class Generation(Job):
                 self.final_message = message
                 self.finish()
             self.accepted.set()
+        return after
 
     def _grew(self, texts: dict[str, str]) -> bool:
         """Whether any text arrived beyond the seed."""
         return any(text != self._seed.get(kind, "") for kind, text in texts.items())
 
-    def _ended(self, status: str) -> None:
+    def _ended(self, status: str) -> Callable[[], None]:
+        """Run `on_end`; what it returns, guarded the same way, to run once clients know."""
         if self._on_end is None:
-            return
+            return nothing
         try:
-            self._on_end(status)
+            follow_up = self._on_end(status)
         except Exception:  # whatever follows a reply must not keep its end from its clients
             log.exception("what follows the end of %s failed", self.message_id)
+            return nothing
+        if follow_up is None:
+            return nothing
+
+        def guarded() -> None:
+            try:
+                follow_up()
+            except Exception:
+                log.exception("what follows the end of %s failed", self.message_id)
+
+        return guarded
 
     def _save_end(
         self, texts: dict[str, str], status: str, error: AppError | None

@@ -19,8 +19,9 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from .sse import KEEPALIVE, sse_event
+from .sse import KEEPALIVE, sse_event, text_event
 
 KEEPALIVE_INTERVAL = 15.0  # seconds of silence before a follower gets a keep-alive comment
 
@@ -32,8 +33,9 @@ LATEST = 2  # state: only the newest state of its kind is sent
 State = Callable[[], dict]  # the whole state of a kind whose events are patches to it
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedEvent:
+class LoggedEvent(NamedTuple):
+    """A tuple: made once per token, and a tuple is the cheapest thing to make."""
+
     seq: int
     kind: str
     data: dict
@@ -78,8 +80,8 @@ class EventLog:
     def add_text(self, kind: str, text: str) -> None:
         """Text of the stream `kind`, sent as `{"text": ...}`."""
         seq = self._seq = self._seq + 1
-        data = {"text": text}
-        self._events.append(LoggedEvent(seq, kind, data, sse_event(seq, kind, data), JOIN))
+        self._events.append(LoggedEvent(seq, kind, {"text": text}, text_event(seq, kind, text),
+                                        JOIN))
         pieces = self._texts.get(kind)
         if pieces is None:
             self._texts[kind] = [text]
@@ -148,6 +150,11 @@ class EventLog:
         with self.lock:
             return LogSnapshot(self._seq, self.texts())
 
+    def since(self, after: int) -> tuple[bytes, int]:
+        """The events after `after` as they were sent live, and the last sequence number."""
+        with self.lock:
+            return b"".join(event.wire for event in self._pending(after)), self._seq
+
     def replay(self, after: int) -> bytes:
         """The events after `after`, compacted (see the module's description)."""
         with self.lock:
@@ -161,7 +168,7 @@ class EventLog:
             chunk = self._replay_locked(after)
             position = self._seq
             ended = self.closed
-            self._followers += 1
+            self.join()
         try:
             if chunk:
                 yield chunk
@@ -177,8 +184,16 @@ class EventLog:
                 elif not ended:
                     yield KEEPALIVE
         finally:
-            with self.lock:
-                self._followers -= 1
+            self.leave()
+
+    def join(self) -> None:
+        """Someone reads this log as it grows (`follow`, a relay): it is not folded meanwhile."""
+        with self.lock:
+            self._followers += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self._followers -= 1
 
     def fold(self) -> bool:
         """Fold a closed log nobody follows into its compact form; True if it was folded."""

@@ -29,7 +29,7 @@ from ..chat.recorded import recordable
 from ..engine import Generation, StreamFactory
 from ..engine.generation import worker_failed
 from ..errors import AppError
-from ..providers.base import Cancel, ChatRequest, Event, FallingBack, Retrying
+from ..providers.base import Cancel, ChatRequest, Event, FallingBack, Retrying, Waiting
 from ..providers.router import ResolvedModel, Router
 from .requests import CompletionRequest
 from .responses import Completion, error_body, sse
@@ -157,7 +157,7 @@ def teed(router: Router, model: ResolvedModel, request: ChatRequest,
     def stream(cancel: Cancel) -> Generator[Event | Retrying | FallingBack, None, None]:
         try:
             for event in router.stream_chat(model, request, cancel):
-                if not isinstance(event, Retrying):
+                if not isinstance(event, Retrying | Waiting):
                     heard.put(event)
                 yield event
         except AppError as exc:
@@ -184,7 +184,7 @@ def opened(stream: Iterator[Event | Retrying | FallingBack],
         for event in stream:
             if isinstance(event, FallingBack):
                 completion.model = event.next
-            elif not isinstance(event, Retrying):
+            elif not isinstance(event, Retrying | Waiting):
                 yield event
 
     events = provider_events()

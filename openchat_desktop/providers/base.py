@@ -116,7 +116,16 @@ class Finish:
     reason: str | None
 
 
-Event = TextDelta | ReasoningDelta | ToolCall | Usage | Finish
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """The provider has handed on everything it has received and reads again, which may wait
+    for the network. Whoever relays the events sends what it holds now, not after the wait:
+    one send per read of the model server, however many tokens the read carried."""
+
+
+WAITING = Waiting()
+
+Event = TextDelta | ReasoningDelta | ToolCall | Usage | Finish | Waiting
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import socket
 import weakref
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ from ..outbound.adapter import guard
 from ..outbound.errors import LocalOnlyRefused, ProviderLocalOnly
 from ..outbound.gate import Requester
 from ..outbound.policy import is_this_machine
-from .base import Cancel, Event, JSONValue, ProviderConfig
+from .base import WAITING, Cancel, Event, JSONValue, ProviderConfig
 from .dialect import DialectParser
 from .errors import ProviderError, ProviderUnavailable, StreamBroken
 from .failure import error_for_status, error_from_stream, status_line
@@ -156,12 +157,17 @@ class Transport:
     def chunks(
         self, response: requests.Response, *, first_timeout: float | None = None
     ) -> Iterator[bytes]:
-        """The body as it arrives; timeouts and drops become ProviderErrors."""
+        """The body as it arrives; timeouts and drops become ProviderErrors. What has
+        already arrived comes as one piece: a server that writes one HTTP chunk per token
+        would otherwise cost a read, a parse and a send downstream per token."""
         raw = response.raw
         first = True
+        arrived = _arrived_check(response)
         while True:
             try:
                 data = raw.read1(_READ_SIZE, decode_content=True)
+                if data and arrived is not None and arrived():
+                    data = _more_arrived(raw, data, arrived)
             except urllib3.exceptions.ReadTimeoutError as exc:
                 if first:
                     raise self._slow_start(exc, first_timeout) from None
@@ -288,6 +294,7 @@ def stream_events(
                     yield from parser.feed(chunk)
                     if parser.terminal is not None or (cancel is not None and cancel.cancelled):
                         break
+                    yield WAITING
                 yield from parser.close()
         except ProviderError:
             if cancel is not None and cancel.cancelled:
@@ -340,6 +347,37 @@ def _read_some(response: requests.Response, limit: int) -> bytes:
             size += len(data)
     except _READ_ERRORS:
         pass  # what arrived is enough to describe the error
+    return b"".join(parts)
+
+
+def _arrived_check(response: requests.Response) -> Callable[[], bool] | None:
+    """A check, without waiting, whether more of the body is already in the socket; None
+    when the socket is out of reach (then each read is passed on as it is)."""
+    sock = _socket_of(response)
+    if sock is None or not hasattr(select, "poll"):
+        return None
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return lambda: bool(poller.poll(0))
+
+
+def _more_arrived(raw: urllib3.BaseHTTPResponse, data: bytes, arrived: Callable[[], bool]) -> bytes:
+    """`data` and what followed it into the socket meanwhile, up to `_READ_SIZE` bytes. A
+    read that fails ends the piece: what came before it is passed on, and the next read
+    reports the failure."""
+    parts = [data]
+    size = len(data)
+    while size < _READ_SIZE:
+        try:
+            more = raw.read1(_READ_SIZE - size, decode_content=True)
+        except _READ_ERRORS:
+            break
+        if not more:
+            break  # the end: the next read says so again
+        parts.append(more)
+        size += len(more)
+        if not arrived():
+            break
     return b"".join(parts)
 
 

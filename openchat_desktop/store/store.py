@@ -433,20 +433,26 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
         meta: dict[str, Any] | None = None,
         tools: list[dict[str, Any]] | None = None,
         model: str | None = None,
+        html: tuple[str, int] | None = None,
     ) -> bool:
         """Checkpoint a reply in one UPDATE; False when the message is gone.
 
         Giving `status` also sets `error` (None clears it); `usage`, `plan`, `tools` and
         `model` (another model answered) are kept unless given; `meta` is merged into the
         stored one (what was known at the start stays). The cached html is dropped since the
-        text changed. Leaving 'streaming' indexes the reply.
+        text changed, unless `html` gives the new text's (html, render version), which only
+        a reply that leaves 'streaming' may. Leaving 'streaming' indexes the reply.
         """
+        if html is not None and status in (None, "streaming"):
+            raise ValueError("only a finished reply's html is cached")
         values: dict[str, Any] = {
             "content": content,
             "reasoning": reasoning,
             "html": None,
             "updated_at": utc_now(),
         }
+        if html is not None:
+            values["html"], values["html_version"] = html
         if status is not None:
             _check_status(status)
             values["status"] = status

@@ -74,7 +74,7 @@ def start_send(session_id: str, body: dict) -> Generation:
 
 @bp.post("/api/sessions/<session_id>/chat/stream")
 def chat_stream(session_id: str) -> ResponseReturnValue:
-    return event_stream(start_send(session_id, json_body()).follow(0))
+    return event_stream(start_send(session_id, json_body()).relay())
 
 
 @bp.post("/api/sessions/<session_id>/chat")
@@ -127,7 +127,7 @@ def regenerate(message_id: str) -> ResponseReturnValue:
         options=reply_options(body),
     )
     meter(generation)
-    return event_stream(generation.follow(0))
+    return event_stream(generation.relay())
 
 
 @bp.post("/api/messages/<message_id>/continue")
@@ -136,7 +136,7 @@ def continue_message(message_id: str) -> ResponseReturnValue:
     check_tokens()
     generation = services().chat.continue_reply(message_id)
     meter(generation)
-    return event_stream(generation.follow(0))
+    return event_stream(generation.relay())
 
 
 @bp.post("/api/messages/<message_id>/tool-calls/<call_id>")
