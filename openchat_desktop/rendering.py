@@ -412,12 +412,25 @@ class StreamRenderer:
         return RenderUpdate(start, tuple(finished), self._tail)
 
     def finish(self) -> RenderUpdate:
-        """The last update: applied, the page shows exactly render_markdown(self.text)."""
+        """The last update: applied, the page shows exactly render_markdown(self.text).
+
+        It sits between a reply's last token and its end, so it renders only the unfinished
+        tail: the blocks sent are final, and without link reference definitions nothing
+        else in the text can change them. With any definition, the whole text is rendered
+        again and compared."""
         if self._final is not None:
             return self._final
         self._absorb()
-        full = _render_blocks(self.text)
         sent = len(self._blocks)
+        if not self._references:
+            env: dict[str, Any] = {}
+            rest = [_render(block, env) for block in _split_blocks(_md.parse(self._pending, env))]
+            if not env.get("references"):
+                self._final = RenderUpdate(sent, tuple(rest), "")
+                self._blocks.extend(rest)
+                self._tail = ""
+                return self._final
+        full = _render_blocks(self.text)
         # Normally the streamed blocks are a prefix of the full render; when they are not
         # (a link reference defined after its use, say), resend everything.
         start = sent if full[:sent] == self._blocks else 0

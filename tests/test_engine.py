@@ -12,7 +12,8 @@ from openchat_desktop.chat.planning import PLAN
 from openchat_desktop.chat.replies import StoredReplies
 from openchat_desktop.engine import Engine, NamedText, Phase
 from openchat_desktop.engine import engine as engine_module
-from openchat_desktop.providers.base import Finish, ReasoningDelta, TextDelta, Usage
+from openchat_desktop.engine.sse import sse_event, text_event
+from openchat_desktop.providers.base import WAITING, Finish, ReasoningDelta, TextDelta, Usage
 from openchat_desktop.providers.errors import ProviderUnavailable, StreamBroken
 
 
@@ -360,3 +361,126 @@ def test_plan_phases_are_logged_saved_and_replayed_exactly(store, engines):
     assert generation.log.fold() is True
     for cut in range(total + 1):
         assert texts(b"".join(generation.follow(cut))) == texts(before[cut]), cut
+
+
+# --- the relay: the client that asked pulls the stream itself once it has begun ----------
+
+
+class Script:
+    """A provider stream that says, per read, which thread pulled it; the read after
+    `hold_at` waits until released (a model that pauses)."""
+
+    def __init__(self, reads: list[list[object]], hold_at: int | None = None) -> None:
+        self.reads = reads
+        self.hold_at = hold_at
+        self.pullers: list[str] = []
+        self.release = threading.Event()
+        self.holding = threading.Event()
+
+    def __call__(self, cancel):
+        cancel.on_cancel(self.release.set)
+        for index, events in enumerate(self.reads):
+            if index == self.hold_at:
+                self.holding.set()
+                self.release.wait(10)
+                if cancel.cancelled:
+                    return
+            self.pullers.append(threading.current_thread().name)
+            yield from events
+            yield WAITING
+
+
+def words(count: int) -> list[list[object]]:
+    return [[TextDelta(f"w{index} ")] for index in range(count)]
+
+
+def test_the_relay_pulls_on_its_own_thread_after_the_first_read(store, engines):
+    user, reply = messages(store)
+    script = Script(words(6) + [[Finish("stop")]], hold_at=1)
+    generation = start(engines(), store, user, reply, script)
+    assert script.holding.wait(5)
+    relay = generation.relay()
+    received = [next(relay)]  # what happened so far: the start and the first word
+    script.release.set()
+    received.extend(relay)
+    events = parse(b"".join(received))
+    assert "".join(data for _, kind, data in events if kind == "delta").count("w") == 6
+    assert events[-1][1] == "done"
+    # The worker finishes the read it was waiting in when the relay asked; every later read
+    # is pulled on the relay's (this) thread.
+    assert all(name.startswith("generation") for name in script.pullers[:2])
+    assert set(script.pullers[2:]) == {threading.current_thread().name}
+    assert store.get_message(reply.id).content == "".join(f"w{i} " for i in range(6))
+
+
+def test_each_read_goes_out_as_it_is_applied(store, engines):
+    user, reply = messages(store)
+    script = Script([[TextDelta("one ")], [TextDelta("two "), TextDelta("three ")],
+                     [TextDelta("four")], [Finish("stop")]], hold_at=2)
+    generation = start(engines(), store, user, reply, script)
+    assert script.holding.wait(5)
+    relay = generation.relay()
+    seen = b""
+    while b"three" not in seen:
+        seen += next(relay)  # the second read is sent before the third one is asked for
+    assert b"four" not in seen and not generation.finished
+    script.release.set()
+    rest = b"".join(relay)
+    assert b"four" in rest and b"event: done" in rest
+
+
+def test_a_client_that_leaves_never_ends_the_reply(store, engines):
+    user, reply = messages(store)
+    script = Script(words(5) + [[Finish("stop")]], hold_at=3)
+    generation = start(engines(), store, user, reply, script)
+    relay = generation.relay()
+    seen = b""
+    while b"w2" not in seen:
+        seen += next(relay)
+    relay.close()  # the page was closed while the relay held the pulling
+    script.release.set()
+    assert generation.wait_finished(5)
+    saved = store.get_message(reply.id)
+    assert (saved.status, saved.content) == ("complete", "w0 w1 w2 w3 w4 ")
+    assert script.pullers[-1].startswith("generation")  # a worker took the pulling back
+
+
+def test_stop_ends_a_reply_the_relay_pulls(store, engines):
+    user, reply = messages(store)
+    engine = engines()
+    script = Script(words(4), hold_at=2)
+    generation = start(engine, store, user, reply, script)
+    relay = generation.relay()
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.extend(relay))
+    reader.start()
+    assert script.holding.wait(5)
+    engine.stop(reply.id)
+    reader.join(5)
+    assert not reader.is_alive()
+    events = parse(b"".join(out))
+    assert events[-1][1] == "done" and '"status":"stopped"' in events[-1][2]
+    assert store.get_message(reply.id).content == "w0 w1 "
+
+
+def test_a_second_relay_only_follows(store, engines):
+    user, reply = messages(store)
+    script = Script(words(3) + [[Finish("stop")]], hold_at=1)
+    generation = start(engines(), store, user, reply, script)
+    assert script.holding.wait(5)
+    first, second = generation.relay(), generation.relay()
+    head = [next(first), next(second)]
+    out: list[bytes] = []
+    follower = threading.Thread(target=lambda: out.extend(second))
+    follower.start()
+    script.release.set()
+    rest = b"".join(first)
+    follower.join(5)
+    assert parse(head[0] + rest) == parse(head[1] + b"".join(out))
+    assert threading.current_thread().name in script.pullers
+    assert follower.name not in script.pullers
+
+
+def test_text_events_are_the_bytes_of_the_general_encoder():
+    for text in ["a", "é\"\\\n\t\u2028</script>", "\x00\x1f\x7f", "😀 emoji", ""]:
+        assert text_event(7, "delta", text) == sse_event(7, "delta", {"text": text})

@@ -634,3 +634,17 @@ def test_build_provider_by_kind(fake):
         assert isinstance(compat, OpenAICompatProvider)
     with pytest.raises(ValueError, match="use one of: ollama, openai"):
         build_provider(ProviderConfig(id="x", kind="gopher", base_url="http://127.0.0.1:1"))
+
+
+def test_what_has_already_arrived_is_handed_on_in_one_piece(fake, provider):
+    # The fake writes one HTTP chunk per word; once they all wait to be read, they reach the
+    # parser in a few pieces (about one per 8 KiB the HTTP client buffers), not 300.
+    words = " ".join(f"w{index}" for index in range(300))
+    fake.script(Reply(text=words))
+    stream = provider.stream_chat(ask())
+    first = next(event for event in stream if isinstance(event, TextDelta))
+    assert fake.wait_idle(5)  # everything else is written by now
+    rest = list(stream)
+    text = first.text + "".join(e.text for e in rest if isinstance(e, TextDelta))
+    assert text == words
+    assert rest.count(WAITING) < 30

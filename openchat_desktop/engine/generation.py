@@ -111,6 +111,9 @@ class Generation(Job):
         self._on_end = on_end
         self._continue_elsewhere = continue_elsewhere or run_here
         self._pulling = self._pull()
+        # How the stream ended, once it has: (status, error). A pulling that dies without
+        # saying (an exception no handler expects) ends the reply as this error.
+        self._outcome: tuple[str, ProviderError | None] = ("error", worker_failed())
         self._puller = WORKER  # who pulls the stream; changed with `log.lock` held
         self._relay_waits = False  # the relay of the client that asked waits to pull
         self._renderer = StreamRenderer()
@@ -176,7 +179,6 @@ class Generation(Job):
         """Pull on this thread from where the stream is. The end is saved whatever happens
         here, even for an exception no handler expects: a worker that dies must not leave its
         reply `streaming` and its followers waiting."""
-        outcome: tuple[str, ProviderError | None] = ("error", worker_failed())
         parked = False
         try:
             while True:
@@ -184,11 +186,11 @@ class Generation(Job):
                 if self._relay_waits and self._park():
                     parked = True
                     return
-        except StopIteration as stop:
-            outcome = stop.value or outcome
+        except StopIteration:
+            pass  # the outcome is kept (see `_pull`)
         finally:
             if not parked:
-                self._end_pulling(outcome)()
+                self._end_pulling()()
 
     def _park(self) -> bool:
         """At a point where everything pulled is in the log: leave the pulling to the relay
@@ -200,11 +202,12 @@ class Generation(Job):
             self.log.lock.notify_all()
             return True
 
-    def _end_pulling(self, outcome: tuple[str, ProviderError | None]) -> Callable[[], None]:
-        """Save the end; returns what follows it, to run once clients have heard of it."""
+    def _end_pulling(self) -> Callable[[], None]:
+        """Save the end as the pulling left it; returns what follows it, to run once clients
+        have heard of it."""
         with self.log.lock:
             self._puller = ENDED
-        return self._finalize(*outcome)
+        return self._finalize(*self._outcome)
 
     def relay(self) -> Iterator[bytes]:
         """SSE bytes for the client that asked for the reply: what happened so far, then each
@@ -231,9 +234,14 @@ class Generation(Job):
                 if pulling:
                     try:
                         next(self._pulling)
-                    except StopIteration as stop:
+                    except StopIteration:
+                        # The last words go out now, not after the end is saved; should the
+                        # client be gone, leaving the relay saves the end.
+                        chunk, position = events.since(position)
+                        if chunk:
+                            yield chunk
                         pulling = False
-                        after = self._end_pulling(stop.value or ("error", worker_failed()))
+                        after = self._end_pulling()
                 waited = False
                 with events.lock:
                     if not pulling:
@@ -297,10 +305,12 @@ class Generation(Job):
             log.exception("generation %s failed", self.message_id)
             error = worker_failed(detail=repr(exc))
         if self.cancel.cancelled:
-            return self._end_status or "stopped", None
-        if error is not None:
-            return "error", error
-        return "complete", None
+            self._outcome = (self._end_status or "stopped", None)
+        elif error is not None:
+            self._outcome = ("error", error)
+        else:
+            self._outcome = ("complete", None)
+        return self._outcome
 
     def _apply(self, event: StreamEvent) -> None:
         # The per-token path: one lock, one log event (and a render patch now and then).
