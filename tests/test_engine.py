@@ -10,7 +10,7 @@ import pytest
 
 from openchat_desktop.chat.planning import PLAN
 from openchat_desktop.chat.replies import StoredReplies
-from openchat_desktop.engine import Engine, NamedText, Phase
+from openchat_desktop.engine import DataEvent, Engine, NamedText, Phase
 from openchat_desktop.engine import engine as engine_module
 from openchat_desktop.engine.sse import sse_event, text_event
 from openchat_desktop.providers.base import WAITING, Finish, ReasoningDelta, TextDelta, Usage
@@ -484,3 +484,35 @@ def test_a_second_relay_only_follows(store, engines):
 def test_text_events_are_the_bytes_of_the_general_encoder():
     for text in ["a", "é\"\\\n\t\u2028</script>", "\x00\x1f\x7f", "😀 emoji", ""]:
         assert text_event(7, "delta", text) == sse_event(7, "delta", {"text": text})
+
+
+def test_a_tool_call_hands_the_pulling_back_to_a_worker_until_text_flows_again(store, engines):
+    user, reply = messages(store)
+    asked = threading.Event()
+    tool_ran_on: list[str] = []
+    pulled_after_on: list[str] = []
+
+    def stream(cancel):
+        yield TextDelta("Let me look. ")
+        yield WAITING
+        asked.wait(5)  # the relay asks for the pulling meanwhile
+        yield TextDelta("Looking. ")
+        yield WAITING  # the worker parks here; the relay pulls on
+        yield DataEvent("tool_call", {"id": "c1", "name": "search", "arguments": {}, "at": 21})
+        tool_ran_on.append(threading.current_thread().name)  # the tool at work
+        yield TextDelta("Found it.")
+        yield WAITING
+        pulled_after_on.append(threading.current_thread().name)
+        yield Finish("stop")
+
+    generation = start(engines(), store, user, reply, stream)
+    relay = generation.relay()
+    out = [next(relay)]
+    asked.set()
+    out.extend(relay)
+    here = threading.current_thread().name
+    assert tool_ran_on[0].startswith("generation")  # not the relay's thread: it kept following
+    assert pulled_after_on == [here]  # and took the pulling again once text flowed
+    kinds = [kind for _, kind, _ in parse(b"".join(out)) if kind != "render"]
+    assert kinds[-3:] == ["tool_call", "delta", "done"]
+    assert store.get_message(reply.id).content == "Let me look. Looking. Found it."

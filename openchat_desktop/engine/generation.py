@@ -182,8 +182,8 @@ class Generation(Job):
         parked = False
         try:
             while True:
-                next(self._pulling)
-                if self._relay_waits and self._park():
+                at_read_end = next(self._pulling)
+                if at_read_end and self._relay_waits and self._park():
                     parked = True
                     return
         except StopIteration:
@@ -211,11 +211,12 @@ class Generation(Job):
 
     def relay(self) -> Iterator[bytes]:
         """SSE bytes for the client that asked for the reply: what happened so far, then each
-        event as it comes. As soon as the worker reaches a point where all it pulled is in the
-        log, this thread pulls the stream itself and sends what each read of the model server
-        brought as soon as it is applied: no hand-off between threads per token. When the
-        client goes away, a worker takes the pulling back: a client leaving never ends a
-        reply. A second relay of the same reply only follows."""
+        event as it comes. Once the worker ends a read of the model server, this thread pulls
+        the stream itself and sends what each read brought as soon as it is applied: no
+        hand-off between threads per token. Anything but text (a tool call, a wait) hands the
+        pulling back to a worker until text flows again, so this thread is free to send
+        keep-alives meanwhile. When the client goes away, a worker takes the pulling back: a
+        client leaving never ends a reply. A second relay of the same reply only follows."""
         events = self.log
         with events.lock:
             chunk = events.replay(0)
@@ -233,7 +234,12 @@ class Generation(Job):
             while not ended:
                 if pulling:
                     try:
-                        next(self._pulling)
+                        if not next(self._pulling):
+                            # Not text: what follows may be a tool at work or a wait. A
+                            # worker pulls through it while this thread follows, sending
+                            # keep-alives, and parks again at the next read's end.
+                            pulling = False
+                            self._give_back()
                     except StopIteration:
                         # The last words go out now, not after the end is saved; should the
                         # client be gone, leaving the relay saves the end.
@@ -262,6 +268,12 @@ class Generation(Job):
                 after()
             self._leave_relay(mine)
 
+    def _give_back(self) -> None:
+        """The relay hands the pulling to a worker and waits to take it again."""
+        with self.log.lock:
+            self._puller = WORKER
+        self._continue_elsewhere(self._drive)
+
     def _take_pulling(self, mine: bool) -> bool:
         """With `log.lock` held: whether the worker parked for this relay, now taken over."""
         if mine and self._puller == PARKED:
@@ -282,10 +294,12 @@ class Generation(Job):
         if resume:
             self._continue_elsewhere(self._drive)
 
-    def _pull(self) -> Generator[None, None, tuple[str, ProviderError | None]]:
+    def _pull(self) -> Generator[bool, None, tuple[str, ProviderError | None]]:
         """Apply the stream's events, pausing at each point where all that was pulled is in
-        the log: the provider is about to wait for the network, or an event other than text
-        arrived. Returns how the stream ended: (status, error)."""
+        the log: True where a read of the model server ended and the next one may wait for
+        the network; False after an event other than text (a tool call, a phase, a wait
+        before a retry), which may be followed by a long wait of another kind. Returns how
+        the stream ended: (status, error)."""
         error: ProviderError | None = None
         try:
             # Stopped while it waited for a worker: the provider is never asked.
@@ -294,11 +308,11 @@ class Generation(Job):
                     if self._claimed:
                         break
                     if isinstance(event, Waiting):
-                        yield
+                        yield True
                         continue
                     self._apply(event)
                     if not isinstance(event, TEXT_EVENTS):
-                        yield
+                        yield False
         except ProviderError as exc:
             error = exc
         except Exception as exc:  # a bug or an unexpected transport failure: keep the text
