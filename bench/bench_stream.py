@@ -9,11 +9,15 @@ streaming measurement alternates a direct read of the fake (POST /api/chat, NDJS
 same reply read through openchat (POST /api/sessions/<id>/chat/stream, SSE), so machine noise
 falls on both alike, and reports the relayed figure against the direct one. Both sides use
 the same client: `http.client`, a new connection per stream, counting token lines in the
-bytes as they arrive. Each relayed run uses a chat of its own, created before the clock
-starts, so every run is a chat's first message with the same one-message context.
+bytes as they arrive and noting when the first and last tokens and the end arrived. Each
+relayed run uses a chat of its own, created before the clock starts, so every run is a chat's
+first message with the same one-message context.
 
-Then it times fresh start-ups and reads the idle memory of a server whose database holds
-10,000 messages. Numbers and what they mean: docs/performance.md.
+It measures the first token, `done` after the last token, tokens/s (also after the first
+token), serve CPU per token at 0 and at 5 ms/token, 32 streams at once (first token, stalls,
+every stream's text checked) and the threads and memory a burst leaves behind; then it times
+fresh start-ups and reads the idle memory of a server whose database holds 10,000 messages.
+Every figure is reported against its target. Numbers and what they mean: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -48,11 +52,13 @@ HOST = "127.0.0.1"
 READY = re.compile(r"OpenChat is serving at http://127\.0\.0\.1:(\d+)/\?token=(\S+)")
 FAKE_READY = re.compile(r"Ollama at http://127\.0\.0\.1:(\d+)")
 DIRECT_TOKEN = b'"done": false'  # one per content line of the fake's NDJSON
+DIRECT_DONE = b'"done": true'  # the fake's last line: the reply ended
 RELAYED_TOKEN = b"event: delta\n"  # one per delta event of openchat's SSE
 RELAYED_DONE = b"event: done\n"  # the reply ended complete
 TOKEN_CHARS = 4  # non-space characters per token at most, about what models stream
 PROMPT = "Explain how to configure the worker, with an example."
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+SETTLE_S = 0.25  # after a paced reply, before its CPU is read: an idle server uses none
 
 # Replies are this text, cut into ~4-character tokens and repeated as needed: paragraphs,
 # lists, inline code and a fenced block now and then, like a model's answer.
@@ -91,11 +97,18 @@ That is all you need for a first run; the next section covers monitoring.
 
 TARGETS = {
     "ttft_added_median_ms": 3.0,
+    "done_after_last_ms": 1.0,  # median, one stream at a time
+    "concurrent_done_after_last_ms": 5.0,  # median, pooled over the concurrent streams
+    "paced_cpu_us_per_token": 230.0,
     "relayed_tokens_per_s": 20_000.0,
+    "relayed_tokens_per_s_after_first": 64_000.0,
     "cpu_growth": 1.5,
-    "concurrent_added_ms": 50.0,
+    "concurrent_added_p95_ms": 50.0,
+    "concurrent_added_max_ms": 100.0,
+    "stall_ms": 20.0,  # four tokens' time at 5 ms per token
     "startup_s": 1.0,
-    "idle_rss_mb": 60.0,
+    "idle_pss_mb": 60.0,
+    "threads_back_within": 3,  # threads after the idle wait, at most this many above before
 }
 
 
@@ -115,6 +128,10 @@ class Config:
     stream_len: int
     stream_delay_ms: float
     concurrent_rounds: int
+    paced_tokens: int
+    paced_delay_ms: float
+    paced_pairs: int
+    idle_wait_s: float
     startups: int
     messages: int
 
@@ -130,6 +147,10 @@ FULL = Config(
     stream_len=200,
     stream_delay_ms=5.0,
     concurrent_rounds=3,
+    paced_tokens=500,
+    paced_delay_ms=5.0,
+    paced_pairs=6,
+    idle_wait_s=20.0,
     startups=5,
     messages=10_000,
 )
@@ -144,6 +165,10 @@ QUICK = Config(
     stream_len=100,
     stream_delay_ms=5.0,
     concurrent_rounds=1,
+    paced_tokens=500,
+    paced_delay_ms=5.0,
+    paced_pairs=2,
+    idle_wait_s=8.0,
     startups=2,
     messages=2_000,
 )
@@ -165,6 +190,15 @@ def percentile(values: list[float], q: float) -> float:
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
+
+
+def spread_ms(seconds: list[float]) -> dict[str, float]:
+    """Median, p95 and max of durations, in ms."""
+    return {
+        "median_ms": ms(statistics.median(seconds)),
+        "p95_ms": ms(percentile(seconds, 0.95)),
+        "max_ms": ms(max(seconds)),
+    }
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -346,6 +380,19 @@ def memory_mb(pid: int) -> dict[str, float]:
     }
 
 
+def thread_count(pid: int) -> int:
+    """The process's threads now, from the `Threads:` line of /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise BenchError(f"/proc/{pid}/status has no thread count")
+
+
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return [float(value) for value in Path("/proc/loadavg").read_text().split()[:3]]
+
+
 # --- the client ------------------------------------------------------------------------------
 
 
@@ -355,6 +402,17 @@ class Stream:
     end: float  # seconds from the request's start to the end of the body
     tokens: int  # token lines (direct) or delta events (relayed)
     done: bool = False  # the relayed stream ended with its `done` event
+    last: float = 0.0  # seconds from the request's start to the last token's arrival
+    finished: float | None = None  # ... to the end marker's arrival (`done`, `"done": true`)
+    longest_gap: float = 0.0  # longest wait between two arrivals of tokens, after the first
+    body: bytes = b""  # the raw body, when the reader was asked to keep it
+
+    @property
+    def done_after_last(self) -> float:
+        """Seconds from the last token's arrival to the end marker's."""
+        if self.finished is None:
+            raise BenchError("a stream ended without its end marker")
+        return self.finished - self.last
 
     def check(self, name: str, expected: int) -> None:
         """All the reply arrived. Direct: one line per token. Relayed: the `done` event and at
@@ -369,23 +427,32 @@ class Stream:
 
 
 def read_stream(port: int, path: str, body: bytes, headers: dict[str, str], marker: bytes,
-                boundary: bytes, on_chunk: Callable[[bytes], None] | None = None) -> Stream:
+                boundary: bytes, on_chunk: Callable[[bytes], None] | None = None,
+                end_marker: bytes = RELAYED_DONE, keep: bool = False) -> Stream:
     """POST and read the streamed body as it arrives, counting `marker` in every part that
-    ends at a `boundary` (a line for NDJSON, an event for SSE)."""
+    ends at a `boundary` (a line for NDJSON, an event for SSE) and noting when `end_marker`
+    arrives. Every time is taken when the read that brought the bytes returns. `keep` keeps
+    the raw body for checks made after the clock stops."""
     start = time.perf_counter()
     connection = http.client.HTTPConnection(HOST, port, timeout=120)
+    chunks: list[bytes] = []
     try:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         if response.status != 200:
             raise BenchError(f"POST {path} -> {response.status}: {response.read()[:500]!r}")
         first: float | None = None
+        last = 0.0
+        longest_gap = 0.0
+        finished: float | None = None
         tokens = 0
-        done = False
         carry = b""
         while data := response.read1(65536):
+            now = time.perf_counter() - start
             if on_chunk is not None:
                 on_chunk(data)
+            if keep:
+                chunks.append(data)
             if carry:
                 data = carry + data
             cut = data.rfind(boundary)
@@ -394,17 +461,23 @@ def read_stream(port: int, path: str, body: bytes, headers: dict[str, str], mark
                 continue
             cut += len(boundary)
             count = data.count(marker, 0, cut)
-            done = done or data.find(RELAYED_DONE, 0, cut) >= 0
+            if finished is None and data.find(end_marker, 0, cut) >= 0:
+                finished = now
             carry = data[cut:]
-            if count and first is None:
-                first = time.perf_counter() - start
+            if count:
+                if first is None:
+                    first = now
+                else:
+                    longest_gap = max(longest_gap, now - last)
+                last = now
             tokens += count
         end = time.perf_counter() - start
     finally:
         connection.close()
     if first is None:
         raise BenchError(f"POST {path}: the stream ended without a token")
-    return Stream(first, end, tokens, done)
+    done = finished is not None and end_marker == RELAYED_DONE
+    return Stream(first, end, tokens, done, last, finished, longest_gap, b"".join(chunks))
 
 
 def direct_body(prompt: str = PROMPT) -> bytes:
@@ -412,17 +485,16 @@ def direct_body(prompt: str = PROMPT) -> bytes:
     return json.dumps(request).encode()
 
 
-def read_direct(fake: Fake, on_chunk: Callable[[bytes], None] | None = None) -> Stream:
+def read_direct(fake: Fake, keep: bool = False) -> Stream:
     headers = {"Content-Type": "application/json"}
     return read_stream(fake.port, "/api/chat", direct_body(), headers, DIRECT_TOKEN, b"\n",
-                       on_chunk)
+                       end_marker=DIRECT_DONE, keep=keep)
 
 
-def read_relayed(serve: Serve, session_id: str, provider: str,
-                 on_chunk: Callable[[bytes], None] | None = None) -> Stream:
+def read_relayed(serve: Serve, session_id: str, provider: str, keep: bool = False) -> Stream:
     body = json.dumps({"message": PROMPT, "model": f"{provider}/{MODEL}"}).encode()
     return read_stream(serve.port, f"/api/sessions/{session_id}/chat/stream", body,
-                       serve.headers(), RELAYED_TOKEN, b"\n\n", on_chunk)
+                       serve.headers(), RELAYED_TOKEN, b"\n\n", keep=keep)
 
 
 def api(serve: Serve, method: str, path: str, body: object = None) -> Any:
@@ -458,31 +530,38 @@ def alternate(index: int, direct: Callable[[], T], relayed: Callable[[], T]) -> 
 # --- checks ----------------------------------------------------------------------------------
 
 
-def check_same_text(serve: Serve, fake: Fake, provider: str) -> int:
-    """Parse one reply fully on both sides: the relayed deltas must add up to the direct text."""
-    direct_raw: list[bytes] = []
-    relayed_raw: list[bytes] = []
-    read_direct(fake, direct_raw.append)
-    (session_id,) = new_sessions(serve, 1)
-    read_relayed(serve, session_id, provider, relayed_raw.append)
-    direct_text = "".join(
-        json.loads(line)["message"]["content"]
-        for line in b"".join(direct_raw).splitlines()
-        if line.strip()
+def direct_text(stream: Stream) -> str:
+    """The text of a kept direct body: every NDJSON line's content, in order."""
+    return "".join(
+        json.loads(line)["message"]["content"] for line in stream.body.splitlines() if line.strip()
     )
-    relayed_text = []
+
+
+def check_relayed(stream: Stream, expected_text: str, name: str) -> int:
+    """A kept relayed body is exact: its deltas add up to `expected_text` and it ends with a
+    `done` whose message is complete. Returns the number of delta events."""
+    text = []
     final = None
-    for block in b"".join(relayed_raw).decode().split("\n\n"):
+    for block in stream.body.decode().split("\n\n"):
         fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
         if fields.get("event") == "delta":
-            relayed_text.append(json.loads(fields["data"])["text"])
+            text.append(json.loads(fields["data"])["text"])
         elif fields.get("event") in ("done", "error"):
             final = (fields["event"], json.loads(fields["data"]))
     if final is None or final[0] != "done" or final[1]["message"]["status"] != "complete":
-        raise BenchError(f"the relayed reply did not end with a complete message: {final}")
-    if "".join(relayed_text) != direct_text:
-        raise BenchError("the relayed text differs from the direct text")
-    return len(relayed_text)
+        raise BenchError(f"{name}: the relayed reply did not end with a complete message: "
+                         f"{final}")
+    if "".join(text) != expected_text:
+        raise BenchError(f"{name}: the relayed text differs from the direct text")
+    return len(text)
+
+
+def check_same_text(serve: Serve, fake: Fake, provider: str) -> int:
+    """Parse one reply fully on both sides: the relayed deltas must add up to the direct text."""
+    expected = direct_text(read_direct(fake, keep=True))
+    (session_id,) = new_sessions(serve, 1)
+    return check_relayed(read_relayed(serve, session_id, provider, keep=True), expected,
+                         "the first reply")
 
 
 # --- measurements ----------------------------------------------------------------------------
@@ -491,6 +570,7 @@ def check_same_text(serve: Serve, fake: Fake, provider: str) -> int:
 def measure_ttft(serve: Serve, fake: Fake, config: Config) -> dict[str, Any]:
     direct: list[float] = []
     relayed: list[float] = []
+    done_after: dict[str, list[float]] = {"direct": [], "relayed": []}
     sessions = iter(new_sessions(serve, config.ttft_runs + config.warmup))
     for index in range(config.warmup + config.ttft_runs):
         d, r = alternate(
@@ -499,6 +579,8 @@ def measure_ttft(serve: Serve, fake: Fake, config: Config) -> dict[str, Any]:
         if index >= config.warmup:
             direct.append(d.first)
             relayed.append(r.first)
+            done_after["direct"].append(d.done_after_last)
+            done_after["relayed"].append(r.done_after_last)
     paired = [r - d for r, d in zip(relayed, direct, strict=True)]
     return {
         "runs": config.ttft_runs,
@@ -510,12 +592,15 @@ def measure_ttft(serve: Serve, fake: Fake, config: Config) -> dict[str, Any]:
         "added_median_ms": ms(statistics.median(relayed) - statistics.median(direct)),
         "added_p95_ms": ms(percentile(relayed, 0.95) - percentile(direct, 0.95)),
         "paired_difference_median_ms": ms(statistics.median(paired)),
+        "done_after_last": {side: spread_ms(values) for side, values in done_after.items()},
     }
 
 
 def measure_throughput(serve: Serve, fake: Fake, provider: str, reps: int) -> dict[str, Any]:
     direct: list[float] = []
     relayed: list[float] = []
+    direct_after_first: list[float] = []
+    relayed_after_first: list[float] = []
     sessions = iter(new_sessions(serve, reps + 1))
     for index in range(reps + 1):  # the first pair warms up
         d, r = alternate(
@@ -526,12 +611,16 @@ def measure_throughput(serve: Serve, fake: Fake, provider: str, reps: int) -> di
         if index:
             direct.append(fake.tokens / d.end)
             relayed.append(fake.tokens / r.end)
+            direct_after_first.append(fake.tokens / (d.end - d.first))
+            relayed_after_first.append(fake.tokens / (r.end - r.first))
     return {
         "tokens": fake.tokens,
         "reps": reps,
         "direct_tokens_per_s": round(statistics.median(direct)),
         "relayed_tokens_per_s": round(statistics.median(relayed)),
         "relayed_over_direct": round(statistics.median(relayed) / statistics.median(direct), 3),
+        "direct_after_first_tokens_per_s": round(statistics.median(direct_after_first)),
+        "relayed_after_first_tokens_per_s": round(statistics.median(relayed_after_first)),
     }
 
 
@@ -559,6 +648,52 @@ def measure_cpu(serve: Serve, providers: dict[int, str], reps: int) -> dict[str,
     return {"sizes": rows, "growth": round(growth, 2), "clock_tick_s": 1 / CLK_TCK}
 
 
+def measure_paced(serve: Serve, fake: Fake, provider: str, config: Config) -> dict[str, Any]:
+    """Whole replies at a model's pace: the serve process's CPU per token and how long `done`
+    follows the last token, one stream at a time. The CPU is read from before the request to
+    SETTLE_S after the body ends, so work the server does after `done` (a final save) counts."""
+    direct: list[Stream] = []
+    relayed: list[Stream] = []
+    used: list[float] = []  # serve CPU seconds of every relayed run, the warm-up's first
+    sessions = iter(new_sessions(serve, config.paced_pairs + 1))
+
+    def relayed_run() -> Stream:
+        before = cpu_seconds(serve.pid)
+        stream = read_relayed(serve, next(sessions), provider, keep=True)
+        time.sleep(SETTLE_S)
+        used.append(cpu_seconds(serve.pid) - before)
+        return stream
+
+    for index in range(config.paced_pairs + 1):  # the first pair warms up
+        d, r = alternate(index, lambda: read_direct(fake, keep=True), relayed_run)
+        d.check("direct", fake.tokens)
+        check_relayed(r, direct_text(d), "a paced reply")
+        if index:
+            direct.append(d)
+            relayed.append(r)
+    cpu = used[1:]
+    per_token = [used / fake.tokens for used in cpu]
+    return {
+        "tokens": fake.tokens,
+        "delay_ms": fake.delay_ms,
+        "pairs": config.paced_pairs,
+        "cpu_us_per_token": round(statistics.median(per_token) * 1e6, 1),
+        "cpu_us_per_token_pooled": round(sum(cpu) / (len(cpu) * fake.tokens) * 1e6, 1),
+        "cpu_us_per_token_runs": [round(value * 1e6, 1) for value in per_token],
+        "direct_reply_s": round(statistics.median(s.end for s in direct), 3),
+        "relayed_reply_s": round(statistics.median(s.end for s in relayed), 3),
+        "done_after_last": {
+            "direct": spread_ms([s.done_after_last for s in direct]),
+            "relayed": spread_ms([s.done_after_last for s in relayed]),
+        },
+        "longest_gap": {
+            "direct": spread_ms([s.longest_gap for s in direct]),
+            "relayed": spread_ms([s.longest_gap for s in relayed]),
+        },
+        "clock_tick_s": 1 / CLK_TCK,
+    }
+
+
 def concurrent_round(streams: int, run: Callable[[int], Stream]) -> list[Stream]:
     """Start `streams` readers at once; each returns its Stream."""
     barrier = threading.Barrier(streams)
@@ -583,7 +718,7 @@ def concurrent_round(streams: int, run: Callable[[int], Stream]) -> list[Stream]
 
 
 def relay_nth(serve: Serve, sessions: list[str], provider: str, index: int) -> Stream:
-    return read_relayed(serve, sessions[index], provider)
+    return read_relayed(serve, sessions[index], provider, keep=True)
 
 
 def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config) -> dict:
@@ -593,7 +728,7 @@ def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config)
         sessions = new_sessions(serve, config.streams)
         d, r = alternate(
             index,
-            partial(concurrent_round, config.streams, lambda i: read_direct(fake)),
+            partial(concurrent_round, config.streams, lambda i: read_direct(fake, keep=True)),
             partial(concurrent_round, config.streams,
                     partial(relay_nth, serve, sessions, provider)),
         )
@@ -601,8 +736,14 @@ def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config)
             direct += d
             relayed += r
         time.sleep(0.3)  # let the last checkpoints land before the next round
-    for stream in direct + relayed:
+    expected = direct_text(direct[0])
+    for stream in direct:
         stream.check("a concurrent stream", fake.tokens)
+        if direct_text(stream) != expected:
+            raise BenchError("two direct reads of the same fake gave different texts")
+    for stream in relayed:
+        stream.check("a concurrent stream", fake.tokens)
+        check_relayed(stream, expected, "a concurrent stream")
     result: dict[str, Any] = {
         "streams": config.streams,
         "rounds": config.concurrent_rounds,
@@ -611,15 +752,41 @@ def measure_concurrency(serve: Serve, fake: Fake, provider: str, config: Config)
     }
     for name, runs in (("direct", direct), ("relayed", relayed)):
         firsts = [s.first for s in runs]
+        gaps = [s.longest_gap for s in runs]
         result[f"{name}_median_ms"] = ms(statistics.median(firsts))
         result[f"{name}_p95_ms"] = ms(percentile(firsts, 0.95))
         result[f"{name}_max_ms"] = ms(max(firsts))
         result[f"{name}_stream_median_s"] = round(statistics.median(s.end for s in runs), 3)
+        result[f"{name}_longest_gap_max_ms"] = ms(max(gaps))
+        result[f"{name}_longest_gap_median_ms"] = ms(statistics.median(gaps))
+        result[f"{name}_streams_with_a_stall"] = sum(
+            gap * 1000 > TARGETS["stall_ms"] for gap in gaps
+        )
+        result[f"{name}_done_after_last"] = spread_ms([s.done_after_last for s in runs])
     for stat in ("median", "p95", "max"):
         result[f"added_{stat}_ms"] = round(
             result[f"relayed_{stat}_ms"] - result[f"direct_{stat}_ms"], 2
         )
     return result
+
+
+def process_state(pid: int) -> dict[str, Any]:
+    """The serve process's thread count and memory, for the before/after of a burst."""
+    return {"threads": thread_count(pid), **memory_mb(pid)}
+
+
+def measure_burst(serve: Serve, fake: Fake, provider: str, config: Config) -> dict[str, Any]:
+    """The concurrent rounds, with the serve process's threads and memory before them, right
+    after them and after `idle_wait_s` of idling: what a burst leaves behind."""
+    before = process_state(serve.pid)
+    concurrency = measure_concurrency(serve, fake, provider, config)
+    after = process_state(serve.pid)
+    time.sleep(config.idle_wait_s)
+    return {
+        "concurrency": concurrency,
+        "after_burst": {"before": before, "right_after": after,
+                        "after_wait": process_state(serve.pid), "wait_s": config.idle_wait_s},
+    }
 
 
 def wait_healthy(port: int, child: subprocess.Popen[str] | None = None, log: Path | None = None,
@@ -693,7 +860,8 @@ def fill_store(data_dir: Path, total: int) -> tuple[str, float]:
                     start = i % len(sections)
                     text = "\n\n".join(sections[start:] + sections[:start][: i % 3])
                     role = "assistant"
-                parent = store.add_message(session_id=session.id, parent_id=parent and parent.id,
+                parent = store.add_message(session_id=session.id,
+                                           parent_id=parent.id if parent else None,
                                            role=role, content=text)
             return session.id
 
@@ -773,15 +941,27 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def report(results: dict[str, Any]) -> str:
-    m = results["machine"]
-    lines = [
-        f"Machine: {m['cpu']} ({m['cpu_mhz']} MHz), {m['usable_cores']} of {m['cores']} cores "
-        f"usable, {m['memory_gb']} GB; Python {m['python']}, SQLite {m['sqlite']}; {m['os']}",
-        "",
-        "| measure | direct | through openchat | difference | target | |",
-        "|---|---:|---:|---:|---|---|",
-    ]
+def signed(value: float) -> str:
+    return f"+{value}" if value >= 0 else f"{value}"
+
+
+def done_rows(label: str, spread: dict[str, dict[str, float]], target: str,
+              limit: float) -> list[str]:
+    """Median, p95 and max of `done` after the last token; the verdict is the median's."""
+    direct, relayed = spread["direct"], spread["relayed"]
+    rows = []
+    for stat in ("median", "p95", "max"):
+        key = f"{stat}_ms"
+        judged = f"| {target} | {verdict(relayed[key] <= limit)} |" if stat == "median" else "| | |"
+        rows.append(f"| `done` after the last token, {label}, {stat} | {direct[key]} ms "
+                    f"| {relayed[key]} ms | {signed(round(relayed[key] - direct[key], 2))} ms "
+                    + judged)
+    return rows
+
+
+def target_rows(results: dict[str, Any]) -> list[str]:
+    """One row per measure, in the order of the targets, each with its verdict."""
+    lines = []
     t = results.get("ttft")
     if t:
         lines.append(
@@ -793,6 +973,41 @@ def report(results: dict[str, Any]) -> str:
             f"| time to first token, p95 | {t['direct_p95_ms']} ms | {t['relayed_p95_ms']} ms "
             f"| +{t['added_p95_ms']} ms | | |"
         )
+    p = results.get("paced")
+    if p:
+        lines += done_rows(f"one stream, {p['tokens']} tokens at {p['delay_ms']:g} ms/token",
+                           p["done_after_last"], "≤ 1 ms", TARGETS["done_after_last_ms"])
+    if t:
+        d, r = t["done_after_last"]["direct"], t["done_after_last"]["relayed"]
+        lines.append(
+            f"| `done` after the last token, one stream, {t['reply_tokens']} tokens at "
+            f"0 ms/token, median (p95) | {d['median_ms']} ({d['p95_ms']}) ms "
+            f"| {r['median_ms']} ({r['p95_ms']}) ms | | | |"
+        )
+    k = results.get("concurrency")
+    if k:
+        lines += done_rows(f"{k['streams']} streams, pooled",
+                           {"direct": k["direct_done_after_last"],
+                            "relayed": k["relayed_done_after_last"]},
+                           "≤ 5 ms", TARGETS["concurrent_done_after_last_ms"])
+    if p:
+        lines.append(
+            f"| serve CPU per token, {p['tokens']} tokens at {p['delay_ms']:g} ms/token, "
+            f"median of {p['pairs']} (all runs pooled) | | {p['cpu_us_per_token']} µs "
+            f"({p['cpu_us_per_token_pooled']} µs) | | ≤ 230 µs "
+            f"| {verdict(p['cpu_us_per_token'] <= TARGETS['paced_cpu_us_per_token'])} |"
+        )
+        d, r = p["longest_gap"]["direct"], p["longest_gap"]["relayed"]
+        lines.append(
+            f"| longest gap between tokens after the first, same runs, median (max) "
+            f"| {d['median_ms']} ({d['max_ms']}) ms | {r['median_ms']} ({r['max_ms']}) ms "
+            f"| | | |"
+        )
+        lines.append(
+            f"| whole reply, {p['tokens']} tokens at {p['delay_ms']:g} ms/token, median "
+            f"| {p['direct_reply_s']} s | {p['relayed_reply_s']} s "
+            f"| {signed(ms(p['relayed_reply_s'] - p['direct_reply_s']))} ms | | |"
+        )
     s = results.get("throughput")
     if s:
         lines.append(
@@ -801,24 +1016,57 @@ def report(results: dict[str, Any]) -> str:
             f"| ×{s['relayed_over_direct']} | ≥ 20,000 relayed "
             f"| {verdict(s['relayed_tokens_per_s'] >= TARGETS['relayed_tokens_per_s'])} |"
         )
+        after = s["relayed_after_first_tokens_per_s"]
+        lines.append(
+            f"| tokens/s after the first token, same runs | "
+            f"{s['direct_after_first_tokens_per_s']:,} | {after:,} "
+            f"| ×{round(after / s['direct_after_first_tokens_per_s'], 3)} | ≥ 64,000 relayed "
+            f"| {verdict(after >= TARGETS['relayed_tokens_per_s_after_first'])} |"
+        )
     c = results.get("cpu")
     if c:
         first, last = c["sizes"][0], c["sizes"][-1]
         lines.append(
-            f"| serve CPU per token, {first['tokens']:,} → {last['tokens']:,} tokens | "
-            f"| {first['cpu_us_per_token']} → {last['cpu_us_per_token']} µs | ×{c['growth']} "
-            f"| flat (≤ ×1.5) | {verdict(c['growth'] <= TARGETS['cpu_growth'])} |"
+            f"| serve CPU per token at 0 ms/token, {first['tokens']:,} → {last['tokens']:,} "
+            f"tokens | | {first['cpu_us_per_token']} → {last['cpu_us_per_token']} µs "
+            f"| ×{c['growth']} | flat (≤ ×1.5) | {verdict(c['growth'] <= TARGETS['cpu_growth'])} |"
         )
-    k = results.get("concurrency")
     if k:
-        ok = k["added_p95_ms"] <= TARGETS["concurrent_added_ms"]
+        limits = {"p95": ("≤ 50 ms added", TARGETS["concurrent_added_p95_ms"]),
+                  "max": ("≤ 100 ms added", TARGETS["concurrent_added_max_ms"])}
+        label = f"{k['streams']} streams at {k['delay_ms']:g} ms/token"
         for stat in ("median", "p95", "max"):
+            added = k[f"added_{stat}_ms"]
+            judged = "| | |"
+            if stat in limits:
+                judged = f"| {limits[stat][0]} | {verdict(added <= limits[stat][1])} |"
             lines.append(
-                f"| first token, {k['streams']} streams at {k['delay_ms']:g} ms/token, {stat} "
-                f"| {k[f'direct_{stat}_ms']} ms | {k[f'relayed_{stat}_ms']} ms "
-                f"| +{k[f'added_{stat}_ms']} ms "
-                + (f"| ≤ 50 ms added | {verdict(ok)} |" if stat == "p95" else "| | |")
+                f"| first token, {label}, {stat} | {k[f'direct_{stat}_ms']} ms "
+                f"| {k[f'relayed_{stat}_ms']} ms | {signed(added)} ms " + judged
             )
+        stalls_ok = k["relayed_longest_gap_max_ms"] <= TARGETS["stall_ms"]
+        lines += [
+            f"| longest gap between tokens after the first, {label}, worst stream "
+            f"| {k['direct_longest_gap_max_ms']} ms | {k['relayed_longest_gap_max_ms']} ms | "
+            f"| no stall over 20 ms | {verdict(stalls_ok)} |",
+            f"| longest gap between tokens after the first, median of the streams' "
+            f"| {k['direct_longest_gap_median_ms']} ms | {k['relayed_longest_gap_median_ms']} ms "
+            f"| | | |",
+            f"| streams with a gap over 20 ms, of {k['streams'] * k['rounds']} "
+            f"| {k['direct_streams_with_a_stall']} | {k['relayed_streams_with_a_stall']} "
+            f"| | | |",
+            f"| every stream exact (text, `done`, complete) | | all "
+            f"{k['streams'] * k['rounds']} | | every stream | met |",
+        ]
+    b = results.get("after_burst")
+    if b:
+        more = b["after_wait"]["threads"] - b["before"]["threads"]
+        lines.append(
+            f"| serve threads, before the burst → {b['wait_s']:g} s after it | "
+            f"| {b['before']['threads']} → {b['after_wait']['threads']} | {signed(more)} "
+            f"| back within {TARGETS['threads_back_within']} "
+            f"| {verdict(more <= TARGETS['threads_back_within'])} |"
+        )
     u = results.get("startup")
     if u:
         lines.append(
@@ -831,9 +1079,28 @@ def report(results: dict[str, Any]) -> str:
         idle = mem["idle"]
         lines.append(
             f"| idle memory, {mem['messages']:,} messages stored (RSS / PSS / USS) | "
-            f"| {idle['rss_mb']} / {idle['pss_mb']} / {idle['uss_mb']} MB | | ≤ 60 MB RSS "
-            f"| {verdict(idle['rss_mb'] <= TARGETS['idle_rss_mb'])} |"
+            f"| {idle['rss_mb']} / {idle['pss_mb']} / {idle['uss_mb']} MB | | ≤ 60 MB PSS "
+            f"| {verdict(idle['pss_mb'] <= TARGETS['idle_pss_mb'])} |"
         )
+    return lines
+
+
+def report(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    load = " / ".join(f"{value:.2f}" for value in results["load_average_start"])
+    if "load_average_end" in results:
+        load += " at the start, " + " / ".join(
+            f"{value:.2f}" for value in results["load_average_end"]) + " at the end"
+    lines = [
+        f"Machine: {m['cpu']} ({m['cpu_mhz']} MHz), {m['usable_cores']} of {m['cores']} cores "
+        f"usable, {m['memory_gb']} GB; Python {m['python']}, SQLite {m['sqlite']}; {m['os']}; "
+        f"load average (1 / 5 / 15 min) {load}",
+        "",
+        "| measure | direct | through openchat | difference | target | |",
+        "|---|---:|---:|---:|---|---|",
+        *target_rows(results),
+    ]
+    c = results.get("cpu")
     if c:
         lines += [
             "",
@@ -846,6 +1113,21 @@ def report(results: dict[str, Any]) -> str:
                 f"| {row['tokens']:,} | {row['cpu_s_per_reply']} s | {row['cpu_us_per_token']} "
                 f"| {row['relayed_tokens_per_s']:,} | {row['rss_mb_after']} MB |"
             )
+    b = results.get("after_burst")
+    if b:
+        k = results["concurrency"]
+        lines += [
+            "",
+            f"| `openchat serve` around {k['rounds'] + 1} rounds of {k['streams']} streams "
+            "| threads | RSS | PSS | USS |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for label, state in (("before", b["before"]), ("right after", b["right_after"]),
+                             (f"after {b['wait_s']:g} s idle", b["after_wait"])):
+            lines.append(f"| {label} | {state['threads']} | {state['rss_mb']} MB "
+                         f"| {state['pss_mb']} MB | {state['uss_mb']} MB |")
+    u = results.get("startup")
+    mem = results.get("memory")
     if mem or u:
         lines += ["", "| memory of `openchat serve` | RSS | PSS | USS | peak RSS |",
                   "|---|---:|---:|---:|---:|"]
@@ -855,8 +1137,6 @@ def report(results: dict[str, Any]) -> str:
         if mem:
             rows.append((f"{mem['messages']:,} messages, at ready", mem["at_ready"]))
             rows.append((f"{mem['messages']:,} messages, idle after requests", mem["idle"]))
-        if results.get("memory_after_streaming"):
-            rows.append(("after all streaming runs", results["memory_after_streaming"]))
         for label, values in rows:
             lines.append(
                 f"| {label} | {values['rss_mb']} MB | {values['pss_mb']} MB "
@@ -892,14 +1172,16 @@ def progress(message: str) -> None:
 
 
 def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
-    results: dict[str, Any] = {"machine": machine(), "config": config.__dict__}
+    results: dict[str, Any] = {"machine": machine(), "config": config.__dict__,
+                               "load_average_start": load_average()}
     text_file = work / "reply.md"
     text_file.write_text(REPLY_TEXT)
     short = Fake("short", 64, 0.0)
     cpu_fakes = [Fake(f"t{n}", n, 0.0) for n in config.cpu_sizes if n != config.stream_tokens]
     long = Fake("long", config.stream_tokens, 0.0)
     many = Fake("many", config.stream_len, config.stream_delay_ms)
-    fakes = [short, long, many, *cpu_fakes]
+    paced = Fake("paced", config.paced_tokens, config.paced_delay_ms)
+    fakes = [short, long, many, paced, *cpu_fakes]
     progress(f"starting {len(fakes)} fake model servers and openchat serve")
     start_fakes(procs, fakes, text_file)
     settings = work / "settings.toml"
@@ -909,26 +1191,30 @@ def run(config: Config, work: Path, procs: Processes) -> dict[str, Any]:
     tokens = check_same_text(serve, short, "ollama")
     progress(f"checked: the relayed deltas add up to the direct text ({tokens} tokens)")
 
-    progress(f"1/6 time to first token, {config.ttft_runs} runs each way")
+    progress(f"1/7 time to first token, {config.ttft_runs} runs each way")
     results["ttft"] = measure_ttft(serve, short, config)
-    progress(f"2/6 tokens/s, {config.stream_tokens:,}-token reply")
+    progress(f"2/7 tokens/s, {config.stream_tokens:,}-token reply")
     results["throughput"] = measure_throughput(serve, long, "long", config.stream_reps)
-    progress(f"3/6 serve CPU per token, replies of {config.cpu_sizes}")
+    progress(f"3/7 serve CPU per token, replies of {config.cpu_sizes}")
     by_size = {f.tokens: f.name for f in cpu_fakes}
     if config.stream_tokens in config.cpu_sizes:
         by_size[config.stream_tokens] = "long"
     results["cpu"] = measure_cpu(serve, by_size, config.cpu_reps)
-    progress(f"4/6 {config.streams} concurrent streams at {config.stream_delay_ms:g} ms/token")
-    results["concurrency"] = measure_concurrency(serve, many, "many", config)
-    results["memory_after_streaming"] = memory_mb(serve.pid)
+    progress(f"4/7 {config.paced_tokens}-token replies at {config.paced_delay_ms:g} ms/token, "
+             f"{config.paced_pairs} pairs")
+    results["paced"] = measure_paced(serve, paced, "paced", config)
+    progress(f"5/7 {config.streams} concurrent streams at {config.stream_delay_ms:g} ms/token, "
+             f"then {config.idle_wait_s:g} s idle")
+    results.update(measure_burst(serve, many, "many", config))
     procs.stop(serve.process)
 
     one = work / "one-provider.toml"
     one.write_text(settings_text([short]))
-    progress(f"5/6 start-up, {config.startups} fresh starts")
+    progress(f"6/7 start-up, {config.startups} fresh starts")
     results["startup"] = measure_startup(procs, work, one, config.startups)
-    progress(f"6/6 idle memory with {config.messages:,} messages stored")
+    progress(f"7/7 idle memory with {config.messages:,} messages stored")
     results["memory"] = measure_memory(procs, work, one, config.messages)
+    results["load_average_end"] = load_average()
     return results
 
 
@@ -976,7 +1262,7 @@ def bench_main(
 
 def main(argv: list[str] | None = None) -> int:
     return bench_main(
-        argv, name="bench_stream", description=__doc__, quick_help="fewer and shorter runs (~30 s)",
+        argv, name="bench_stream", description=__doc__, quick_help="fewer and shorter runs (~40 s)",
         quick=QUICK, full=FULL, run_bench=run, report_results=report,
     )
 

@@ -57,7 +57,6 @@ from bench_stream import (
     wait_healthy,
 )
 
-RELAYED_TOKEN = b"event: delta\n"
 STALL = 0.020  # seconds: four tokens' time at 5 ms per token
 DELTA_FRAME = '{"event":"delta"'  # a frame's start; the timed loop parses no JSON
 DONE_FRAME = '{"event":"done"'
@@ -73,14 +72,6 @@ class Config:
 
 FULL = Config(streams=32, tokens=200, delay_ms=5.0, rounds=5)
 QUICK = Config(streams=8, tokens=100, delay_ms=5.0, rounds=1)
-
-
-@dataclass(frozen=True)
-class Timed(Stream):
-    """A stream (bench_stream's: first delta, end, deltas, `done`) with the longest gap
-    between two arrivals that carried a delta."""
-
-    longest_gap: float = 0.0
 
 
 class Gaps:
@@ -102,25 +93,19 @@ class Gaps:
             self.longest = max(self.longest, now - self.last)
         self.last = now
 
-    def timed(self, done: bool) -> Timed:
+    def timed(self, done: bool) -> Stream:
         if self.first is None:
             raise BenchError("a stream ended without a delta")
-        return Timed(self.first, time.perf_counter() - self.start, self.arrivals, done,
-                     self.longest)
+        return Stream(self.first, time.perf_counter() - self.start, self.arrivals, done,
+                      longest_gap=self.longest)
 
 
-def read_sse(serve: Serve, session_id: str) -> Timed:
-    gaps = Gaps()
-
-    def on_chunk(data: bytes) -> None:
-        if RELAYED_TOKEN in data:
-            gaps.delta()
-
-    stream = read_relayed(serve, session_id, "ollama", on_chunk)
-    return gaps.timed(stream.done)
+def read_sse(serve: Serve, session_id: str) -> Stream:
+    """bench_stream's reader: it times the first delta, the end and the longest gap."""
+    return read_relayed(serve, session_id, "ollama")
 
 
-def read_websocket(serve: Serve, session_id: str) -> Timed:
+def read_websocket(serve: Serve, session_id: str) -> Stream:
     gaps = Gaps()
     ws = websocket.create_connection(
         f"ws://{HOST}:{serve.port}/ws/chat/{session_id}",
@@ -140,8 +125,8 @@ def read_websocket(serve: Serve, session_id: str) -> Timed:
         ws.close()
 
 
-def nth(read: Callable[[Serve, str], Timed], serve: Serve, sessions: list[str],
-        index: int) -> Timed:
+def nth(read: Callable[[Serve, str], Stream], serve: Serve, sessions: list[str],
+        index: int) -> Stream:
     return read(serve, sessions[index])
 
 
@@ -154,8 +139,7 @@ def measured_round(serve: Serve, streams: int, run_one: Callable[[int], Stream],
     return runs
 
 
-def summary(streams: list[Stream], cpu: list[float]) -> dict[str, Any]:
-    runs = [run for run in streams if isinstance(run, Timed)]
+def summary(runs: list[Stream], cpu: list[float]) -> dict[str, Any]:
     firsts = [run.first for run in runs]
     gaps = [run.longest_gap for run in runs]
     return {
