@@ -333,14 +333,20 @@ class StreamRenderer:
 
     Finished top-level blocks are rendered (and highlighted) once; only the unfinished tail is
     re-rendered, at most every `min_interval` seconds and less often when that is expensive.
-    `clock` measures both. Not thread-safe: feed it from one thread.
+    `clock` measures both. `sharing()` says how many renderers stream at once: they share one
+    interpreter, so each previews its tail that many times less often, and all the previews
+    together take what one stream's would. Not thread-safe: feed it from one thread.
     """
 
     def __init__(
-        self, min_interval: float = 0.05, clock: Callable[[], float] = time.monotonic
+        self,
+        min_interval: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        sharing: Callable[[], int] = lambda: 1,
     ) -> None:
         self._min_interval = min_interval
         self._clock = clock
+        self._sharing = sharing
         self._raw: list[str] = []
         self._after_cr = False
         self._incoming: list[str] = []  # normalized deltas not yet joined into _pending
@@ -408,7 +414,9 @@ class StreamRenderer:
         self._next_check = end + cooldown
         if not (due or finished):
             return None
-        self._next_render = max(now + self._min_interval, end + cooldown)
+        # Finished blocks are rendered once whatever the pace; the preview of the tail, which
+        # is rendered again and again, is what streams at once share.
+        self._next_render = max(now + self._min_interval, end + cooldown * max(1, self._sharing()))
         return RenderUpdate(start, tuple(finished), self._tail)
 
     def finish(self) -> RenderUpdate:

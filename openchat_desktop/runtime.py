@@ -5,6 +5,7 @@ One `Runtime` serves `openchat serve`, `openchat --browser` and the desktop wind
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import threading
@@ -143,6 +144,10 @@ class Runtime:
         self._clean_attachments()
         # Half-copied model files an add left when the app was killed.
         self._clear_abandoned_adds()
+        # What start-up loaded (libraries, settings) lives as long as the process: the garbage
+        # collector need not walk it again. Its full passes, which pause every thread, then
+        # cost what the running replies hold, not the whole program.
+        gc.freeze()
 
     def _clear_abandoned_adds(self) -> None:
         try:

@@ -4,11 +4,12 @@ person's own title always wins)."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
-from openchat_desktop.chat.titles import INSTRUCTION, clean_title
+from openchat_desktop.chat.titles import INSTRUCTION, TitleWriter, clean_title
 
 from .fake_provider import Reply
 from .support import (
@@ -181,3 +182,41 @@ def test_a_title_is_cleaned(answer, title):
     assert clean_title(answer) == title
     if title:
         assert len(title) <= 60
+
+
+def test_titles_are_written_one_at_a_time_and_each_chat_waits_for_its_own():
+    writer = TitleWriter()
+    running: list[str] = []
+    overlap: list[bool] = []
+    gate = threading.Event()
+
+    def job(name: str):
+        def write() -> None:
+            running.append(name)
+            overlap.append(len(running) > 1)
+            gate.wait(5)
+            running.remove(name)
+        return write
+
+    queued = [writer.start(name, job(name)) for name in ("a", "b", "c")]
+    assert writer.start("a", job("a")) is None  # already waiting for its title
+    for queue in queued:
+        assert queue is not None
+        queue()
+    assert all(writer.pending(name) for name in "abc")
+    gate.set()
+    deadline = time.monotonic() + 5
+    while any(writer.pending(name) for name in "abc") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(writer.pending(name) for name in "abc")
+    assert overlap == [False, False, False]
+    assert gone_soon("titles")  # no thread stays once every title is written
+
+
+def gone_soon(name: str) -> bool:
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if not any(t.name == name for t in threading.enumerate()):
+            return True
+        time.sleep(0.01)
+    return False

@@ -703,3 +703,23 @@ def test_seed_comes_first() -> None:
     renderer.feed("text")
     with pytest.raises(RuntimeError):
         renderer.seed("old")
+
+
+def test_renderers_streaming_at_once_share_the_rendering_time() -> None:
+    class SlowClock:
+        """Each reading is 10 ms later, as if every render took that long."""
+
+        def __init__(self) -> None:
+            self.now = 0.0
+
+        def __call__(self) -> float:
+            self.now += 0.01
+            return self.now
+
+    def emitted(sharing: int) -> int:
+        renderer = StreamRenderer(min_interval=0, clock=SlowClock(), sharing=lambda: sharing)
+        return sum(renderer.feed("word ") is not None for _ in range(400))
+
+    # Alone a renderer rests 90 ms after a 10 ms render; with 4 streaming at once, 360 ms.
+    alone, shared = emitted(1), emitted(4)
+    assert 36 <= alone <= 48 and 8 <= shared <= 12

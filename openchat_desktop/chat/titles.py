@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Callable
 
 from ..errors import AppError
@@ -75,32 +76,48 @@ def ask_title(router: Router, model: ResolvedModel, request: ChatRequest) -> str
 
 
 class TitleWriter:
-    """Runs title jobs on threads of their own and knows which chats wait for one, so the
-    page can ask again until the title is there."""
+    """Writes titles one at a time, on a thread that runs while there are titles to write,
+    and knows which chats wait for one, so the page can ask again until the title is there.
+    One at a time: when many replies end together (a team's server), their titles' requests
+    queue behind each other instead of competing with the replies still streaming."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: set[str] = set()
+        self._queue: deque[tuple[str, Callable[[], None]]] = deque()
+        self._writing = False  # the thread that writes them runs
 
     def pending(self, session_id: str) -> bool:
         with self._lock:
             return session_id in self._pending
 
     def start(self, session_id: str, job: Callable[[], None]) -> Callable[[], None] | None:
-        """Mark the chat `session_id` pending from now until `job` ends; returns what runs
-        `job` in the background, for the caller to call when it suits it (a reply's end
-        reaches its clients first). A chat already waiting for a title gets no second job."""
+        """Mark the chat `session_id` pending from now until `job` ends; returns what queues
+        `job`, for the caller to call when it suits it (a reply's end reaches its clients
+        first). A chat already waiting for a title gets no second job."""
         with self._lock:
             if session_id in self._pending:
                 return None
             self._pending.add(session_id)
 
-        def run() -> None:
-            threading.Thread(
-                target=self._run, args=(session_id, job), name="title", daemon=True
-            ).start()
+        def queue() -> None:
+            with self._lock:
+                self._queue.append((session_id, job))
+                if self._writing:
+                    return
+                self._writing = True
+            threading.Thread(target=self._write_all, name="titles", daemon=True).start()
 
-        return run
+        return queue
+
+    def _write_all(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._writing = False
+                    return
+                session_id, job = self._queue.popleft()
+            self._run(session_id, job)
 
     def _run(self, session_id: str, job: Callable[[], None]) -> None:
         try:

@@ -63,6 +63,7 @@ class Engine:
             seed=seed,
             on_end=on_end,
             continue_elsewhere=self._workers.submit,
+            streaming=self.streaming,
         )
         with self._lock:
             if self._closed:
@@ -102,6 +103,10 @@ class Engine:
 
     def running(self) -> list[Generation]:
         return self._generations.running()
+
+    def streaming(self) -> int:
+        """How many replies are running."""
+        return len(self._generations.running())
 
     def stop(self, message_id: str, timeout: float = 2.0) -> Generation | None:
         """Stop a running reply and wait (briefly) until it is saved."""

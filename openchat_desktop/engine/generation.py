@@ -95,12 +95,14 @@ class Generation(Job):
         seed: Mapping[str, str] | None = None,
         on_end: EndHook | None = None,
         continue_elsewhere: Callable[[Callable[[], None]], object] | None = None,
+        streaming: Callable[[], int] | None = None,
     ) -> None:
         """`seed`: the texts the reply already has, by stream (a reply being continued): kept,
         and the stream's text is appended to them. `on_end(status)` runs once the end is
         saved, before clients hear of it, and must return quickly; what it returns runs once
         they have. `continue_elsewhere(work)` runs `work` on a worker thread: the pulling a
-        relay held when its client went away."""
+        relay held when its client went away. `streaming()` counts the replies streaming
+        now, whose live renders share the interpreter (see `StreamRenderer`)."""
         super().__init__()
         self.message_id = message_id
         self.session_id = session_id
@@ -116,7 +118,7 @@ class Generation(Job):
         self._outcome: tuple[str, ProviderError | None] = ("error", worker_failed())
         self._puller = WORKER  # who pulls the stream; changed with `log.lock` held
         self._relay_waits = False  # the relay of the client that asked waits to pull
-        self._renderer = StreamRenderer()
+        self._renderer = StreamRenderer(sharing=streaming or (lambda: 1))
         self._render_state: RenderUpdate | None = None
         self._usage_event: Usage | None = None
         self._finish_reason: str | None = None
