@@ -191,11 +191,12 @@ def test_titles_are_written_one_at_a_time_and_each_chat_waits_for_its_own():
     gate = threading.Event()
 
     def job(name: str):
-        def write() -> None:
+        def write(cancel) -> bool:
             running.append(name)
             overlap.append(len(running) > 1)
             gate.wait(5)
             running.remove(name)
+            return True
         return write
 
     queued = [writer.start(name, job(name)) for name in ("a", "b", "c")]
@@ -220,3 +221,36 @@ def gone_soon(name: str) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_a_title_waits_while_replies_stream_and_gives_way_to_a_new_one():
+    streaming = threading.Event()
+    streaming.set()  # a reply streams: the title waits
+    writer = TitleWriter(busy=streaming.is_set)
+    calls: list[str] = []
+    asked = threading.Event()
+
+    def write(cancel) -> bool:
+        calls.append("asked")
+        asked.set()
+        if len(calls) == 1:
+            cancel.wait(5)  # the model is writing; a reply starts and stops it
+            return False
+        return True
+
+    queue = writer.start("chat", write)
+    assert queue is not None
+    queue()
+    time.sleep(0.3)
+    assert calls == [] and writer.pending("chat")
+    streaming.clear()
+    assert asked.wait(5)
+    streaming.set()  # the person sends the next message
+    writer.make_way()
+    time.sleep(0.3)
+    assert calls == ["asked"] and writer.pending("chat")  # stopped, waiting its turn again
+    streaming.clear()
+    deadline = time.monotonic() + 5
+    while writer.pending("chat") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert calls == ["asked", "asked"] and not writer.pending("chat")

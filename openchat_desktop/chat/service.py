@@ -19,7 +19,7 @@ from typing import Any
 from .. import rendering
 from ..engine import CONTENT, REASONING, EndHook, Engine, Generation, StreamFactory
 from ..errors import AppError, InvalidRequest
-from ..providers.base import ChatMessage, ChatRequest
+from ..providers.base import Cancel, ChatMessage, ChatRequest
 from ..providers.errors import InternalError, ModelNotFound
 from ..providers.kinds import continues_prefill
 from ..providers.router import ResolvedModel, Router
@@ -109,7 +109,7 @@ class ChatService:
         self.capabilities = Capabilities()
         self.windows = Windows(self.capabilities, lambda: settings.current.context,
                                store.summaries_for, store.save_summary)
-        self._titles = titles.TitleWriter()
+        self._titles = titles.TitleWriter(busy=lambda: bool(self._engine.running()))
         self.tool_sources = ToolSources(
             [BuiltinTools(search=store.search, files=store.get_attachments)])
         self.approvals = Approvals(settings)
@@ -476,6 +476,7 @@ class ChatService:
         Whatever fails in between ends the reply as `error` with a sentence, so a live
         process never leaves a reply `streaming` (the recovery at start-up is for a killed
         one); the worker then ends it however its stream goes."""
+        self._titles.make_way()
         user, reply = self._store.start_reply(
             session_id=prepared.session_id, parent_id=prepared.parent_id,
             user_content=prepared.user_content, model=prepared.answering.id,
@@ -531,6 +532,7 @@ class ChatService:
                 "This reply changed meanwhile (it may be continuing already). Look at it again, "
                 "then continue it if it is still cut short."
             )
+        self._titles.make_way()
         seed = {CONTENT: reply.content, REASONING: reply.reasoning}
         if reply.plan is not None:
             seed[planning.PLAN] = reply.plan
@@ -570,30 +572,35 @@ class ChatService:
 
         def ended(status: str) -> Callable[[], None] | None:
             if status == "complete" and self._settings.current.chat.auto_title:
-                return self._titles.start(user.session_id,
-                                          lambda: self._write_title(user, reply_id))
+                return self._titles.start(
+                    user.session_id, lambda cancel: self._write_title(user, reply_id, cancel)
+                )
             return None
 
         return ended
 
-    def _write_title(self, user: MessageRecord, reply_id: str) -> None:
+    def _write_title(self, user: MessageRecord, reply_id: str, cancel: Cancel) -> bool:
         """Ask the reply's model for a title; saved only over the title the first message
-        gave (never over the person's own, nor over one written before)."""
+        gave (never over the person's own, nor over one written before). False when `cancel`
+        stopped it (a reply started): it is asked again later."""
         session = self._store.get_session(user.session_id)
         reply = self._store.get_message(reply_id)
         files = self._store.message_attachments([user.id]).get(user.id, [])
         first = first_message_title(user.content, files)
         if session is None or reply is None or session.title_by_person or session.title != first:
-            return
+            return True
         router = self._router()
         model = self.resolve_model(reply.model, session, router)
         think = think_parameter(False, self.capabilities.facts(model), model.name)
         request = titles.title_request(model.name, user.content, reply.content, think)
-        title = titles.ask_title(router, model, request)
+        title = titles.ask_title(router, model, request, cancel)
+        if cancel.cancelled:
+            return False
         if title is None:
             log.warning("the model of chat %s answered without a title", session.id)
         elif not self._store.set_model_title(session.id, title, replacing=first):
             log.info("the title of chat %s changed meanwhile; the model's is not used", session.id)
+        return True
 
     def _end_unstarted(
         self, reply_id: str, exc: Exception, *, kept: MessageRecord | None = None

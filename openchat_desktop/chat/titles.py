@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -57,12 +58,14 @@ def clean_title(text: str) -> str | None:
     return line or None
 
 
-def ask_title(router: Router, model: ResolvedModel, request: ChatRequest) -> str | None:
-    """The model's title, cleaned (None: its answer held none). The answer is read as it
-    streams and cut off early when a model ignores the limit."""
+def ask_title(
+    router: Router, model: ResolvedModel, request: ChatRequest, cancel: Cancel
+) -> str | None:
+    """The model's title, cleaned (None: its answer held none, or `cancel` stopped it). The
+    answer is read as it streams and cut off early when a model ignores the limit."""
     pieces: list[str] = []
     size = 0
-    stream = router.stream_chat(model, request, Cancel())
+    stream = router.stream_chat(model, request, cancel)
     try:
         for event in stream:
             if isinstance(event, TextDelta):
@@ -72,29 +75,42 @@ def ask_title(router: Router, model: ResolvedModel, request: ChatRequest) -> str
                     break
     finally:
         stream.close()
-    return clean_title("".join(pieces))
+    return None if cancel.cancelled else clean_title("".join(pieces))
+
+
+# How often a title waiting for the replies to end looks again.
+BUSY_WAIT = 0.1  # seconds
+
+TitleJob = Callable[[Cancel], bool]  # True: done (written or given up); False: stopped early
 
 
 class TitleWriter:
     """Writes titles one at a time, on a thread that runs while there are titles to write,
     and knows which chats wait for one, so the page can ask again until the title is there.
-    One at a time: when many replies end together (a team's server), their titles' requests
-    queue behind each other instead of competing with the replies still streaming."""
 
-    def __init__(self) -> None:
+    A title is the least urgent request the app makes, and it goes to the model a person is
+    talking to, which often answers one request at a time (the built-in engine, Ollama by
+    default). So a title waits while replies stream (`busy()`), and one being written when a
+    reply starts is stopped (`make_way`) and asked again once the replies have ended: it never
+    delays the person's next message. One at a time: when many replies end together (a team's
+    server), their titles queue instead of competing with what still streams."""
+
+    def __init__(self, busy: Callable[[], bool] = lambda: False) -> None:
+        self._busy = busy
         self._lock = threading.Lock()
         self._pending: set[str] = set()
-        self._queue: deque[tuple[str, Callable[[], None]]] = deque()
+        self._queue: deque[tuple[str, TitleJob]] = deque()
         self._writing = False  # the thread that writes them runs
+        self._current: Cancel | None = None  # stops the title being written
 
     def pending(self, session_id: str) -> bool:
         with self._lock:
             return session_id in self._pending
 
-    def start(self, session_id: str, job: Callable[[], None]) -> Callable[[], None] | None:
-        """Mark the chat `session_id` pending from now until `job` ends; returns what queues
-        `job`, for the caller to call when it suits it (a reply's end reaches its clients
-        first). A chat already waiting for a title gets no second job."""
+    def start(self, session_id: str, job: TitleJob) -> Callable[[], None] | None:
+        """Mark the chat `session_id` pending from now until `job` is done; returns what
+        queues `job`, for the caller to call when it suits it (a reply's end reaches its
+        clients first). A chat already waiting for a title gets no second job."""
         with self._lock:
             if session_id in self._pending:
                 return None
@@ -110,21 +126,37 @@ class TitleWriter:
 
         return queue
 
+    def make_way(self) -> None:
+        """A reply starts: the title being written stops, and waits its turn again."""
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current.cancel()
+
     def _write_all(self) -> None:
         while True:
+            while self._busy():
+                time.sleep(BUSY_WAIT)
             with self._lock:
                 if not self._queue:
                     self._writing = False
                     return
                 session_id, job = self._queue.popleft()
-            self._run(session_id, job)
+                cancel = self._current = Cancel()
+            done = self._run(session_id, job, cancel)
+            with self._lock:
+                self._current = None
+                if done:
+                    self._pending.discard(session_id)
+                else:
+                    self._queue.appendleft((session_id, job))
 
-    def _run(self, session_id: str, job: Callable[[], None]) -> None:
+    def _run(self, session_id: str, job: TitleJob, cancel: Cancel) -> bool:
         try:
-            job()
+            return job(cancel) or not cancel.cancelled
         except Exception as exc:  # the chat keeps its title; nothing else depends on this
+            if cancel.cancelled:
+                return False
             log.warning("no title was written for chat %s: %s", session_id, exc,
                         exc_info=not isinstance(exc, AppError))
-        finally:
-            with self._lock:
-                self._pending.discard(session_id)
+            return True
