@@ -10,9 +10,11 @@ what urllib3 reads with.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import select
 import socket
+import ssl
 import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping
 from functools import partial
@@ -351,14 +353,37 @@ def _read_some(response: requests.Response, limit: int) -> bytes:
 
 
 def _arrived_check(response: requests.Response) -> Callable[[], bool] | None:
-    """A check, without waiting, whether more of the body is already in the socket; None
-    when the socket is out of reach (then each read is passed on as it is)."""
+    """A check, without waiting, whether more of the body has already arrived; None when the
+    socket is out of reach (then each read is passed on as it is).
+
+    http.client reads the socket through a buffer of its own, which a poll of the socket does
+    not see: once the buffer holds the last bytes the socket had, each read would hand on a
+    single HTTP chunk. So on a plain socket the check looks into that buffer (`peek` with the
+    socket's timeout at zero: it answers from the buffer, or tries the socket once, and never
+    waits). Behind TLS, whose own buffer is out of reach this way, the socket is polled."""
     sock = _socket_of(response)
-    if sock is None or not hasattr(select, "poll"):
+    if sock is None:
+        return None
+    buffer = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    if not isinstance(sock, ssl.SSLSocket) and isinstance(buffer, io.BufferedReader):
+        return partial(_buffered, sock, buffer)
+    if not hasattr(select, "poll"):
         return None
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     return lambda: bool(poller.poll(0))
+
+
+def _buffered(sock: socket.socket, buffer: io.BufferedReader) -> bool:
+    """Whether `buffer` (over `sock`) has bytes to read now."""
+    timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        return bool(buffer.peek(1))
+    except OSError:
+        return False  # the next read reports what is wrong
+    finally:
+        sock.settimeout(timeout)
 
 
 def _more_arrived(raw: urllib3.BaseHTTPResponse, data: bytes, arrived: Callable[[], bool]) -> bytes:
