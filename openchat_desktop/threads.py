@@ -57,10 +57,13 @@ class IdleThread:
 class ThreadPool:
     """Runs tasks on at most `max_threads` reused daemon threads named `name`-N."""
 
-    def __init__(self, max_threads: int, name: str, idle_timeout: float | None = None) -> None:
+    def __init__(self, max_threads: int, name: str, idle_timeout: float | None = None,
+                 when_all_idle_ended: Callable[[], object] | None = None) -> None:
         self.max_threads = max_threads
         self.name = name
         self.idle_timeout = IDLE_TIMEOUT if idle_timeout is None else idle_timeout
+        # Called by the last thread to end for want of work: nothing has run for a while.
+        self.when_all_idle_ended = when_all_idle_ended
         self._lock = threading.Lock()
         self._idle: list[IdleThread] = []  # the last to go idle is woken first
         self._queue: deque[Task] = deque()  # tasks waiting while every thread is busy
@@ -120,13 +123,18 @@ class ThreadPool:
             self._idle.append(idle)
         if idle.wake.acquire(timeout=self.idle_timeout):
             return self._ended_if_none(idle.task)
+        quiet = False
         with self._lock:
-            if idle in self._idle:  # not handed a task while the wait timed out
+            timed_out = idle in self._idle  # else a task was handed over as the wait ended
+            if timed_out:
                 self._idle.remove(idle)
                 self._threads.discard(threading.current_thread())
-                return None
-        # A task was handed over just as the wait ended: it was set before the release.
-        return self._ended_if_none(idle.task)
+                quiet = not self._threads
+        if not timed_out:
+            return self._ended_if_none(idle.task)  # set before the release
+        if quiet and self.when_all_idle_ended is not None:
+            self.when_all_idle_ended()
+        return None
 
     def _ended_if_none(self, task: Task | None) -> Task | None:
         if task is None:

@@ -137,3 +137,19 @@ def test_shutdown_without_cancelling_runs_the_queued_tasks_first() -> None:
     pool.shutdown(wait=True)
     assert running.result(timeout=0) and queued.result(timeout=0) == "ran"
     assert pool.thread_count() == 0
+
+
+def test_the_last_thread_to_end_for_want_of_work_says_the_pool_went_quiet() -> None:
+    quiet: list[int] = []
+    pool = ThreadPool(4, name="t", idle_timeout=IDLE,
+                      when_all_idle_ended=lambda: quiet.append(pool.thread_count()))
+    release = threading.Event()
+    futures = [pool.submit(release.wait, 5) for _ in range(3)]
+    release.set()
+    for future in futures:
+        future.result(timeout=5)
+    wait_for(lambda: pool.thread_count() == 0)
+    wait_for(lambda: quiet == [0])  # once, by the last one, when none is left
+    pool.submit(lambda: None).result(timeout=5)
+    pool.shutdown(wait=True)  # ended by shutdown: not for want of work
+    assert quiet == [0]

@@ -55,6 +55,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.test import EnvironBuilder
 
+from ..heap import return_freed_memory
 from ..threads import ThreadPool
 
 if TYPE_CHECKING:
@@ -208,7 +209,8 @@ class PooledWSGIServer(BaseWSGIServer):
         self.stopping = threading.Event()
         self.stopped = threading.Event()
         self.stopped.set()
-        self._pool = ThreadPool(MAX_WORKERS, name="http")
+        # Every worker ended after a while with nothing to do: the app went quiet.
+        self._pool = ThreadPool(MAX_WORKERS, name="http", when_all_idle_ended=return_freed_memory)
 
     def refusal(self, status: int) -> bytes:
         response = self.refusals.get(status)
