@@ -145,15 +145,18 @@ class ThreadPool:
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Take no more tasks; idle threads end at once, busy ones after the queued tasks
         (cancelled first with `cancel_futures`). `wait` joins every thread."""
+        cancelled: list[Task] = []
         with self._lock:
             self._closed = True
             if cancel_futures:
-                while self._queue:
-                    self._queue.popleft().future.cancel()
+                cancelled = list(self._queue)
+                self._queue.clear()
             for idle in self._idle:
                 idle.wake.release()  # its task stays None: the thread ends
             self._idle.clear()
             threads = list(self._threads)
+        for task in cancelled:  # outside the lock: a future's callbacks may use the pool
+            task.future.cancel()
         if wait:
             for thread in threads:
                 if thread is not threading.current_thread():
