@@ -12,8 +12,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
+from ..threads import ThreadPool
 from .events import StreamFactory
 from .generation import EndHook, Generation
 from .job import Jobs
@@ -36,7 +36,7 @@ class Engine:
         self._checkpointer: threading.Thread | None = None
         # Reused worker threads: starting a new thread per reply waits for it to be
         # scheduled (~1 ms on a busy machine), straight in the time to first token.
-        self._workers = ThreadPoolExecutor(max_workers=64, thread_name_prefix="generation")
+        self._workers = ThreadPool(64, name="generation")
 
     def start(
         self,

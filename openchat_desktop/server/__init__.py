@@ -69,7 +69,6 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
 
     from . import errors, security, validation
     from . import websocket as websockets
-    from .openapi import bp as openapi_bp
     from .routes import (
         attachments,
         catalog,
@@ -82,6 +81,7 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
         models,
         ollama,
         openai,
+        openapi,
         options,
         outbound,
         page,
@@ -105,8 +105,8 @@ def create_app(app_services: Services, *, token: str, hosts: frozenset[str]) -> 
     websockets.init_app(app)
     for module in (
         health, models, settings, providers, sessions, chat, roles, search, attachments, ollama,
-        catalog, export, instance, local, options, tools, keys, outbound, openai, websocket, page,
+        catalog, export, instance, local, options, tools, keys, outbound, openai, openapi,
+        websocket, page,
     ):
         app.register_blueprint(module.bp)
-    app.register_blueprint(openapi_bp)
     return app

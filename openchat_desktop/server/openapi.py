@@ -1,4 +1,5 @@
-"""GET /api/openapi.json: the OpenAPI 3.1 description of every route (a test checks coverage).
+"""The OpenAPI 3.1 description of every route (a test checks coverage), served by
+routes/openapi.py.
 
 Each object the API returns has a schema here named after its view in `chat/views.py`
 (`Session` ↔ `session_view`); a test checks that every key a view returns is declared.
@@ -8,12 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
 from .. import __version__
 from ..chat.options import SPECS, json_schema
-
-bp = Blueprint("openapi", __name__)
 
 
 def _ref(name: str) -> dict:
@@ -1160,8 +1157,3 @@ def document() -> dict:
             },
         },
     }
-
-
-@bp.get("/api/openapi.json")
-def openapi() -> dict:
-    return document()

@@ -44,7 +44,7 @@ import socket
 import sys
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
@@ -54,6 +54,9 @@ from flask import Flask, abort
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.test import EnvironBuilder
+
+from ..heap import return_freed_memory
+from ..threads import ThreadPool
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -206,7 +209,8 @@ class PooledWSGIServer(BaseWSGIServer):
         self.stopping = threading.Event()
         self.stopped = threading.Event()
         self.stopped.set()
-        self._pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="http")
+        # Every worker ended after a while with nothing to do: the app went quiet.
+        self._pool = ThreadPool(MAX_WORKERS, name="http", when_all_idle_ended=return_freed_memory)
 
     def refusal(self, status: int) -> bytes:
         response = self.refusals.get(status)
