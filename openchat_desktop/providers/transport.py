@@ -358,30 +358,30 @@ def _arrived_check(response: requests.Response) -> Callable[[], bool] | None:
 
     http.client reads the socket through a buffer of its own, which a poll of the socket does
     not see: once the buffer holds the last bytes the socket had, each read would hand on a
-    single HTTP chunk. So on a plain socket the check looks into that buffer (`peek` with the
-    socket's timeout at zero: it answers from the buffer, or tries the socket once, and never
-    waits). Behind TLS, whose own buffer is out of reach this way, the socket is polled."""
+    single HTTP chunk. So on a plain socket the check also looks into that buffer (`peek`
+    with the socket's timeout at zero: it answers from the buffer, or tries the socket once,
+    and never waits). The two bytes that end the chunk just read (CRLF) stay there until the
+    next read, so only more than that counts. Behind TLS only the socket is polled."""
     sock = _socket_of(response)
-    if sock is None:
-        return None
-    buffer = getattr(getattr(response.raw, "_fp", None), "fp", None)
-    if not isinstance(sock, ssl.SSLSocket) and isinstance(buffer, io.BufferedReader):
-        return partial(_buffered, sock, buffer)
-    if not hasattr(select, "poll"):
+    if sock is None or not hasattr(select, "poll"):
         return None
     poller = select.poll()
     poller.register(sock, select.POLLIN)
-    return lambda: bool(poller.poll(0))
+    buffer = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    if isinstance(sock, ssl.SSLSocket) or not isinstance(buffer, io.BufferedReader):
+        return lambda: bool(poller.poll(0))
+    return lambda: _buffered(sock, buffer) > 2 or bool(poller.poll(0))
 
 
-def _buffered(sock: socket.socket, buffer: io.BufferedReader) -> bool:
-    """Whether `buffer` (over `sock`) has bytes to read now."""
+def _buffered(sock: socket.socket, buffer: io.BufferedReader) -> int:
+    """How many bytes `buffer` (over `sock`) holds; none are read from `sock` if it holds
+    some, and at most one read that does not wait if it holds none."""
     timeout = sock.gettimeout()
     sock.settimeout(0)
     try:
-        return bool(buffer.peek(1))
-    except OSError:
-        return False  # the next read reports what is wrong
+        return len(buffer.peek(1))
+    except (OSError, ValueError):
+        return 0  # closed at the body's end, or broken: the next read says which
     finally:
         sock.settimeout(timeout)
 
