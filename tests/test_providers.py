@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -649,3 +650,35 @@ def test_what_has_already_arrived_is_handed_on_in_one_piece(fake, provider):
     text = first.text + "".join(e.text for e in rest if isinstance(e, TextDelta))
     assert text == words
     assert rest.count(WAITING) <= 2
+
+
+def test_a_whole_body_then_a_closed_connection_is_a_complete_reply():
+    # An HTTP/1.0 server: the body has a length and the connection closes after it, which
+    # takes the socket away while the last piece is being read.
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            events = [{"choices": [{"index": 0, "delta": {"content": "Hi from afar"}}]},
+                      {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
+            body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = ProviderConfig(id="old", kind="openai",
+                                base_url=f"http://127.0.0.1:{server.server_port}/v1")
+        with build_provider(config) as provider:  # type: ignore[attr-defined]
+            events, error = collect(provider.stream_chat(ask()))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert error is None
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hi from afar"

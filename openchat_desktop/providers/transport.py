@@ -14,7 +14,6 @@ import io
 import json
 import select
 import socket
-import ssl
 import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping
 from functools import partial
@@ -361,29 +360,35 @@ def _arrived_check(response: requests.Response) -> Callable[[], bool] | None:
     single HTTP chunk. So on a plain socket the check also looks into that buffer (`peek`
     with the socket's timeout at zero: it answers from the buffer, or tries the socket once,
     and never waits). The two bytes that end the chunk just read (CRLF) stay there until the
-    next read, so only more than that counts. Behind TLS only the socket is polled."""
+    next read, so only more than that counts. Behind TLS (or any wrapper of the socket) only
+    the socket is polled."""
     sock = _socket_of(response)
     if sock is None or not hasattr(select, "poll"):
         return None
     poller = select.poll()
     poller.register(sock, select.POLLIN)
+
+    def readable() -> bool:  # a socket closed meanwhile (POLLNVAL) has nothing more
+        return any(events & select.POLLIN for _, events in poller.poll(0))
+
     buffer = getattr(getattr(response.raw, "_fp", None), "fp", None)
-    if isinstance(sock, ssl.SSLSocket) or not isinstance(buffer, io.BufferedReader):
-        return lambda: bool(poller.poll(0))
-    return lambda: _buffered(sock, buffer) > 2 or bool(poller.poll(0))
+    if type(sock) is not socket.socket or not isinstance(buffer, io.BufferedReader):
+        return readable
+    return lambda: _buffered(sock, buffer) > 2 or readable()
 
 
 def _buffered(sock: socket.socket, buffer: io.BufferedReader) -> int:
     """How many bytes `buffer` (over `sock`) holds; none are read from `sock` if it holds
     some, and at most one read that does not wait if it holds none."""
-    timeout = sock.gettimeout()
-    sock.settimeout(0)
     try:
-        return len(buffer.peek(1))
+        timeout = sock.gettimeout()
+        sock.settimeout(0)
+        try:
+            return len(buffer.peek(1))
+        finally:
+            sock.settimeout(timeout)
     except (OSError, ValueError):
         return 0  # closed at the body's end, or broken: the next read says which
-    finally:
-        sock.settimeout(timeout)
 
 
 def _more_arrived(raw: urllib3.BaseHTTPResponse, data: bytes, arrived: Callable[[], bool]) -> bytes:
