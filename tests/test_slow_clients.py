@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import resource
 import select
 import socket
@@ -18,8 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from openchat_desktop.server import streaming
 from openchat_desktop.server.security import CONTENT_SECURITY_POLICY
 
+from .fake_provider import Reply
 from .support import TOKEN, Server
 from .test_cli import Serve
 
@@ -201,3 +204,35 @@ def test_a_malformed_head_answers_json_with_the_security_headers(server, case):
     error = json.loads(body)["error"]
     assert set(error) == {"code", "message"} and error["message"].endswith(".")
     answers_quickly(server)
+
+
+def test_a_client_that_stops_reading_its_stream_never_holds_the_reply_up(app, fake, monkeypatch):
+    server = app
+    monkeypatch.setattr(streaming, "STALLED_CLIENT", 0.5)
+    words = " ".join(f"word{index}" for index in range(60_000))
+    fake.script(Reply(text=words))
+    session = server.new_session()
+    body = json.dumps({"message": "Write a lot."}).encode()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, soon full
+    sock.connect(("127.0.0.1", server.runtime.port))
+    sock.sendall(
+        f"POST /api/sessions/{session['id']}/chat/stream HTTP/1.1\r\n".encode()
+        + f"Host: 127.0.0.1:{server.runtime.port}\r\n".encode()
+        + f"Authorization: Bearer {TOKEN}\r\n".encode()
+        + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    head = sock.recv(4096).decode()
+    reply_id = re.search(r'"assistant_message":\{"id":"([0-9a-f]+)"', head)
+    assert reply_id, head[:500]
+    # The client reads nothing more and keeps its connection open.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        saved = server.get(f"/api/messages/{reply_id.group(1)}").json()
+        if saved["status"] != "streaming":
+            break
+        time.sleep(0.1)
+    sock.close()
+    assert saved["status"] == "complete"
+    assert saved["content"] == words

@@ -13,8 +13,9 @@
 - In a worker, the body must keep coming: each read waits at most `body_timeout`, and the
   whole body gets `body_timeout` plus one second per `BODY_RATE` bytes that arrive (a client
   sending a byte a second is cut off, an upload at any real speed is not). werkzeug's reading
-  of whatever follows a response goes through the same deadline. Writes are left alone: a
-  stream's chunks go out without a timeout's extra poll per send.
+  of whatever follows a response goes through the same deadline. Writes are left alone, but
+  for event streams: a client that takes none of its stream for `streaming.STALLED_CLIENT`
+  seconds is dropped, so it cannot hold up the reply it reads.
 - Every refusal, the waiting room's and http.server's (a malformed request line, too many
   headers, a version we do not speak), is the app's own JSON error with the headers every
   response carries, rendered by the app once per status.
@@ -59,7 +60,7 @@ from ..heap import return_freed_memory
 from ..threads import ThreadPool
 
 if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
+    from _typeshed import ReadableBuffer, WriteableBuffer
 
 MAX_WORKERS = 256  # a stream holds its worker while a reply is followed
 HEAD_TIMEOUT = 10.0  # seconds for a request head to arrive whole
@@ -149,6 +150,49 @@ class ClientReader(io.RawIOBase):
         return count
 
 
+class StalledWrites(io.BufferedIOBase):
+    """The response's writer: a write that times out (an event stream's client took nothing
+    for `streaming.STALLED_CLIENT` seconds) shuts the connection, so what werkzeug does next
+    (read what the client still sends, then close the response's iterator) ends at once."""
+
+    def __init__(self, writer: io.BufferedWriter, sock: socket.socket) -> None:
+        super().__init__()
+        self.writer = writer
+        self.sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer) -> int:
+        try:
+            return self.writer.write(data)
+        except TimeoutError:
+            self.cut_off()
+            raise
+
+    def flush(self) -> None:
+        if self.writer.closed:
+            return  # cut off and closed: http.server still flushes once at the end
+        try:
+            self.writer.flush()
+        except TimeoutError:
+            self.cut_off()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except OSError:
+            pass  # the client is gone; nothing left to send it
+        super().close()
+
+    def cut_off(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class StreamingRequestHandler(WSGIRequestHandler):
     """werkzeug's handler for one request whose head has already arrived."""
 
@@ -166,7 +210,8 @@ class StreamingRequestHandler(WSGIRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         reader = ClientReader(self.connection, self.received, self.server.body_timeout)
         self.rfile = io.BufferedReader(reader)
-        self.wfile = self.connection.makefile("wb", self.wbufsize)
+        self.wfile = StalledWrites(self.connection.makefile("wb", self.wbufsize),
+                                   self.connection)
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
