@@ -168,7 +168,7 @@ QUICK = Config(
     paced_tokens=500,
     paced_delay_ms=5.0,
     paced_pairs=2,
-    idle_wait_s=8.0,
+    idle_wait_s=16.0,
     startups=2,
     messages=2_000,
 )

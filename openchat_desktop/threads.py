@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-IDLE_TIMEOUT = 30.0  # seconds a thread waits for a task before it ends
+IDLE_TIMEOUT = 15.0  # seconds a thread waits for a task before it ends
 
 
 @dataclass

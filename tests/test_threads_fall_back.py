@@ -22,7 +22,7 @@ def workers() -> list[threading.Thread]:
 
 @pytest.fixture
 def app(monkeypatch, start_server, ollama_settings) -> Server:
-    monkeypatch.setattr(threads, "IDLE_TIMEOUT", 0.3)  # the app's threads wait 30 s
+    monkeypatch.setattr(threads, "IDLE_TIMEOUT", 0.3)  # the app's threads wait 15 s
     return start_server(ollama_settings)
 
 
