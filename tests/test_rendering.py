@@ -569,17 +569,18 @@ def test_a_finished_block_is_sent_without_waiting_for_the_interval() -> None:
     assert update == RenderUpdate(1, ("<ul>\n<li>item</li>\n</ul>\n",), "<p>Next</p>\n")
 
 
+class SlowClock:
+    """Each reading is 10 ms later, as if every render took that long."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.01
+        return self.now
+
+
 def test_expensive_renders_back_off() -> None:
-    class SlowClock:
-        """Each reading is 10 ms later, as if every render took that long."""
-
-        def __init__(self) -> None:
-            self.now = 0.0
-
-        def __call__(self) -> float:
-            self.now += 0.01
-            return self.now
-
     renderer = StreamRenderer(min_interval=0, clock=SlowClock())
     emitted = sum(renderer.feed("word ") is not None for _ in range(100))
     # Each update seems to take 10 ms, so the renderer rests 90 ms: one update per ten feeds.
@@ -706,16 +707,6 @@ def test_seed_comes_first() -> None:
 
 
 def test_renderers_streaming_at_once_share_the_rendering_time() -> None:
-    class SlowClock:
-        """Each reading is 10 ms later, as if every render took that long."""
-
-        def __init__(self) -> None:
-            self.now = 0.0
-
-        def __call__(self) -> float:
-            self.now += 0.01
-            return self.now
-
     def emitted(sharing: int) -> int:
         renderer = StreamRenderer(min_interval=0, clock=SlowClock(), sharing=lambda: sharing)
         return sum(renderer.feed("word ") is not None for _ in range(400))
