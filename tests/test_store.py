@@ -24,7 +24,7 @@ from openchat_desktop.store import (
     StoreError,
 )
 from openchat_desktop.store.codec import CODECS, RecordCodec
-from openchat_desktop.store.models import INTERNAL, Base
+from openchat_desktop.store.models import INTERNAL, METADATA
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -122,7 +122,7 @@ def test_each_record_has_its_tables_columns_in_order(codec: RecordCodec[object])
 
 
 def test_every_table_but_the_link_table_has_a_record() -> None:
-    assert {codec.table.name for codec in CODECS} == set(Base.metadata.tables) - {
+    assert {codec.table.name for codec in CODECS} == set(METADATA.tables) - {
         "message_attachments"
     }
 
