@@ -115,7 +115,7 @@ def test_records_are_frozen(store: Store) -> None:
 
 @pytest.mark.parametrize("codec", CODECS, ids=lambda codec: codec.table.name)
 def test_each_record_has_its_tables_columns_in_order(codec: RecordCodec[object]) -> None:
-    """A column added to the model but not to the record (or the other way) fails here."""
+    """A column added to the table but not to the record (or the other way) fails here."""
     columns = [c.name for c in codec.table.columns if not c.info.get(INTERNAL)]
     fields = [f.name for f in dataclasses.fields(codec.record)]  # type: ignore[arg-type]
     assert fields == columns, f"{codec.record.__name__} and the table {codec.table.name}"

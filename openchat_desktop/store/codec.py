@@ -3,7 +3,7 @@
 Every query that yields a record selects `codec.select_list` with plain SQL (the recursive
 walks and search included) and hands the row to `codec.from_sql`; every new row goes in through
 `codec.insert`. Values are converted by the column types' own SQLite processors (JSON as text,
-booleans as 0/1): the ones SQLAlchemy applies to statements built from the models, such as the
+booleans as 0/1): the ones SQLAlchemy applies to statements built from the tables, such as the
 store's UPDATEs, so a column is read and written one way whichever path touches it.
 """
 

@@ -51,8 +51,8 @@ INTERNAL = "internal"
 KEPT_BY_STORE = "kept_by_store"
 
 
-# The tables below share one metadata, which the migrations are checked against. A column is
-# NOT NULL unless it says nullable=True (the key columns always are).
+# The tables below share one metadata, which the migrations are checked against. Every column
+# but the keys says whether it may be NULL: Core would otherwise allow it.
 METADATA = MetaData()
 
 
