@@ -24,7 +24,7 @@ from openchat_desktop.store import (
     StoreError,
 )
 from openchat_desktop.store.codec import CODECS, RecordCodec
-from openchat_desktop.store.models import INTERNAL, Base
+from openchat_desktop.store.models import INTERNAL, METADATA
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -115,14 +115,14 @@ def test_records_are_frozen(store: Store) -> None:
 
 @pytest.mark.parametrize("codec", CODECS, ids=lambda codec: codec.table.name)
 def test_each_record_has_its_tables_columns_in_order(codec: RecordCodec[object]) -> None:
-    """A column added to the model but not to the record (or the other way) fails here."""
+    """A column added to the table but not to the record (or the other way) fails here."""
     columns = [c.name for c in codec.table.columns if not c.info.get(INTERNAL)]
     fields = [f.name for f in dataclasses.fields(codec.record)]  # type: ignore[arg-type]
     assert fields == columns, f"{codec.record.__name__} and the table {codec.table.name}"
 
 
 def test_every_table_but_the_link_table_has_a_record() -> None:
-    assert {codec.table.name for codec in CODECS} == set(Base.metadata.tables) - {
+    assert {codec.table.name for codec in CODECS} == set(METADATA.tables) - {
         "message_attachments"
     }
 

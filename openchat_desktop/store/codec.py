@@ -3,7 +3,7 @@
 Every query that yields a record selects `codec.select_list` with plain SQL (the recursive
 walks and search included) and hands the row to `codec.from_sql`; every new row goes in through
 `codec.insert`. Values are converted by the column types' own SQLite processors (JSON as text,
-booleans as 0/1): the ones SQLAlchemy applies to statements built from the models, such as the
+booleans as 0/1): the ones SQLAlchemy applies to statements built from the tables, such as the
 store's UPDATEs, so a column is read and written one way whichever path touches it.
 """
 
@@ -18,16 +18,15 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
 from .models import (
+    API_KEYS_TABLE,
+    ATTACHMENTS_TABLE,
     INTERNAL,
-    ApiKey,
-    Attachment,
-    Base,
-    ChatSession,
-    Message,
-    OpenAIThread,
-    OutboundRequest,
-    Role,
-    Summary,
+    MESSAGES_TABLE,
+    OPENAI_THREADS_TABLE,
+    OUTBOUND_REQUESTS_TABLE,
+    ROLES_TABLE,
+    SESSIONS_TABLE,
+    SUMMARIES_TABLE,
 )
 from .records import (
     ApiKeyRecord,
@@ -52,9 +51,7 @@ class RecordCodec(Generic[R]):
     """One table's rows as one frozen record type: the record's fields are the table's columns,
     in the table's order, except those marked INTERNAL."""
 
-    def __init__(self, record: type[R], model: type[Base]) -> None:
-        table = model.__table__
-        assert isinstance(table, Table)
+    def __init__(self, record: type[R], table: Table) -> None:
         self.record = record
         self.table = table
         carried = [c for c in table.columns if not c.info.get(INTERNAL)]
@@ -104,13 +101,13 @@ def _processors(
     return tuple((index, convert) for index, convert in found if convert is not None)
 
 
-SESSION_CODEC = RecordCodec(SessionRecord, ChatSession)
-MESSAGE_CODEC = RecordCodec(MessageRecord, Message)
-ROLE_CODEC = RecordCodec(RoleRecord, Role)
-ATTACHMENT_CODEC = RecordCodec(AttachmentRecord, Attachment)
-SUMMARY_CODEC = RecordCodec(SummaryRecord, Summary)
-API_KEY_CODEC = RecordCodec(ApiKeyRecord, ApiKey)
-OPENAI_THREAD_CODEC = RecordCodec(OpenAIThreadRecord, OpenAIThread)
-OUTBOUND_CODEC = RecordCodec(OutboundRecord, OutboundRequest)
+SESSION_CODEC = RecordCodec(SessionRecord, SESSIONS_TABLE)
+MESSAGE_CODEC = RecordCodec(MessageRecord, MESSAGES_TABLE)
+ROLE_CODEC = RecordCodec(RoleRecord, ROLES_TABLE)
+ATTACHMENT_CODEC = RecordCodec(AttachmentRecord, ATTACHMENTS_TABLE)
+SUMMARY_CODEC = RecordCodec(SummaryRecord, SUMMARIES_TABLE)
+API_KEY_CODEC = RecordCodec(ApiKeyRecord, API_KEYS_TABLE)
+OPENAI_THREAD_CODEC = RecordCodec(OpenAIThreadRecord, OPENAI_THREADS_TABLE)
+OUTBOUND_CODEC = RecordCodec(OutboundRecord, OUTBOUND_REQUESTS_TABLE)
 CODECS = (SESSION_CODEC, MESSAGE_CODEC, ROLE_CODEC, ATTACHMENT_CODEC, SUMMARY_CODEC,
           API_KEY_CODEC, OPENAI_THREAD_CODEC, OUTBOUND_CODEC)

@@ -34,7 +34,7 @@ from .errors import MessageNotFound, RoleNameTaken, SessionNotFound, StoreError
 from .fts import MARK_CLOSE, MARK_OPEN, match_expression, snippet_html
 from .keys import KeyRows
 from .migrate import prepare
-from .models import KEPT_BY_STORE, ChatSession, Message, Role
+from .models import KEPT_BY_STORE, MESSAGES_TABLE, ROLES_TABLE, SESSIONS_TABLE
 from .openai_threads import OpenAIThreadRows
 from .outbound import OutboundRows
 from .records import ROLES, STATUSES, MessageRecord, RoleRecord, SessionRecord
@@ -46,7 +46,7 @@ MAX_DEPTH = 1_000_000
 # What update_session() may change: the chat's columns but its key and those the store keeps.
 SETTABLE_SESSION_FIELDS = frozenset(
     column.name
-    for column in ChatSession.__table__.columns
+    for column in SESSIONS_TABLE.columns
     if column.name in SESSION_CODEC.columns
     and not column.primary_key
     and not column.info.get(KEPT_BY_STORE)
@@ -260,7 +260,7 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
                 _require_role(conn, values["role_id"])
             if values:
                 conn.execute(
-                    update(ChatSession).where(ChatSession.id == session_id).values(**values)
+                    update(SESSIONS_TABLE).where(SESSIONS_TABLE.c.id == session_id).values(**values)
                 )
             return _session(conn, session_id)
 
@@ -270,9 +270,11 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
             # Cut the tree first: cascading along parent_id recurses once per generation and
             # SQLite gives up at 1,000 levels, so a long chat could not be deleted otherwise.
             conn.execute(
-                update(Message).where(Message.session_id == session_id).values(parent_id=None)
+                update(MESSAGES_TABLE)
+                .where(MESSAGES_TABLE.c.session_id == session_id)
+                .values(parent_id=None)
             )
-            result = conn.execute(delete(ChatSession).where(ChatSession.id == session_id))
+            result = conn.execute(delete(SESSIONS_TABLE).where(SESSIONS_TABLE.c.id == session_id))
             return bool(result.rowcount)
 
     # messages
@@ -390,11 +392,11 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
         or when the reply changed or is gone."""
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(Message)
+                update(MESSAGES_TABLE)
                 .where(
-                    Message.id == reply.id,
-                    Message.status == reply.status,
-                    Message.updated_at == reply.updated_at,
+                    MESSAGES_TABLE.c.id == reply.id,
+                    MESSAGES_TABLE.c.status == reply.status,
+                    MESSAGES_TABLE.c.updated_at == reply.updated_at,
                 )
                 .values(status="streaming", error=None, html=None, updated_at=utc_now())
             )
@@ -406,11 +408,11 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
         wins). The chat's place in the list stays: updated_at is kept."""
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(ChatSession)
+                update(SESSIONS_TABLE)
                 .where(
-                    ChatSession.id == session_id,
-                    ChatSession.title == replacing,
-                    ChatSession.title_by_person.is_not(True),
+                    SESSIONS_TABLE.c.id == session_id,
+                    SESSIONS_TABLE.c.title == replacing,
+                    SESSIONS_TABLE.c.title_by_person.is_not(True),
                 )
                 .values(title=title)
             )
@@ -469,18 +471,20 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
             values["model"] = model
         if meta is not None:
             values["meta"] = func.json_patch(
-                func.coalesce(Message.meta, "{}"), json.dumps(meta, ensure_ascii=False)
+                func.coalesce(MESSAGES_TABLE.c.meta, "{}"), json.dumps(meta, ensure_ascii=False)
             )
         with self._transaction(write=True) as conn:
-            result = conn.execute(update(Message).where(Message.id == message_id).values(**values))
+            result = conn.execute(
+                update(MESSAGES_TABLE).where(MESSAGES_TABLE.c.id == message_id).values(**values)
+            )
             return bool(result.rowcount)
 
     def set_html(self, message_id: str, html: str, version: int) -> bool:
         """Cache rendered html of a finished message; False if it is gone or streams again."""
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.status != "streaming")
+                update(MESSAGES_TABLE)
+                .where(MESSAGES_TABLE.c.id == message_id, MESSAGES_TABLE.c.status != "streaming")
                 .values(html=html, html_version=version)
             )
             return bool(result.rowcount)
@@ -504,15 +508,15 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
             start: str | None
             if before_id is not None:
                 start = conn.scalar(
-                    select(Message.parent_id).where(
-                        Message.id == before_id, Message.session_id == session_id
+                    select(MESSAGES_TABLE.c.parent_id).where(
+                        MESSAGES_TABLE.c.id == before_id, MESSAGES_TABLE.c.session_id == session_id
                     )
                 )
             elif leaf_id is not None:
                 start = leaf_id
             else:
                 start = conn.scalar(
-                    select(ChatSession.leaf_id).where(ChatSession.id == session_id)
+                    select(SESSIONS_TABLE.c.leaf_id).where(SESSIONS_TABLE.c.id == session_id)
                 )
             if start is None:
                 return []
@@ -527,7 +531,8 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
         """The alternatives at this point of the tree (itself included), oldest first."""
         with self._transaction(write=False) as conn:
             row = conn.execute(
-                select(Message.session_id, Message.parent_id).where(Message.id == message_id)
+                select(MESSAGES_TABLE.c.session_id, MESSAGES_TABLE.c.parent_id)
+                .where(MESSAGES_TABLE.c.id == message_id)
             ).first()
             if row is None:
                 return []
@@ -552,13 +557,15 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
         roots = {m.session_id for m in messages if m.parent_id is None}
         where: list[ColumnElement[bool]] = []
         if parents:
-            where.append(Message.parent_id.in_(parents))
+            where.append(MESSAGES_TABLE.c.parent_id.in_(parents))
         if roots:
-            where.append(and_(Message.session_id.in_(roots), Message.parent_id.is_(None)))
+            where.append(
+                and_(MESSAGES_TABLE.c.session_id.in_(roots), MESSAGES_TABLE.c.parent_id.is_(None))
+            )
         stmt = (
-            select(Message.id, Message.parent_id, Message.session_id)
+            select(MESSAGES_TABLE.c.id, MESSAGES_TABLE.c.parent_id, MESSAGES_TABLE.c.session_id)
             .where(or_(*where))
-            .order_by(Message.created_at, Message.seq)
+            .order_by(MESSAGES_TABLE.c.created_at, MESSAGES_TABLE.c.seq)
         )
         groups: dict[tuple[str | None, str | None], list[str]] = {}
         with self._transaction(write=False) as conn:
@@ -576,14 +583,16 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
         updated_at stays: looking at another branch is not a change that reorders the sidebar.
         """
         with self._transaction(write=True) as conn:
-            session_id = conn.scalar(select(Message.session_id).where(Message.id == message_id))
+            session_id = conn.scalar(
+                select(MESSAGES_TABLE.c.session_id).where(MESSAGES_TABLE.c.id == message_id)
+            )
             if session_id is None:
                 raise MessageNotFound("That chat or message no longer exists.")
             leaf = conn.execute(
                 _NEWEST_LEAF, {"start": message_id, "max_depth": MAX_DEPTH}
             ).scalar_one()
             conn.execute(
-                update(ChatSession).where(ChatSession.id == session_id).values(leaf_id=leaf)
+                update(SESSIONS_TABLE).where(SESSIONS_TABLE.c.id == session_id).values(leaf_id=leaf)
             )
             session = _session(conn, session_id)
             assert session is not None  # the message's chat exists: messages cascade with it
@@ -594,18 +603,22 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
         so do their tool calls that were running or waiting for the person."""
         with self._transaction(write=True) as conn:
             with_calls = conn.execute(
-                select(Message.id, Message.tools)
-                .where(Message.status == "streaming", Message.tools.is_not(None))
+                select(MESSAGES_TABLE.c.id, MESSAGES_TABLE.c.tools)
+                .where(MESSAGES_TABLE.c.status == "streaming", MESSAGES_TABLE.c.tools.is_not(None))
             ).all()
             for message_id, calls in with_calls:
                 for call in calls:
                     if call.get("status") in ("running", "waiting"):
                         call.pop("deadline", None)
                         call["status"] = "interrupted"
-                conn.execute(update(Message).where(Message.id == message_id).values(tools=calls))
+                conn.execute(
+                    update(MESSAGES_TABLE)
+                    .where(MESSAGES_TABLE.c.id == message_id)
+                    .values(tools=calls)
+                )
             result = conn.execute(
-                update(Message)
-                .where(Message.status == "streaming")
+                update(MESSAGES_TABLE)
+                .where(MESSAGES_TABLE.c.status == "streaming")
                 .values(status="interrupted", updated_at=utc_now())
             )
             return result.rowcount
@@ -622,7 +635,7 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
 
     def count_messages(self) -> int:
         with self._transaction(write=False) as conn:
-            return conn.scalar(select(func.count()).select_from(Message)) or 0
+            return conn.scalar(select(func.count()).select_from(MESSAGES_TABLE)) or 0
 
     # roles
 
@@ -664,7 +677,7 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
             if not values:
                 return role
             values["updated_at"] = utc_now()
-            conn.execute(update(Role).where(Role.id == role_id).values(**values))
+            conn.execute(update(ROLES_TABLE).where(ROLES_TABLE.c.id == role_id).values(**values))
             changed = _role(conn, role_id)
             assert changed is not None  # read above, in this transaction
             return changed
@@ -672,7 +685,7 @@ class Store(AttachmentRows, SummaryRows, OpenAIThreadRows, KeyRows, OutboundRows
     def delete_role(self, role_id: str) -> bool:
         """Delete a role; chats that used it keep going without one."""
         with self._transaction(write=True) as conn:
-            result = conn.execute(delete(Role).where(Role.id == role_id))
+            result = conn.execute(delete(ROLES_TABLE).where(ROLES_TABLE.c.id == role_id))
             return bool(result.rowcount)
 
 
@@ -781,13 +794,15 @@ def _show_leaf(
 
 
 def _require_role(conn: Connection, role_id: str | None) -> None:
-    if role_id is not None and conn.scalar(select(Role.id).where(Role.id == role_id)) is None:
+    if role_id is None:
+        return
+    if conn.scalar(select(ROLES_TABLE.c.id).where(ROLES_TABLE.c.id == role_id)) is None:
         raise StoreError(f"There is no role {role_id}.")
 
 
 def _require_free_name(conn: Connection, name: str, *, role_id: str | None) -> None:
-    stmt = select(Role.id).where(func.casefold(Role.name) == name.casefold())
+    stmt = select(ROLES_TABLE.c.id).where(func.casefold(ROLES_TABLE.c.name) == name.casefold())
     if role_id is not None:
-        stmt = stmt.where(Role.id != role_id)
+        stmt = stmt.where(ROLES_TABLE.c.id != role_id)
     if conn.scalar(stmt.limit(1)) is not None:
         raise RoleNameTaken(f"A role named “{name}” already exists. Pick another name.")
