@@ -10,7 +10,6 @@ what urllib3 reads with.
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import select
 import socket
@@ -352,16 +351,13 @@ def _read_some(response: requests.Response, limit: int) -> bytes:
 
 
 def _arrived_check(response: requests.Response) -> Callable[[], bool] | None:
-    """A check, without waiting, whether more of the body has already arrived; None when the
-    socket is out of reach (then each read is passed on as it is).
+    """A check, without waiting, whether more of the body is already in the socket; None
+    when the socket is out of reach (then each read is passed on as it is).
 
-    http.client reads the socket through a buffer of its own, which a poll of the socket does
-    not see: once the buffer holds the last bytes the socket had, each read would hand on a
-    single HTTP chunk. So on a plain socket the check also looks into that buffer (`peek`
-    with the socket's timeout at zero: it answers from the buffer, or tries the socket once,
-    and never waits). The two bytes that end the chunk just read (CRLF) stay there until the
-    next read, so only more than that counts. Behind TLS (or any wrapper of the socket) only
-    the socket is polled."""
+    Only the socket is asked: bytes http.client already holds in its own buffer (up to 8 KiB)
+    go on one HTTP chunk per read. Looking into that buffer too made bigger pieces, but with
+    32 streams at once each thread then held the interpreter longer and the gaps between
+    tokens grew by half (docs/performance.md)."""
     sock = _socket_of(response)
     if sock is None or not hasattr(select, "poll"):
         return None
@@ -371,24 +367,7 @@ def _arrived_check(response: requests.Response) -> Callable[[], bool] | None:
     def readable() -> bool:  # a socket closed meanwhile (POLLNVAL) has nothing more
         return any(events & select.POLLIN for _, events in poller.poll(0))
 
-    buffer = getattr(getattr(response.raw, "_fp", None), "fp", None)
-    if type(sock) is not socket.socket or not isinstance(buffer, io.BufferedReader):
-        return readable
-    return lambda: _buffered(sock, buffer) > 2 or readable()
-
-
-def _buffered(sock: socket.socket, buffer: io.BufferedReader) -> int:
-    """How many bytes `buffer` (over `sock`) holds; none are read from `sock` if it holds
-    some, and at most one read that does not wait if it holds none."""
-    try:
-        timeout = sock.gettimeout()
-        sock.settimeout(0)
-        try:
-            return len(buffer.peek(1))
-        finally:
-            sock.settimeout(timeout)
-    except (OSError, ValueError):
-        return 0  # closed at the body's end, or broken: the next read says which
+    return readable
 
 
 def _more_arrived(raw: urllib3.BaseHTTPResponse, data: bytes, arrived: Callable[[], bool]) -> bytes:
